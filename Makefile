@@ -1,0 +1,52 @@
+# `make run` and `make test` set everything up on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export FLASK_APP := wsgi
+
+.PHONY: run test install assets lint clean
+
+install: $(BIN)/.installed
+
+$(BIN)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+assets: booking/static/app.css booking/static/govuk/govuk-frontend.min.js
+
+booking/static/app.css: node_modules/.installed $(wildcard assets/*.scss)
+	npx sass --load-path=node_modules --style=compressed --no-source-map assets/app.scss $@
+
+booking/static/govuk/govuk-frontend.min.js: node_modules/.installed
+	mkdir -p booking/static/govuk
+	cp node_modules/govuk-frontend/dist/govuk/govuk-frontend.min.js $@
+
+instance/secret_key: | $(BIN)/.installed
+	mkdir -p instance
+	$(BIN)/python -c 'import secrets; print(secrets.token_hex(32))' > $@
+
+# The demo accepts Ofcom's drama numbers (07700 900xxx) as mobiles.
+run: install assets instance/secret_key
+	SMS_ALLOW_TEST_NUMBERS=true $(BIN)/flask db upgrade
+	SMS_ALLOW_TEST_NUMBERS=true $(BIN)/flask demo load
+	@echo "Serving on http://127.0.0.1:5000 with the scheduler beside it; Ctrl-C stops both."
+	@export SMS_ALLOW_TEST_NUMBERS=true; \
+	$(BIN)/flask scheduler run & scheduler=$$!; \
+	trap 'kill $$scheduler 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/flask run --host 127.0.0.1 --port 5000
+
+test: install assets
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+clean:
+	rm -rf $(VENV) node_modules booking/static/app.css booking/static/govuk

@@ -1,0 +1,118 @@
+"""Out-of-hours required-assessment booking for an arrest referral service."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from flask import Flask, g, jsonify, render_template, request
+from govuk_frontend_wtf.main import WTFormsHelpers
+from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
+from sqlalchemy import text
+
+from .extensions import csrf, db, limiter, login_manager, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        instance_path=str(ROOT / "instance"),
+        template_folder=str(ROOT / "templates"),
+    )
+    if test_config is None:
+        app.config.from_object("config.Config")
+    else:
+        app.config.from_object("config.TestConfig")
+        app.config.update(test_config)
+    if not app.config.get("SECRET_KEY"):
+        raise RuntimeError(
+            "SECRET_KEY is not set: set it in the environment (`make run` makes one for you)"
+        )
+
+    app.jinja_loader = ChoiceLoader(
+        [
+            FileSystemLoader(str(ROOT / "templates")),
+            PrefixLoader(
+                {
+                    "govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja"),
+                    "govuk_frontend_wtf": PackageLoader("govuk_frontend_wtf"),
+                }
+            ),
+        ]
+    )
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+    WTFormsHelpers(app)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+
+    from . import auth, cli, presentation
+    from .api import api
+    from .web import web
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(web)
+    app.register_blueprint(api)
+    csrf.exempt(api)
+    cli.register(app)
+    presentation.register(app)
+
+    @app.before_request
+    def set_csp_nonce():
+        g.csp_nonce = secrets.token_urlsafe(16)
+
+    @app.after_request
+    def security_headers(response):
+        nonce = g.get("csp_nonce", "")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            f"default-src 'self'; script-src 'self' 'nonce-{nonce}'; "
+            "style-src 'self'; img-src 'self' data:; object-src 'none'; "
+            "base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+        )
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        if request.is_secure:
+            response.headers.setdefault(
+                "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
+            )
+        if not request.path.startswith("/static/"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    @app.get("/healthz")
+    def healthz():
+        try:
+            db.session.execute(text("SELECT 1"))
+        except Exception:  # the load balancer needs an answer, not a traceback
+            return jsonify(status="unavailable"), 503
+        return jsonify(status="ok")
+
+    for status in (403, 404, 413, 500):
+        app.register_error_handler(status, _error_page(status))
+
+    return app
+
+
+def _error_page(status: int):
+    def handler(error):
+        if request.path.startswith("/api/"):
+            from .api.responses import error_response
+
+            messages = {
+                403: "Your role is not allowed to do that.",
+                404: "Not found.",
+                413: "The request body is larger than 64 KiB.",
+                500: "Something went wrong on our side.",
+            }
+            return error_response(messages[status], status)
+        return render_template(f"errors/{status}.html"), status
+
+    return handler

@@ -1,0 +1,45 @@
+"""The audit trail: every creation, consultation, change and disclosure of a booking.
+
+Events are added to the caller's session, so they commit (or roll back) with the change
+they record.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import has_request_context, request
+
+from .extensions import db
+from .models import AuditEvent, Booking, User
+
+
+class Action:
+    CREATED = "created"
+    VIEWED = "viewed"
+    REARRANGED = "rearranged"
+    CANCELLED = "cancelled"
+    OUTCOME = "outcome"
+    NOTICE_PRINTED = "notice_printed"
+    CALENDAR_EXPORTED = "calendar_exported"
+    PURGED = "purged"
+
+
+def record(
+    action: str,
+    at: dt.datetime,
+    user: User | None,
+    booking: Booking | None = None,
+    detail: str | None = None,
+) -> AuditEvent:
+    event = AuditEvent(
+        at=at,
+        user_id=user.id if user else None,
+        action=action,
+        booking=booking,
+        reference=booking.reference if booking else None,
+        detail=detail,
+        remote_addr=request.remote_addr if has_request_context() else None,
+    )
+    db.session.add(event)
+    return event

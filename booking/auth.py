@@ -1,0 +1,95 @@
+"""Signing in and out, and the role rule every page declares."""
+
+from __future__ import annotations
+
+from functools import wraps
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf import FlaskForm
+from govuk_frontend_wtf.wtforms_widgets import GovPasswordInput, GovSubmitInput, GovTextInput
+from wtforms import EmailField, PasswordField, SubmitField
+from wtforms.validators import InputRequired
+
+from .extensions import db, limiter, login_manager
+from .models import Role, User
+from .users import authenticate
+
+bp = Blueprint("auth", __name__)
+
+login_manager.login_view = "auth.login"
+login_manager.login_message = "Sign in to continue."
+login_manager.login_message_category = "info"
+login_manager.session_protection = "strong"
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    user = db.session.get(User, int(user_id))
+    return user if user and user.active else None
+
+
+def roles_required(*roles: Role):
+    """A page for signed-in users of these roles only (403 for the others)."""
+
+    def decorator(view):
+        @wraps(view)
+        @login_required
+        def wrapped(*args, **kwargs):
+            if current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(
+        "Email address",
+        widget=GovTextInput(),
+        validators=[InputRequired(message="Enter your email address")],
+    )
+    password = PasswordField(
+        "Password",
+        widget=GovPasswordInput(),
+        validators=[InputRequired(message="Enter your password")],
+    )
+    submit = SubmitField("Sign in", widget=GovSubmitInput())
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only a path on this site: never an open redirect."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit("10 per minute", methods=["POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("web.home"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = authenticate(form.email.data, form.password.data)
+        if user is None:
+            form.email.errors.append("Enter a correct email address and password")
+        else:
+            session.clear()  # a fresh session at sign-in
+            login_user(user)
+            return redirect(_safe_next(request.args.get("next")) or url_for("web.home"))
+    return render_template("auth/login.html", form=form), 200 if not form.errors else 400
+
+
+@bp.post("/logout")
+@bp.get("/logout")
+def logout():
+    logout_user()
+    session.clear()
+    return redirect(url_for("auth.login"))

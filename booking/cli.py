@@ -1,0 +1,142 @@
+"""The operator's commands: `flask demo load`, `flask rota generate`, `flask users …`, …"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from . import clock, demo, rota, users
+from .errors import InvalidField
+from .extensions import db
+from .models import Role
+
+log = logging.getLogger(__name__)
+
+ROTA_LOOK_AHEAD_DAYS = 56
+
+demo_cli = AppGroup("demo", help="The demonstration data.")
+rota_cli = AppGroup("rota", help="The rota of workers on site.")
+users_cli = AppGroup("users", help="Users and their API tokens.")
+scheduler_cli = AppGroup("scheduler", help="The background scheduler (its own process).")
+
+
+@demo_cli.command("load")
+def demo_load():
+    """Load the six West Midlands blocks, a team of workers, 56 days of rota and demo users."""
+    created = demo.load(clock.now())
+    if created:
+        click.echo("Loaded the demo: six custody blocks, the team and 56 days of rota.")
+    else:
+        click.echo("The demo is already loaded; nothing changed.")
+    click.echo(f"Demo logins (password for all: {demo.DEMO_PASSWORD}):")
+    for email, role in demo.DEMO_USERS:
+        click.echo(f"  {role:<12} {email}")
+
+
+def _local_date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter("use YYYY-MM-DD") from None
+
+
+@rota_cli.command("generate")
+@click.option("--start", required=True, help="First date, YYYY-MM-DD (inclusive).")
+@click.option("--end", required=True, help="Last date, YYYY-MM-DD (inclusive).")
+def rota_generate(start: str, end: str):
+    """Fill the rota's cover windows with workers; keeps existing and manual shifts."""
+    first, last = _local_date(start), _local_date(end)
+    if last < first:
+        raise click.BadParameter("--end is before --start")
+    days = (last - first).days + 1
+    stderr = click.get_text_stream("stderr")
+    with click.progressbar(length=days, label="Filling the rota", file=stderr) as bar:
+        created = rota.generate(first, last, progress=bar.update)
+    click.echo(f"Created {created} shifts from {first} to {last}.")
+
+
+@users_cli.command("create")
+@click.argument("email")
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
+@click.option("--password", required=True)
+@click.option("--name", default=None)
+@click.option("--block", "block_code", default=None, help="Block code (a worker's home block).")
+@click.option("--mobile", default=None)
+def users_create(email, role, password, name, block_code, mobile):
+    """Create a user with a role."""
+    try:
+        user = users.create_user(
+            email,
+            role,
+            password,
+            now=clock.now(),
+            name=name,
+            block_code=block_code,
+            mobile=mobile,
+            allow_test_numbers=current_app.config["SMS_ALLOW_TEST_NUMBERS"],
+        )
+    except InvalidField as refusal:
+        db.session.rollback()
+        for field, message in refusal.errors.items():
+            click.echo(f"{field}: {message}", err=True)
+        raise SystemExit(1) from None
+    db.session.commit()
+    click.echo(f"Created {user.role} {user.email}.")
+
+
+@users_cli.command("token")
+@click.argument("email")
+def users_token(email):
+    """Issue a new API token; it is printed once, alone on the last line."""
+    user = users.find_by_email(email)
+    if user is None:
+        click.echo(f"No user {email}.", err=True)
+        raise SystemExit(1)
+    token = users.issue_token(user, clock.now())
+    db.session.commit()
+    click.echo(f"API token for {user.email} (shown once; store it safely):")
+    click.echo(token)
+
+
+def extend_rota() -> int:
+    """Nightly: keep the rota filled for the next 56 days."""
+    today = clock.now().astimezone(clock.LONDON).date()
+    return rota.generate(today, today + dt.timedelta(days=ROTA_LOOK_AHEAD_DAYS - 1))
+
+
+@scheduler_cli.command("run")
+def scheduler_run():
+    """Run the scheduler until stopped: the nightly rota look-ahead, in its own process."""
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    app = current_app._get_current_object()
+
+    def in_app(job):
+        def run():
+            with app.app_context():
+                try:
+                    job()
+                finally:
+                    db.session.remove()
+
+        run.__name__ = job.__name__
+        return run
+
+    scheduler = BlockingScheduler(
+        timezone="Europe/London",
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
+    )
+    scheduler.add_job(in_app(extend_rota), "cron", hour=2, minute=30, id="rota_look_ahead")
+    click.echo("Scheduler running; Ctrl-C to stop.")
+    with contextlib.suppress(KeyboardInterrupt, SystemExit):
+        scheduler.start()
+
+
+def register(app: Flask) -> None:
+    for group in (demo_cli, rota_cli, users_cli, scheduler_cli):
+        app.cli.add_command(group)

@@ -1,0 +1,354 @@
+"""The service's data: places, the rota, bookings with their notices, messages and users.
+
+Instants are stored in UTC (timezone-aware); cover rules are local wall-clock times.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .extensions import db
+
+
+class UTCDateTime(TypeDecorator):
+    """An aware datetime stored as UTC; SQLite gives back naive values, so re-attach UTC."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored: pass an aware datetime")
+        return value.astimezone(dt.UTC)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+class Role(enum.StrEnum):
+    SERGEANT = "sergeant"
+    WORKER = "worker"
+    COORDINATOR = "coordinator"
+    ANALYST = "analyst"
+
+
+class Requirement(enum.StrEnum):
+    INITIAL = "initial"
+    FOLLOW_UP = "follow_up"
+    VOLUNTARY = "voluntary"
+
+
+class TestResult(enum.StrEnum):
+    OPIATES = "opiates"
+    COCAINE = "cocaine"
+    BOTH = "both"
+    NEGATIVE = "negative"
+
+
+class BookingStatus(enum.StrEnum):
+    BOOKED = "booked"
+    ATTENDED = "attended"
+    LEFT_EARLY = "left_early"
+    DID_NOT_ATTEND = "did_not_attend"
+    CANCELLED = "cancelled"
+
+
+class MessageKind(enum.StrEnum):
+    CONFIRMATION = "confirmation"
+    DAY_BEFORE = "day_before"
+    SAME_DAY = "same_day"
+    CHANGED = "changed"
+    CANCELLED = "cancelled"
+
+
+class MessageStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    SKIPPED = "skipped"
+
+
+def _enum_check(column: str, values: type[enum.StrEnum]) -> CheckConstraint:
+    allowed = ", ".join(f"'{v.value}'" for v in values)
+    return CheckConstraint(f"{column} IN ({allowed})", name=f"{column}_allowed")
+
+
+class Block(db.Model):
+    __tablename__ = "blocks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    address: Mapped[str] = mapped_column(String(200))
+    # What an SMS may say about the place: no mention of police or custody.
+    venue_label: Mapped[str] = mapped_column(String(60))
+    short_address: Mapped[str] = mapped_column(String(60))
+    high_activity: Mapped[bool] = mapped_column(default=False)
+    timezone: Mapped[str] = mapped_column(String(40), default="Europe/London")
+    # Bank holidays follow the weekend (Sunday) rules unless the block has rules for weekday 7.
+    cover_rules: Mapped[list[CoverRule]] = relationship(
+        back_populates="block", cascade="all, delete-orphan", order_by="CoverRule.starts"
+    )
+
+
+# Weekday numbers as in Python (Monday 0 .. Sunday 6); 7 is a block's own bank-holiday rule.
+BANK_HOLIDAY = 7
+
+
+class CoverRule(db.Model):
+    """A block's on-site hours for one weekday, as local wall-clock times."""
+
+    __tablename__ = "cover_rules"
+    __table_args__ = (
+        CheckConstraint("weekday BETWEEN 0 AND 7", name="weekday_range"),
+        CheckConstraint("ends > starts", name="ends_after_starts"),
+        CheckConstraint("workers >= 1", name="workers_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    block_id: Mapped[int] = mapped_column(ForeignKey("blocks.id", ondelete="CASCADE"))
+    weekday: Mapped[int]
+    starts: Mapped[dt.time]
+    ends: Mapped[dt.time]
+    workers: Mapped[int] = mapped_column(default=1)
+    block: Mapped[Block] = relationship(back_populates="cover_rules")
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+    __table_args__ = (_enum_check("role", Role),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(20))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(default=True)
+    block_id: Mapped[int | None] = mapped_column(ForeignKey("blocks.id"))
+    mobile: Mapped[str | None] = mapped_column(String(20))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+    block: Mapped[Block | None] = relationship()
+    worker: Mapped[Worker | None] = relationship(back_populates="user")
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+
+class ApiToken(db.Model):
+    """A bearer token for the JSON API; only its SHA-256 digest is kept."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+
+class Worker(db.Model):
+    """A drug worker who can be rostered on site; linked to a login when they have one."""
+
+    __tablename__ = "workers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    home_block_id: Mapped[int] = mapped_column(ForeignKey("blocks.id"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), unique=True)
+    active: Mapped[bool] = mapped_column(default=True)
+
+    home_block: Mapped[Block] = relationship()
+    user: Mapped[User | None] = relationship(back_populates="worker")
+
+
+class Shift(db.Model):
+    """A worker on site at a block from `starts_at` to `ends_at` (UTC)."""
+
+    __tablename__ = "shifts"
+    __table_args__ = (
+        CheckConstraint("ends_at > starts_at", name="ends_after_starts"),
+        UniqueConstraint("worker_id", "starts_at", name="uq_shifts_worker_starts"),
+        Index("ix_shifts_block_starts", "block_id", "starts_at"),
+        Index("ix_shifts_starts_ends", "starts_at", "ends_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    worker_id: Mapped[int] = mapped_column(ForeignKey("workers.id"))
+    block_id: Mapped[int] = mapped_column(ForeignKey("blocks.id"))
+    starts_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    # Generated from the cover rules, or entered by hand (never overwritten by generation).
+    generated: Mapped[bool] = mapped_column(default=True)
+
+    worker: Mapped[Worker] = relationship()
+    block: Mapped[Block] = relationship()
+
+
+class Booking(db.Model):
+    __tablename__ = "bookings"
+    __table_args__ = (
+        _enum_check("status", BookingStatus),
+        _enum_check("requirement", Requirement),
+        _enum_check("test_result", TestResult),
+        CheckConstraint("ends_at > starts_at", name="ends_after_starts"),
+        # The guarantee against double booking: a worker holds at most one live booking per
+        # slot. Every write path (booking, rearranging, reassigning) goes through it.
+        Index(
+            "uq_bookings_worker_slot",
+            "worker_id",
+            "starts_at",
+            unique=True,
+            sqlite_where=text("status <> 'cancelled'"),
+            postgresql_where=text("status <> 'cancelled'"),
+        ),
+        Index("ix_bookings_block_starts", "block_id", "starts_at"),
+        Index("ix_bookings_starts_at", "starts_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(12), unique=True)
+    status: Mapped[str] = mapped_column(String(20), default=BookingStatus.BOOKED)
+    block_id: Mapped[int] = mapped_column(ForeignKey("blocks.id"))
+    worker_id: Mapped[int | None] = mapped_column(ForeignKey("workers.id"))
+    starts_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    # Personal data: nulled by the retention purge.
+    custody_record: Mapped[str | None] = mapped_column(String(40))
+    person_name: Mapped[str | None] = mapped_column(String(100))
+    mobile: Mapped[str | None] = mapped_column(String(20))
+    sms_consent: Mapped[bool] = mapped_column(default=False)
+    requirement: Mapped[str] = mapped_column(String(20))
+    test_result: Mapped[str] = mapped_column(String(20))
+    tested_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    disputed: Mapped[bool] = mapped_column(default=False)
+    arrest_block_id: Mapped[int] = mapped_column(ForeignKey("blocks.id"))
+    notice_version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    cancel_reason: Mapped[str | None] = mapped_column(String(500))
+
+    block: Mapped[Block] = relationship(foreign_keys=[block_id])
+    arrest_block: Mapped[Block] = relationship(foreign_keys=[arrest_block_id])
+    worker: Mapped[Worker | None] = relationship()
+    created_by: Mapped[User | None] = relationship()
+    notices: Mapped[list[Notice]] = relationship(
+        back_populates="booking", order_by="Notice.version", cascade="all, delete-orphan"
+    )
+    messages: Mapped[list[Message]] = relationship(
+        back_populates="booking", order_by="Message.id", cascade="all, delete-orphan"
+    )
+
+    @property
+    def is_live(self) -> bool:
+        return self.status == BookingStatus.BOOKED
+
+
+class Notice(db.Model):
+    """One version of the written notice; every version is kept, the latest one counts."""
+
+    __tablename__ = "notices"
+    __table_args__ = (UniqueConstraint("booking_id", "version", name="uq_notices_booking_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id", ondelete="CASCADE"))
+    version: Mapped[int]
+    block_id: Mapped[int] = mapped_column(ForeignKey("blocks.id"))
+    starts_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    issued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    booking: Mapped[Booking] = relationship(back_populates="notices")
+    block: Mapped[Block] = relationship()
+    issued_by: Mapped[User | None] = relationship()
+
+
+class Message(db.Model):
+    """One text message to the person, as an outbox row."""
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        _enum_check("kind", MessageKind),
+        _enum_check("status", MessageStatus),
+        Index("ix_messages_status_send_at", "status", "send_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int] = mapped_column(
+        ForeignKey("bookings.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(20))
+    send_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(20), default=MessageStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(default=0)
+    # Why a message was skipped, in words a sergeant can act on.
+    skip_reason: Mapped[str | None] = mapped_column(String(200))
+    provider_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+    booking: Mapped[Booking] = relationship(back_populates="messages")
+
+
+class AuditEvent(db.Model):
+    """Append-only record of who created, consulted, changed or disclosed what, and from where."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_reference_at", "reference", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(40))
+    booking_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id"))
+    # Kept as text too, so the trail still reads after a booking's personal data is purged.
+    reference: Mapped[str | None] = mapped_column(String(12))
+    detail: Mapped[str | None] = mapped_column(Text)
+    remote_addr: Mapped[str | None] = mapped_column(String(64))
+
+    user: Mapped[User | None] = relationship()
+    booking: Mapped[Booking | None] = relationship()
+
+
+class IdempotencyRecord(db.Model):
+    """The first answer to a POST made with an `Idempotency-Key`, replayed for its retries."""
+
+    __tablename__ = "idempotency_records"
+    __table_args__ = (UniqueConstraint("user_id", "key", name="uq_idempotency_user_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(255))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int]
+    response_body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

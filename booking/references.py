@@ -1,0 +1,21 @@
+"""Booking references: short, and easy to read out over the phone."""
+
+import secrets
+
+# No 0/O or 1/I, which are misheard and misread.
+ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+LENGTH = 8
+
+
+def new_reference() -> str:
+    """Like "K7PM-3QXR": 32^8 (about 10^12) possibilities, in two groups of four."""
+    chars = "".join(secrets.choice(ALPHABET) for _ in range(LENGTH))
+    return f"{chars[:4]}-{chars[4:]}"
+
+
+def normalise_reference(raw: str) -> str:
+    """What someone typed or read out, in canonical form."""
+    chars = "".join(c for c in raw.upper() if c.isalnum())
+    if len(chars) == LENGTH:
+        return f"{chars[:4]}-{chars[4:]}"
+    return raw.strip().upper()

@@ -1,0 +1,207 @@
+"""Free appointment slots: a grid of SLOT_MINUTES inside rostered time, earliest first.
+
+A slot's capacity is the number of workers whose shift at that block covers it; it is free
+while fewer live bookings than that hold it. The grid is aligned to local midnight, so slots
+start at the same wall-clock times every day, clock changes included.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from .clock import LONDON, local_instant
+from .extensions import db
+from .models import Block, Booking, BookingStatus, Shift
+from .workdays import nth_working_day_after
+
+
+@dataclass(frozen=True)
+class SlotRules:
+    """The booking window settings, read once from the app config."""
+
+    slot_minutes: int = 30
+    min_lead_minutes: int = 60
+    max_days_ahead: int = 28
+    disputed_working_days: int = 5
+
+    @classmethod
+    def from_config(cls, config) -> SlotRules:
+        return cls(
+            slot_minutes=config["SLOT_MINUTES"],
+            min_lead_minutes=config["BOOKING_MIN_LEAD_MINUTES"],
+            max_days_ahead=config["BOOKING_MAX_DAYS_AHEAD"],
+            disputed_working_days=config["DISPUTED_RESULT_WORKING_DAYS"],
+        )
+
+    @property
+    def length(self) -> dt.timedelta:
+        return dt.timedelta(minutes=self.slot_minutes)
+
+
+@dataclass(frozen=True)
+class Slot:
+    block: Block
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    free: int
+    # The workers on site and not yet booked, in the order a booking should take them.
+    free_worker_ids: tuple[int, ...] = field(default=(), compare=False, repr=False)
+
+
+def grid_starts(
+    starts_at: dt.datetime, ends_at: dt.datetime, minutes: int, tz: ZoneInfo
+) -> Iterator[dt.datetime]:
+    """Slot starts aligned to local midnight whose whole slot lies in [starts_at, ends_at)."""
+    length = dt.timedelta(minutes=minutes)
+    day = starts_at.astimezone(tz).date()
+    last_day = ends_at.astimezone(tz).date()
+    seen = set()
+    while day <= last_day:
+        for minute in range(0, 24 * 60, minutes):
+            start = local_instant(day, dt.time(minute // 60, minute % 60), tz)
+            if start is None or start in seen:
+                continue
+            seen.add(start)
+            if start >= starts_at and start + length <= ends_at:
+                yield start
+        day += dt.timedelta(days=1)
+
+
+def is_on_grid(instant: dt.datetime, minutes: int, tz: ZoneInfo) -> bool:
+    local = instant.astimezone(tz)
+    minute_of_day = local.hour * 60 + local.minute
+    return local.second == 0 and local.microsecond == 0 and minute_of_day % minutes == 0
+
+
+def earliest_allowed(
+    rules: SlotRules,
+    now: dt.datetime,
+    disputed: bool = False,
+    tested_at: dt.datetime | None = None,
+    tz: ZoneInfo = LONDON,
+) -> dt.datetime:
+    """The earliest instant a slot may start: the minimum lead, and for a disputed result the
+    start of the n-th working day after the test (weekends and bank holidays not counted)."""
+    earliest = now + dt.timedelta(minutes=rules.min_lead_minutes)
+    if disputed:
+        tested_day = (tested_at or now).astimezone(tz).date()
+        first_day = nth_working_day_after(tested_day, rules.disputed_working_days)
+        earliest = max(earliest, dt.datetime.combine(first_day, dt.time(0), tzinfo=tz))
+    return earliest.astimezone(dt.UTC)
+
+
+def latest_allowed(rules: SlotRules, now: dt.datetime) -> dt.datetime:
+    """No slot may start later than this."""
+    return now + dt.timedelta(days=rules.max_days_ahead)
+
+
+def _free_in(
+    blocks: dict[int, Block],
+    window_start: dt.datetime,
+    window_end: dt.datetime,
+    rules: SlotRules,
+) -> list[Slot]:
+    """Every slot with room that starts in [window_start, window_end)."""
+    shifts = db.session.execute(
+        select(Shift.block_id, Shift.worker_id, Shift.starts_at, Shift.ends_at)
+        .where(
+            Shift.block_id.in_(blocks),
+            Shift.starts_at < window_end + rules.length,
+            Shift.ends_at > window_start,
+        )
+        .order_by(Shift.starts_at, Shift.worker_id)
+    ).all()
+    if not shifts:
+        return []
+    booked_workers = defaultdict(set)
+    for worker_id, starts_at in db.session.execute(
+        select(Booking.worker_id, Booking.starts_at).where(
+            Booking.status != BookingStatus.CANCELLED,
+            Booking.worker_id.is_not(None),
+            Booking.starts_at >= window_start,
+            Booking.starts_at < window_end,
+        )
+    ):
+        booked_workers[starts_at].add(worker_id)
+
+    on_site: dict[tuple[int, dt.datetime], list[int]] = defaultdict(list)
+    for block_id, worker_id, starts_at, ends_at in shifts:
+        tz = ZoneInfo(blocks[block_id].timezone)
+        clipped_start = max(starts_at, window_start)
+        clipped_end = min(ends_at, window_end + rules.length)
+        for start in grid_starts(clipped_start, clipped_end, rules.slot_minutes, tz):
+            if start < window_end and worker_id not in on_site[(block_id, start)]:
+                on_site[(block_id, start)].append(worker_id)
+
+    slots = []
+    for (block_id, start), worker_ids in on_site.items():
+        free = tuple(w for w in worker_ids if w not in booked_workers[start])
+        if free:
+            slots.append(Slot(blocks[block_id], start, start + rules.length, len(free), free))
+    slots.sort(key=lambda slot: (slot.starts_at, slot.block.code))
+    return slots
+
+
+def free_slots(
+    rules: SlotRules,
+    now: dt.datetime,
+    *,
+    after: dt.datetime | None = None,
+    before: dt.datetime | None = None,
+    block_codes: Iterable[str] | None = None,
+    limit: int = 10,
+    disputed: bool = False,
+    tested_at: dt.datetime | None = None,
+) -> list[Slot]:
+    """The earliest free slots, earliest first then by block code.
+
+    Searches a day at a time, then ever longer spans, and stops as soon as it has enough:
+    the common answer (the next few hours) costs one small query.
+    """
+    query = select(Block).order_by(Block.code)
+    codes = list(block_codes or [])
+    if codes:
+        query = query.where(Block.code.in_(codes))
+    blocks = {block.id: block for block in db.session.scalars(query)}
+    if not blocks:
+        return []
+
+    window_start = earliest_allowed(rules, now, disputed, tested_at)
+    if after is not None:
+        window_start = max(window_start, after)
+    # A slot may start no later than the maximum days ahead (and before `before`, if given).
+    window_end = latest_allowed(rules, now) + dt.timedelta(microseconds=1)
+    if before is not None:
+        window_end = min(window_end, before)
+
+    found: list[Slot] = []
+    span = dt.timedelta(days=1)
+    chunk_start = window_start
+    while chunk_start < window_end and len(found) < limit:
+        chunk_end = min(chunk_start + span, window_end)
+        found.extend(_free_in(blocks, chunk_start, chunk_end, rules))
+        chunk_start = chunk_end
+        span *= 2
+    return found[:limit]
+
+
+def find_slot(
+    rules: SlotRules, now: dt.datetime, block: Block, starts_at: dt.datetime, **window
+) -> Slot | None:
+    """The slot at `block` starting exactly at `starts_at`, if it is open and free now."""
+    matches = free_slots(
+        rules,
+        now,
+        after=starts_at,
+        before=starts_at + dt.timedelta(microseconds=1),
+        block_codes=[block.code],
+        limit=1,
+        **window,
+    )
+    return matches[0] if matches else None

@@ -1,0 +1,108 @@
+"""Users, their roles, passwords and API tokens."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+
+from sqlalchemy import select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .errors import InvalidField
+from .extensions import db
+from .models import ApiToken, Block, Role, User, Worker
+from .phones import InvalidMobile, normalise_mobile
+
+# Checked against when the email is unknown, so both refusals take the same time.
+_DUMMY_HASH = generate_password_hash("not a real password")
+MIN_PASSWORD_LENGTH = 10
+
+
+def find_by_email(email: str) -> User | None:
+    return db.session.scalar(select(User).where(User.email == email.strip().lower()))
+
+
+def create_user(
+    email: str,
+    role: str,
+    password: str,
+    *,
+    now: dt.datetime,
+    name: str | None = None,
+    block_code: str | None = None,
+    mobile: str | None = None,
+    allow_test_numbers: bool = False,
+) -> User:
+    """A new user; a worker also gets their place in the rota, at their home block."""
+    email = email.strip().lower()
+    errors = {}
+    if "@" not in email or len(email) > 254:
+        errors["email"] = "Enter an email address"
+    elif find_by_email(email):
+        errors["email"] = "A user with that email address already exists"
+    if role not in set(Role):
+        errors["role"] = "Role must be one of " + ", ".join(Role)
+    if len(password) < MIN_PASSWORD_LENGTH:
+        errors["password"] = f"Passwords must be at least {MIN_PASSWORD_LENGTH} characters"
+    block = None
+    if block_code:
+        block = db.session.scalar(select(Block).where(Block.code == block_code))
+        if block is None:
+            errors["block"] = "Unknown block"
+    elif role == Role.WORKER:
+        errors["block"] = "A worker needs a home block"
+    if mobile:
+        try:
+            mobile = normalise_mobile(mobile, allow_test_numbers)
+        except InvalidMobile as refusal:
+            errors["mobile"] = str(refusal)
+    if errors:
+        raise InvalidField("The user was not created.", errors)
+
+    user = User(
+        email=email,
+        name=name or email.split("@")[0],
+        role=role,
+        password_hash=generate_password_hash(password),
+        block=block,
+        mobile=mobile,
+        created_at=now,
+    )
+    db.session.add(user)
+    if role == Role.WORKER:
+        db.session.add(Worker(name=user.name, home_block=block, user=user))
+    db.session.flush()
+    return user
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The active user with these credentials; the same answer for an unknown email."""
+    user = find_by_email(email or "")
+    if user is None:
+        check_password_hash(_DUMMY_HASH, password or "")
+        return None
+    if not check_password_hash(user.password_hash, password or "") or not user.active:
+        return None
+    return user
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(user: User, now: dt.datetime) -> str:
+    """A new API token; only its digest is stored, so it is shown this once."""
+    token = secrets.token_urlsafe(32)
+    db.session.add(ApiToken(user=user, token_hash=_digest(token), created_at=now))
+    db.session.flush()
+    return token
+
+
+def user_for_token(token: str) -> User | None:
+    api_token = db.session.scalar(
+        select(ApiToken).where(ApiToken.token_hash == _digest(token), ApiToken.revoked_at.is_(None))
+    )
+    if api_token is None or not api_token.user.active:
+        return None
+    return api_token.user

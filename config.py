@@ -1,0 +1,74 @@
+"""Configuration from the environment, with the defaults of the interface contract."""
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = BASE_DIR / "instance"
+
+
+def _bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+def _secret_key() -> str | None:
+    """SECRET_KEY from the environment, else the instance's own (written by `make run`)."""
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    key_file = INSTANCE_DIR / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip() or None
+    return None
+
+
+class Config:
+    SECRET_KEY = _secret_key()
+    SQLALCHEMY_DATABASE_URI = os.environ.get(
+        "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'booking.sqlite'}"
+    )
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
+
+    SLOT_MINUTES = _int("SLOT_MINUTES", 30)
+    BOOKING_MIN_LEAD_MINUTES = _int("BOOKING_MIN_LEAD_MINUTES", 60)
+    BOOKING_MAX_DAYS_AHEAD = _int("BOOKING_MAX_DAYS_AHEAD", 28)
+    DISPUTED_RESULT_WORKING_DAYS = _int("DISPUTED_RESULT_WORKING_DAYS", 5)
+
+    REMINDER_DAY_BEFORE_AT = os.environ.get("REMINDER_DAY_BEFORE_AT", "18:00")
+    REMINDER_HOURS_BEFORE = _int("REMINDER_HOURS_BEFORE", 2)
+    SMS_QUIET_HOURS = os.environ.get("SMS_QUIET_HOURS", "21:00-08:00")
+    SMS_BACKEND = os.environ.get("SMS_BACKEND", "console")
+    TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID")
+    TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN")
+    TWILIO_FROM_NUMBER = os.environ.get("TWILIO_FROM_NUMBER")
+    TWILIO_API_BASE_URL = os.environ.get("TWILIO_API_BASE_URL", "https://api.twilio.com")
+    SMS_MAX_ATTEMPTS = _int("SMS_MAX_ATTEMPTS", 5)
+    SMS_RETRY_BASE_SECONDS = _int("SMS_RETRY_BASE_SECONDS", 60)
+    SMS_ALLOW_TEST_NUMBERS = _bool("SMS_ALLOW_TEST_NUMBERS", False)
+
+    RETENTION_DAYS = _int("RETENTION_DAYS", 90)
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+
+    MAX_CONTENT_LENGTH = 64 * 1024
+    WTF_CSRF_TIME_LIMIT = None
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = PUBLIC_BASE_URL.startswith("https://")
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    TIMEZONE = "Europe/London"
+
+
+class TestConfig(Config):
+    TESTING = True
+    SECRET_KEY = "test-secret-key"
+    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL", "sqlite://")
+    SMS_ALLOW_TEST_NUMBERS = True
+    WTF_CSRF_ENABLED = False
+    RATELIMIT_ENABLED = False
