@@ -72,3 +72,5 @@ class TestConfig(Config):
     SMS_ALLOW_TEST_NUMBERS = True
     WTF_CSRF_ENABLED = False
     RATELIMIT_ENABLED = False
+    # Fast hashing for test users only; the service uses scrypt.
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"

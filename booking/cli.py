@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
+import sys
 
 import click
 from flask import Flask, current_app
@@ -54,8 +55,7 @@ def rota_generate(start: str, end: str):
     if last < first:
         raise click.BadParameter("--end is before --start")
     days = (last - first).days + 1
-    stderr = click.get_text_stream("stderr")
-    with click.progressbar(length=days, label="Filling the rota", file=stderr) as bar:
+    with click.progressbar(length=days, label="Filling the rota", file=sys.stderr) as bar:
         created = rota.generate(first, last, progress=bar.update)
     click.echo(f"Created {created} shifts from {first} to {last}.")
 

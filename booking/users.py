@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import secrets
 
+from flask import current_app
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -17,6 +18,12 @@ from .phones import InvalidMobile, normalise_mobile
 # Checked against when the email is unknown, so both refusals take the same time.
 _DUMMY_HASH = generate_password_hash("not a real password")
 MIN_PASSWORD_LENGTH = 10
+
+
+def hash_password(password: str) -> str:
+    """scrypt in service; tests may choose a cheaper method (PASSWORD_HASH_METHOD)."""
+    method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
+    return generate_password_hash(password, method=method)
 
 
 def find_by_email(email: str) -> User | None:
@@ -64,7 +71,7 @@ def create_user(
         email=email,
         name=name or email.split("@")[0],
         role=role,
-        password_hash=generate_password_hash(password),
+        password_hash=hash_password(password),
         block=block,
         mobile=mobile,
         created_at=now,

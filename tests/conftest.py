@@ -156,8 +156,6 @@ def client(app):
 @pytest.fixture
 def login(client):
     def sign_in(role: Role):
-        return client.post(
-            "/login", data={"email": f"{role}@test.example", "password": PASSWORD}
-        )
+        return client.post("/login", data={"email": f"{role}@test.example", "password": PASSWORD})
 
     return sign_in

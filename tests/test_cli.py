@@ -1,0 +1,123 @@
+"""The operator's commands, run through Flask's CLI runner."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import func, select
+
+from booking.extensions import db
+from booking.models import ApiToken, Block, Shift, User, Worker
+from booking.users import user_for_token
+
+
+def rows(model) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def test_demo_load_twice_changes_nothing_and_prints_the_logins(app):
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["demo", "load"])
+    assert first.exit_code == 0, first.output
+    for email in (
+        "sergeant@demo.test",
+        "worker@demo.test",
+        "coordinator@demo.test",
+        "analyst@demo.test",
+    ):
+        assert email in first.output
+    counts = [rows(m) for m in (Block, Worker, User, Shift)]
+    assert counts[0] == 6
+    assert counts[3] > 0
+
+    second = runner.invoke(args=["demo", "load"])
+    assert second.exit_code == 0
+    assert "nothing changed" in second.output
+    assert [rows(m) for m in (Block, Worker, User, Shift)] == counts
+
+
+def test_the_demo_worker_has_shifts(app):
+    app.test_cli_runner().invoke(args=["demo", "load"])
+    worker = db.session.scalar(select(Worker).where(Worker.user.has(email="worker@demo.test")))
+    assert worker is not None
+    assert db.session.scalar(select(func.count()).where(Shift.worker_id == worker.id)) > 0
+
+
+def test_rota_generate_is_idempotent(app, team):
+    runner = app.test_cli_runner()
+    args = ["rota", "generate", "--start", "2027-03-22", "--end", "2027-04-04"]
+    first = runner.invoke(args=args)
+    assert first.exit_code == 0, first.output
+    made = rows(Shift)
+    assert made > 0
+    second = runner.invoke(args=args)
+    assert second.exit_code == 0
+    assert "Created 0 shifts" in second.output
+    assert rows(Shift) == made
+
+
+def test_rota_generate_refuses_a_bad_date(app, team):
+    result = app.test_cli_runner().invoke(
+        args=["rota", "generate", "--start", "22/03/2027", "--end", "2027-04-04"]
+    )
+    assert result.exit_code != 0
+    assert rows(Shift) == 0
+
+
+def test_users_create_and_token(app, blocks):
+    runner = app.test_cli_runner()
+    created = runner.invoke(
+        args=[
+            "users",
+            "create",
+            "Sam.Worker@Example.test",
+            "--role",
+            "worker",
+            "--password",
+            "long enough password",
+            "--name",
+            "Sam Worker",
+            "--block",
+            "oldbury",
+            "--mobile",
+            "07700 900456",
+        ]
+    )
+    assert created.exit_code == 0, created.output
+    user = db.session.scalar(select(User).where(User.email == "sam.worker@example.test"))
+    assert user.worker.home_block.code == "oldbury"
+    assert user.mobile == "+447700900456"
+    assert user.password_hash.startswith(("scrypt", "pbkdf2"))
+
+    issued = runner.invoke(args=["users", "token", "sam.worker@example.test"])
+    assert issued.exit_code == 0
+    token = issued.output.strip().splitlines()[-1]
+    assert user_for_token(token).id == user.id
+    stored = db.session.scalar(select(ApiToken.token_hash))
+    assert token not in stored
+
+
+def test_users_create_refuses_a_bad_role_and_writes_nothing(app, blocks):
+    result = app.test_cli_runner().invoke(
+        args=["users", "create", "x@example.test", "--role", "admin", "--password", "p" * 12]
+    )
+    assert result.exit_code != 0
+    assert rows(User) == 0
+
+
+def test_users_create_refuses_a_worker_without_a_home_block(app, blocks):
+    result = app.test_cli_runner().invoke(
+        args=["users", "create", "x@example.test", "--role", "worker", "--password", "p" * 12]
+    )
+    assert result.exit_code == 1
+    assert "block" in result.output
+    assert rows(User) == rows(Worker) == 0
+
+
+def test_the_nightly_rota_look_ahead_fills_56_days(app, team, clock):
+    from booking.cli import extend_rota
+
+    extend_rota()
+    last = db.session.scalar(select(func.max(Shift.starts_at)))
+    today = clock().date()
+    assert last.date() - today >= dt.timedelta(days=54)
