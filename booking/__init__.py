@@ -52,15 +52,18 @@ def create_app(test_config: dict | None = None) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
 
-    from . import auth, cli, presentation
+    from . import auth, cli, feeds, logs, presentation, webhooks
     from .api import api
     from .web import web
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(web)
     app.register_blueprint(api)
+    app.register_blueprint(webhooks.bp)
+    app.register_blueprint(feeds.bp)
     csrf.exempt(api)
     cli.register(app)
+    logs.init_app(app)
     presentation.register(app)
 
     @app.before_request

@@ -33,6 +33,7 @@ from .models import (
 )
 from .phones import InvalidMobile, normalise_mobile
 from .references import new_reference, normalise_reference
+from .reminders import ReminderPolicy
 from .slots import SlotRules, earliest_allowed, free_slots, is_on_grid, latest_allowed
 
 POSITIVE_RESULTS = {TestResult.OPIATES, TestResult.COCAINE, TestResult.BOTH}
@@ -254,6 +255,7 @@ def book(
     now: dt.datetime,
     rules: SlotRules,
     allow_test_numbers: bool,
+    reminders: ReminderPolicy | None = None,
 ) -> Booking:
     """Book an appointment in a free slot and issue notice version 1."""
     block_errors = {}
@@ -290,7 +292,7 @@ def book(
     )
     _claim_slot(booking, rules, now, block, starts_at)
     _issue_notice(booking, now, by)
-    outbox.queue(booking, MessageKind.CONFIRMATION, now, now)
+    outbox.queue(booking, MessageKind.CONFIRMATION, now, reminders)
     audit.record(audit.Action.CREATED, now, by, booking)
     db.session.flush()
     return booking
@@ -319,6 +321,7 @@ def rearrange(
     by: User,
     now: dt.datetime,
     rules: SlotRules,
+    reminders: ReminderPolicy | None = None,
 ) -> Booking:
     """Move the appointment to another free slot: a new notice version, new messages."""
     _require_live(booking)
@@ -332,16 +335,24 @@ def rearrange(
     before = f"{booking.block.code} {booking.starts_at.isoformat()}"
     _claim_slot(booking, rules, now, block, starts_at)
     booking.notice_version += 1
+    booking.sequence += 1
     booking.updated_at = now
     _issue_notice(booking, now, by)
     outbox.cancel_pending(booking)
-    outbox.queue(booking, MessageKind.CHANGED, now, now)
+    outbox.queue(booking, MessageKind.CHANGED, now, reminders)
     audit.record(audit.Action.REARRANGED, now, by, booking, detail=f"from {before}")
     db.session.flush()
     return booking
 
 
-def cancel(booking: Booking, reason: str, *, by: User, now: dt.datetime) -> Booking:
+def cancel(
+    booking: Booking,
+    reason: str,
+    *,
+    by: User,
+    now: dt.datetime,
+    reminders: ReminderPolicy | None = None,
+) -> Booking:
     """Cancel the appointment, freeing its slot and stopping its reminders."""
     _require_live(booking)
     reason = " ".join((reason or "").split())
@@ -353,9 +364,10 @@ def cancel(booking: Booking, reason: str, *, by: User, now: dt.datetime) -> Book
     booking.status = BookingStatus.CANCELLED
     booking.cancelled_at = now
     booking.cancel_reason = reason
+    booking.sequence += 1
     booking.updated_at = now
     outbox.cancel_pending(booking)
-    outbox.queue(booking, MessageKind.CANCELLED, now, now)
+    outbox.queue(booking, MessageKind.CANCELLED, now, reminders)
     audit.record(audit.Action.CANCELLED, now, by, booking)
     db.session.flush()
     return booking

@@ -11,7 +11,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from . import clock, demo, rota, users
+from . import clock, demo, dispatch, retention, rota, users
 from .errors import InvalidField
 from .extensions import db
 from .models import Role
@@ -24,6 +24,29 @@ demo_cli = AppGroup("demo", help="The demonstration data.")
 rota_cli = AppGroup("rota", help="The rota of workers on site.")
 users_cli = AppGroup("users", help="Users and their API tokens.")
 scheduler_cli = AppGroup("scheduler", help="The background scheduler (its own process).")
+reminders_cli = AppGroup("reminders", help="Text message confirmations and reminders.")
+retention_cli = AppGroup("retention", help="Removal of personal data past retention.")
+
+
+@retention_cli.command("purge")
+def retention_purge():
+    """Remove personal data from bookings concluded more than RETENTION_DAYS ago."""
+    purged = purge_personal_data()
+    click.echo(f"Removed personal data from {purged} bookings.")
+
+
+def purge_personal_data() -> int:
+    return retention.purge(clock.now(), current_app.config["RETENTION_DAYS"])
+
+
+@reminders_cli.command("dispatch")
+def reminders_dispatch():
+    """One pass: send every message that is due, then exit."""
+    report = dispatch.dispatch(clock.now)
+    click.echo(
+        f"Sent {report.sent}, skipped {report.skipped}, cancelled {report.cancelled}, "
+        f"retrying {report.retrying}, failed {report.failed}."
+    )
 
 
 @demo_cli.command("load")
@@ -103,6 +126,10 @@ def users_token(email):
     click.echo(token)
 
 
+def send_due_messages() -> None:
+    dispatch.dispatch(clock.now)
+
+
 def extend_rota() -> int:
     """Nightly: keep the rota filled for the next 56 days."""
     today = clock.now().astimezone(clock.LONDON).date()
@@ -111,10 +138,15 @@ def extend_rota() -> int:
 
 @scheduler_cli.command("run")
 def scheduler_run():
-    """Run the scheduler until stopped: the nightly rota look-ahead, in its own process."""
+    """Run the scheduler until stopped: text messages every 30 seconds and the nightly jobs.
+
+    It is its own process, never inside the web workers; several may run at once, since each
+    message is claimed by one dispatcher only.
+    """
     from apscheduler.schedulers.blocking import BlockingScheduler
 
     app = current_app._get_current_object()
+    logging.basicConfig(level=logging.INFO)
 
     def in_app(job):
         def run():
@@ -131,12 +163,16 @@ def scheduler_run():
         timezone="Europe/London",
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
     )
+    scheduler.add_job(
+        in_app(send_due_messages), "interval", seconds=30, id="dispatch", misfire_grace_time=60
+    )
     scheduler.add_job(in_app(extend_rota), "cron", hour=2, minute=30, id="rota_look_ahead")
+    scheduler.add_job(in_app(purge_personal_data), "cron", hour=3, minute=15, id="retention_purge")
     click.echo("Scheduler running; Ctrl-C to stop.")
     with contextlib.suppress(KeyboardInterrupt, SystemExit):
         scheduler.start()
 
 
 def register(app: Flask) -> None:
-    for group in (demo_cli, rota_cli, users_cli, scheduler_cli):
+    for group in (demo_cli, rota_cli, users_cli, scheduler_cli, reminders_cli, retention_cli):
         app.cli.add_command(group)

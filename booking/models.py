@@ -104,11 +104,14 @@ class Block(db.Model):
     code: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(100))
     address: Mapped[str] = mapped_column(String(200))
-    # What an SMS may say about the place: no mention of police or custody.
-    venue_label: Mapped[str] = mapped_column(String(60))
-    short_address: Mapped[str] = mapped_column(String(60))
+    # What an SMS may say about the place (no mention of police or custody), short enough
+    # that every message fits one segment.
+    venue_label: Mapped[str] = mapped_column(String(30))
+    short_address: Mapped[str] = mapped_column(String(30))
     high_activity: Mapped[bool] = mapped_column(default=False)
     timezone: Mapped[str] = mapped_column(String(40), default="Europe/London")
+    # The secret in the coordinators' calendar feed URL of this block; replaced to revoke it.
+    calendar_token: Mapped[str | None] = mapped_column(String(64), unique=True)
     # Bank holidays follow the weekend (Sunday) rules unless the block has rules for weekday 7.
     cover_rules: Mapped[list[CoverRule]] = relationship(
         back_populates="block", cascade="all, delete-orphan", order_by="CoverRule.starts"
@@ -184,6 +187,8 @@ class Worker(db.Model):
     home_block_id: Mapped[int] = mapped_column(ForeignKey("blocks.id"))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), unique=True)
     active: Mapped[bool] = mapped_column(default=True)
+    # The secret in the worker's calendar feed URL; replaced to revoke the old URL.
+    calendar_token: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     home_block: Mapped[Block] = relationship()
     user: Mapped[User | None] = relationship(back_populates="worker")
@@ -207,6 +212,9 @@ class Shift(db.Model):
     ends_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     # Generated from the cover rules, or entered by hand (never overwritten by generation).
     generated: Mapped[bool] = mapped_column(default=True)
+    # Calendar bookkeeping: SEQUENCE rises with every change, LAST-MODIFIED is the change.
+    sequence: Mapped[int] = mapped_column(default=0)
+    updated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     worker: Mapped[Worker] = relationship()
     block: Mapped[Block] = relationship()
@@ -251,11 +259,16 @@ class Booking(db.Model):
     disputed: Mapped[bool] = mapped_column(default=False)
     arrest_block_id: Mapped[int] = mapped_column(ForeignKey("blocks.id"))
     notice_version: Mapped[int] = mapped_column(default=1)
+    # The calendar SEQUENCE: rises with every change a calendar must show (move, cancel).
+    sequence: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     cancel_reason: Mapped[str | None] = mapped_column(String(500))
+    outcome_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # When the retention purge removed the personal data above.
+    purged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     block: Mapped[Block] = relationship(foreign_keys=[block_id])
     arrest_block: Mapped[Block] = relationship(foreign_keys=[arrest_block_id])
@@ -300,7 +313,7 @@ class Message(db.Model):
     __table_args__ = (
         _enum_check("kind", MessageKind),
         _enum_check("status", MessageStatus),
-        Index("ix_messages_status_send_at", "status", "send_at"),
+        Index("ix_messages_status_due_at", "status", "due_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -308,15 +321,40 @@ class Message(db.Model):
         ForeignKey("bookings.id", ondelete="CASCADE"), index=True
     )
     kind: Mapped[str] = mapped_column(String(20))
+    # When it was planned to go; `due_at` moves on with each retry.
     send_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    # The appointment time the message speaks of: a moved booking makes it stale.
+    appointment_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(20), default=MessageStatus.PENDING)
     attempts: Mapped[int] = mapped_column(default=0)
-    # Why a message was skipped, in words a sergeant can act on.
+    # A dispatcher's claim: until then no other dispatcher touches the message.
+    lease_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Why a message was skipped or failed, in words a sergeant can act on.
     skip_reason: Mapped[str | None] = mapped_column(String(200))
+    error_code: Mapped[str | None] = mapped_column(String(20))
+    # Set once the provider accepted it: a message with a provider id is never sent again.
     provider_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    status_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
     booking: Mapped[Booking] = relationship(back_populates="messages")
+
+
+class OptOut(db.Model):
+    """A mobile number that replied STOP (and, perhaps later, START)."""
+
+    __tablename__ = "opt_outs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mobile: Mapped[str] = mapped_column(String(20), unique=True)
+    opted_out_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    opted_in_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def active(self) -> bool:
+        return self.opted_in_at is None or self.opted_in_at < self.opted_out_at
 
 
 class AuditEvent(db.Model):

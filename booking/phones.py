@@ -13,6 +13,10 @@ class InvalidMobile(ValueError):
 
 def normalise_mobile(raw: str, allow_test_numbers: bool = False) -> str:
     """A UK mobile in E.164 (+447…), or InvalidMobile with a message a sergeant can act on."""
+    # libphonenumber reads letters as a keypad would ("07400 FLOWER") and drops extensions:
+    # a typo must be refused, not texted to a stranger.
+    if any(c.isalpha() for c in raw):
+        raise InvalidMobile("Enter a UK mobile number using digits only, like 07700 900123")
     try:
         number = phonenumbers.parse(raw, "GB")
     except NumberParseException:

@@ -80,6 +80,11 @@ def navigation() -> list[dict]:
     if current_user.role in (Role.SERGEANT, Role.WORKER, Role.COORDINATOR):
         items.append({"href": url_for("web.new_booking"), "text": "Book an appointment"})
         items.append({"href": url_for("web.bookings"), "text": "Appointments"})
+    if current_user.role == Role.WORKER:
+        items.append({"href": url_for("web.my_calendar"), "text": "Calendar"})
+    if current_user.role == Role.COORDINATOR:
+        items.append({"href": url_for("web.outbox"), "text": "Text messages"})
+        items.append({"href": url_for("web.block_calendars"), "text": "Calendars"})
     items.append({"href": url_for("auth.logout"), "text": "Sign out"})
     return items
 

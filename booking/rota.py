@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from . import clock
 from .clock import LONDON, local_instant
 from .extensions import db
 from .models import BANK_HOLIDAY, Block, CoverRule, Shift, Worker
@@ -46,7 +47,8 @@ def rules_for_day(block: Block, day: dt.date) -> list[CoverRule]:
 def cover_windows(block: Block, day: dt.date) -> list[CoverWindow]:
     """The block's cover windows on a local date, each expanded in the block's own time zone.
 
-    A 07:00-20:00 rule stays 07:00-20:00 local on clock-change days, so it lasts 12 or 14 hours.
+    A rule stays on local time on clock-change days: the clocks change at 01:00, so 07:00-20:00
+    is still 13 hours then, while a rule spanning 01:00-02:00 lasts an hour less or more.
     """
     tz = ZoneInfo(block.timezone)
     windows = []
@@ -76,6 +78,7 @@ def generate(
     end: dt.date,
     max_hours_per_week: float = 40.0,
     progress: Callable[[int], None] | None = None,
+    now: dt.datetime | None = None,
 ) -> int:
     """Fill every cover window from start to end (inclusive) with rostered workers.
 
@@ -85,6 +88,7 @@ def generate(
     that week; nobody is put on two blocks at once or over `max_hours_per_week`.
     Returns the number of shifts created.
     """
+    stamp = now or clock.now()
     blocks = db.session.scalars(select(Block).order_by(Block.code)).all()
     workers = db.session.scalars(
         select(Worker).where(Worker.active.is_(True)).order_by(Worker.id)
@@ -139,6 +143,7 @@ def generate(
                         starts_at=window.starts_at,
                         ends_at=window.ends_at,
                         generated=True,
+                        updated_at=stamp,
                     )
                     db.session.add(shift)
                     by_block[block.id].append(shift)

@@ -64,12 +64,19 @@ def grid_starts(
     seen = set()
     while day <= last_day:
         for minute in range(0, 24 * 60, minutes):
-            start = local_instant(day, dt.time(minute // 60, minute % 60), tz)
-            if start is None or start in seen:
-                continue
-            seen.add(start)
-            if start >= starts_at and start + length <= ends_at:
-                yield start
+            wall = dt.time(minute // 60, minute % 60)
+            first = local_instant(day, wall, tz)
+            if first is None:
+                continue  # the spring gap: this wall time does not happen
+            # The autumn hour 01:00-02:00 happens twice: a worker on site then has slots in
+            # both, as is_on_grid (and so booking) accepts either.
+            again = dt.datetime.combine(day, wall, tzinfo=tz).replace(fold=1).astimezone(dt.UTC)
+            for start in (first, again):
+                if start in seen:
+                    continue
+                seen.add(start)
+                if start >= starts_at and start + length <= ends_at:
+                    yield start
         day += dt.timedelta(days=1)
 
 
@@ -96,9 +103,14 @@ def earliest_allowed(
     return earliest.astimezone(dt.UTC)
 
 
-def latest_allowed(rules: SlotRules, now: dt.datetime) -> dt.datetime:
-    """No slot may start later than this."""
-    return now + dt.timedelta(days=rules.max_days_ahead)
+def latest_allowed(rules: SlotRules, now: dt.datetime, tz: ZoneInfo = LONDON) -> dt.datetime:
+    """No slot may start later than this: the same local time, `max_days_ahead` dates on.
+
+    Counted in local days, not 24-hour periods, so a clock change in between neither adds
+    nor removes an hour of slots.
+    """
+    there = now.astimezone(tz)
+    return (there + dt.timedelta(days=rules.max_days_ahead)).astimezone(dt.UTC)
 
 
 def _free_in(

@@ -197,7 +197,15 @@ def test_rearrange_issues_the_next_notice_version(api):
     moved = response.get_json()
     assert (moved["block"], moved["starts_at"]) == (target["block"], target["starts_at"])
     assert moved["notice_version"] == 2
-    assert [m["kind"] for m in moved["messages"]] == ["confirmation", "changed"]
+    kinds_and_status = [(m["kind"], m["status"]) for m in moved["messages"]]
+    # Booked at 21:00 for the next morning: both reminders' times had passed, and the
+    # unsent confirmation is superseded by the message about the change.
+    assert kinds_and_status[:4] == [
+        ("confirmation", "cancelled"),
+        ("day_before", "skipped"),
+        ("same_day", "skipped"),
+        ("changed", "pending"),
+    ]
     assert count(Notice) == 2
 
 
@@ -321,3 +329,18 @@ def test_openapi_document_is_public_and_describes_every_api_route(client, app):
         if rule.rule.startswith("/api/v1/") and rule.endpoint != "api.openapi":
             path = rule.rule.removeprefix("/api/v1").replace("<", "{").replace(">", "}")
             assert path in described, path
+
+
+def test_audit_trail_of_a_booking_oldest_first(api, client, tokens):
+    created = api.post("/bookings", booking_body(first_slot(api))).get_json()
+    reference = created["reference"]
+    api.get(f"/bookings/{reference}")
+    api.post(f"/bookings/{reference}/cancel", {"reason": "Charged and remanded"})
+    response = client.get(
+        "/api/v1/audit", query_string={"reference": reference}, headers=auth(tokens["coordinator"])
+    )
+    events = response.get_json()
+    assert [e["action"] for e in events] == ["created", "viewed", "cancelled"]
+    assert {e["user"] for e in events} == {"sergeant@test.example"}
+    assert all(e["reference"] == reference for e in events)
+    assert events[0]["at"].endswith("+00:00")

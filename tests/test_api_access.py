@@ -17,6 +17,7 @@ ROUTES = [
     ("POST", "/api/v1/bookings/ABCD-EFGH/rearrange"),
     ("POST", "/api/v1/bookings/ABCD-EFGH/cancel"),
     ("GET", "/api/v1/bookings/ABCD-EFGH/notice"),
+    ("GET", "/api/v1/bookings/ABCD-EFGH/calendar.ics"),
 ]
 # Analysts see figures only: no route of the booking API is theirs.
 ALLOWED = {Role.SERGEANT, Role.WORKER, Role.COORDINATOR}
@@ -58,3 +59,15 @@ def test_a_disabled_users_token_stops_working(client, tokens, users):
 def test_the_openapi_document_and_health_need_no_token(client, app):
     assert client.get("/api/v1/openapi.json").status_code == 200
     assert client.get("/healthz").status_code == 200
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_audit_trail_is_for_coordinators(client, tokens, role):
+    response = client.get("/api/v1/audit", headers=auth(tokens[role]))
+    assert response.status_code == (200 if role == Role.COORDINATOR else 403)
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_my_calendar_is_for_workers(client, tokens, role):
+    response = client.get("/api/v1/me/calendar", headers=auth(tokens[role]))
+    assert response.status_code == (200 if role == Role.WORKER else 403)

@@ -79,12 +79,36 @@ MESSAGE = {
         "attempts": {"type": "integer", "minimum": 0},
     },
 }
+AUDIT_EVENT = {
+    "type": "object",
+    "required": ["at", "user", "action", "reference"],
+    "properties": {
+        "at": TIME,
+        "user": {"type": ["string", "null"], "description": "email; null for the service itself"},
+        "action": {"type": "string"},
+        "reference": {"type": ["string", "null"]},
+    },
+}
 BOOKING = {
     "type": "object",
     "required": [
-        "reference", "status", "block", "starts_at", "ends_at", "custody_record", "person_name",
-        "mobile", "sms_consent", "requirement", "test_result", "tested_at", "disputed",
-        "arrest_block", "notice_version", "worker", "messages",
+        "reference",
+        "status",
+        "block",
+        "starts_at",
+        "ends_at",
+        "custody_record",
+        "person_name",
+        "mobile",
+        "sms_consent",
+        "requirement",
+        "test_result",
+        "tested_at",
+        "disputed",
+        "arrest_block",
+        "notice_version",
+        "worker",
+        "messages",
     ],
     "properties": {
         "reference": {"type": "string", "pattern": "^[A-HJ-NP-Z2-9]{4}-[A-HJ-NP-Z2-9]{4}$"},
@@ -161,8 +185,13 @@ def _json_body(model) -> dict:
 
 
 def _time_query(name: str, description: str) -> dict:
-    return {"name": name, "in": "query", "required": False, "schema": TIME,
-            "description": description}
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "schema": TIME,
+        "description": description,
+    }
 
 
 @cache
@@ -175,9 +204,10 @@ def _paths() -> dict:
                 "security": [],
                 "servers": [{"url": "/"}],
                 "responses": {
-                    "200": _ok("The database answers", {
-                        "type": "object", "properties": {"status": {"const": "ok"}}
-                    }),
+                    "200": _ok(
+                        "The database answers",
+                        {"type": "object", "properties": {"status": {"const": "ok"}}},
+                    ),
                     "503": _ok("The database does not answer", {"type": "object"}),
                 },
             }
@@ -212,12 +242,26 @@ def _paths() -> dict:
                 "parameters": [
                     _time_query("after", "No slot starting before this"),
                     _time_query("before", "No slot starting at or after this"),
-                    {"name": "block", "in": "query", "required": False, "style": "form",
-                     "explode": True, "schema": {"type": "array", "items": CODE}},
-                    {"name": "limit", "in": "query", "required": False,
-                     "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 10}},
-                    {"name": "disputed", "in": "query", "required": False,
-                     "schema": {"type": "boolean", "default": False}},
+                    {
+                        "name": "block",
+                        "in": "query",
+                        "required": False,
+                        "style": "form",
+                        "explode": True,
+                        "schema": {"type": "array", "items": CODE},
+                    },
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 10},
+                    },
+                    {
+                        "name": "disputed",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "boolean", "default": False},
+                    },
                     _time_query("tested_at", "When the disputed sample was taken"),
                 ],
                 "responses": {
@@ -285,13 +329,76 @@ def _paths() -> dict:
                 },
             }
         },
+        "/bookings/{reference}/calendar.ics": {
+            "get": {
+                "summary": "The appointment as iCalendar (REQUEST, or CANCEL once cancelled)",
+                "parameters": [REFERENCE],
+                "responses": {
+                    "200": {
+                        "description": "The calendar file",
+                        "content": {"text/calendar": {"schema": {"type": "string"}}},
+                    },
+                    "304": {"description": "Not modified since the ETag or date given"},
+                    **UNAUTHORISED,
+                    "404": _error("Unknown reference"),
+                },
+            }
+        },
+        "/me/calendar": {
+            "get": {
+                "summary": "The signed-in worker's own calendar feed URL",
+                "responses": {
+                    "200": _ok(
+                        "The feed URL",
+                        {
+                            "type": "object",
+                            "required": ["url"],
+                            "properties": {"url": {"type": "string", "format": "uri"}},
+                        },
+                    ),
+                    **UNAUTHORISED,
+                    "404": _error("This login has no place on the rota"),
+                },
+            }
+        },
+        "/audit": {
+            "get": {
+                "summary": "The audit trail, oldest first (coordinators)",
+                "parameters": [
+                    {
+                        "name": "reference",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "string", "maxLength": 12},
+                    },
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "required": False,
+                        "schema": {
+                            "type": "integer",
+                            "minimum": 1,
+                            "maximum": 10000,
+                            "default": 1000,
+                        },
+                    },
+                ],
+                "responses": {
+                    "200": _ok("Audit events", {"type": "array", "items": _ref("AuditEvent")}),
+                    **BAD_REQUEST,
+                    **UNAUTHORISED,
+                },
+            }
+        },
         "/bookings/{reference}/notice": {
             "get": {
                 "summary": "The printable written notice (HTML) of the current version",
                 "parameters": [REFERENCE],
                 "responses": {
-                    "200": {"description": "The notice",
-                            "content": {"text/html": {"schema": {"type": "string"}}}},
+                    "200": {
+                        "description": "The notice",
+                        "content": {"text/html": {"schema": {"type": "string"}}},
+                    },
                     **UNAUTHORISED,
                     "404": _error("Unknown reference"),
                 },
@@ -324,6 +431,7 @@ def document() -> dict:
                 "Cover": COVER,
                 "Message": MESSAGE,
                 "Booking": BOOKING,
+                "AuditEvent": AUDIT_EVENT,
                 "BookingIn": _body_schema(BookingIn),
                 "RearrangeIn": _body_schema(RearrangeIn),
                 "CancelIn": _body_schema(CancelIn),

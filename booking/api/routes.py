@@ -8,12 +8,15 @@ from zoneinfo import ZoneInfo
 from flask import current_app, jsonify, request
 from pydantic import ValidationError
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
-from .. import audit, bookings, clock
+from .. import audit, bookings, calendars, clock
 from ..cover import cover_at
 from ..errors import BookingError, NotFound, SlotTaken
 from ..extensions import db
-from ..models import Block, Booking
+from ..feeds import ics_response
+from ..models import AuditEvent, Block, Booking, Role
+from ..references import normalise_reference
 from ..slots import Slot, SlotRules, free_slots
 from . import api
 from .access import ALL_BUT_ANALYST, BOOKING_ROLES, api_roles, api_user
@@ -23,6 +26,7 @@ from .responses import error_response
 from .schemas import BookingIn, CancelIn, MalformedBody, RearrangeIn, field_errors, parse
 
 MAX_SLOTS = 100
+MAX_AUDIT = 10_000
 
 
 class BadParameter(Exception):
@@ -74,14 +78,15 @@ def _bool_param(name: str) -> bool:
     return raw in ("true", "1")
 
 
-def _limit_param() -> int:
-    raw = request.args.get("limit", "10")
+def _limit_param(default: int = 10, maximum: int = MAX_SLOTS) -> int:
+    raw = request.args.get("limit", str(default))
+    message = f"Use a whole number from 1 to {maximum}"
     try:
         limit = int(raw)
     except ValueError:
-        raise BadParameter("limit", "Use a whole number from 1 to 100") from None
-    if not 1 <= limit <= MAX_SLOTS:
-        raise BadParameter("limit", "Use a whole number from 1 to 100")
+        raise BadParameter("limit", message) from None
+    if not 1 <= limit <= maximum:
+        raise BadParameter("limit", message)
     return limit
 
 
@@ -278,6 +283,53 @@ def cancel_booking(reference: str):
         return booking_json(booking), 200
 
     return commit_once(user, perform)
+
+
+@api.get("/bookings/<reference>/calendar.ics")
+@api_roles(*BOOKING_ROLES)
+def booking_calendar(reference: str):
+    booking = _booking(reference)
+    calendar_file = calendars.booking_file(booking, current_app.config["PUBLIC_BASE_URL"])
+    audit.record(audit.Action.CALENDAR_EXPORTED, clock.now(), api_user(), booking)
+    db.session.commit()
+    return ics_response(calendar_file, f"appointment-{booking.reference}.ics")
+
+
+@api.get("/me/calendar")
+@api_roles(Role.WORKER)
+def my_calendar():
+    worker = api_user().worker
+    if worker is None:
+        raise NotFound("Your login is not linked to a place on the rota.")
+    url = calendars.feed_url(worker, current_app.config["PUBLIC_BASE_URL"])
+    db.session.commit()
+    return jsonify({"url": url})
+
+
+@api.get("/audit")
+@api_roles(Role.COORDINATOR)
+def audit_trail():
+    query = (
+        select(AuditEvent)
+        .options(joinedload(AuditEvent.user))
+        .order_by(AuditEvent.at, AuditEvent.id)
+        .limit(_limit_param(default=1000, maximum=MAX_AUDIT))
+    )
+    reference = request.args.get("reference")
+    if reference:
+        query = query.where(AuditEvent.reference == normalise_reference(reference))
+    events = db.session.scalars(query)
+    return jsonify(
+        [
+            {
+                "at": clock.isoformat_local(event.at),
+                "user": event.user.email if event.user else None,
+                "action": event.action,
+                "reference": event.reference,
+            }
+            for event in events
+        ]
+    )
 
 
 @api.get("/bookings/<reference>/notice")

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 web = Blueprint("web", __name__)
 
-from . import views  # noqa: E402,F401  (routes register on import)
+from . import calendar_pages, outbox, views  # noqa: E402,F401  (routes register on import)

@@ -1,8 +1,8 @@
-"""Blocks, rota, bookings, notices, messages, users, audit
+"""Initial schema
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 10:34:37.261909
+Create Date: 2026-11-26 10:50:52.265485
 
 """
 from alembic import op
@@ -23,12 +23,22 @@ def upgrade():
     sa.Column('code', sa.String(length=40), nullable=False),
     sa.Column('name', sa.String(length=100), nullable=False),
     sa.Column('address', sa.String(length=200), nullable=False),
-    sa.Column('venue_label', sa.String(length=60), nullable=False),
-    sa.Column('short_address', sa.String(length=60), nullable=False),
+    sa.Column('venue_label', sa.String(length=30), nullable=False),
+    sa.Column('short_address', sa.String(length=30), nullable=False),
     sa.Column('high_activity', sa.Boolean(), nullable=False),
     sa.Column('timezone', sa.String(length=40), nullable=False),
+    sa.Column('calendar_token', sa.String(length=64), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_blocks')),
+    sa.UniqueConstraint('calendar_token', name=op.f('uq_blocks_calendar_token')),
     sa.UniqueConstraint('code', name=op.f('uq_blocks_code'))
+    )
+    op.create_table('opt_outs',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('mobile', sa.String(length=20), nullable=False),
+    sa.Column('opted_out_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('opted_in_at', sa.DateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_opt_outs')),
+    sa.UniqueConstraint('mobile', name=op.f('uq_opt_outs_mobile'))
     )
     op.create_table('cover_rules',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -89,9 +99,11 @@ def upgrade():
     sa.Column('home_block_id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=True),
     sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('calendar_token', sa.String(length=64), nullable=True),
     sa.ForeignKeyConstraint(['home_block_id'], ['blocks.id'], name=op.f('fk_workers_home_block_id_blocks')),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_workers_user_id_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_workers')),
+    sa.UniqueConstraint('calendar_token', name=op.f('uq_workers_calendar_token')),
     sa.UniqueConstraint('user_id', name=op.f('uq_workers_user_id'))
     )
     op.create_table('bookings',
@@ -112,11 +124,14 @@ def upgrade():
     sa.Column('disputed', sa.Boolean(), nullable=False),
     sa.Column('arrest_block_id', sa.Integer(), nullable=False),
     sa.Column('notice_version', sa.Integer(), nullable=False),
+    sa.Column('sequence', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('cancelled_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('cancel_reason', sa.String(length=500), nullable=True),
+    sa.Column('outcome_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('purged_at', sa.DateTime(timezone=True), nullable=True),
     sa.CheckConstraint("requirement IN ('initial', 'follow_up', 'voluntary')", name=op.f('ck_bookings_requirement_allowed')),
     sa.CheckConstraint("status IN ('booked', 'attended', 'left_early', 'did_not_attend', 'cancelled')", name=op.f('ck_bookings_status_allowed')),
     sa.CheckConstraint("test_result IN ('opiates', 'cocaine', 'both', 'negative')", name=op.f('ck_bookings_test_result_allowed')),
@@ -140,6 +155,8 @@ def upgrade():
     sa.Column('starts_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('ends_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('generated', sa.Boolean(), nullable=False),
+    sa.Column('sequence', sa.Integer(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=True),
     sa.CheckConstraint('ends_at > starts_at', name=op.f('ck_shifts_ends_after_starts')),
     sa.ForeignKeyConstraint(['block_id'], ['blocks.id'], name=op.f('fk_shifts_block_id_blocks')),
     sa.ForeignKeyConstraint(['worker_id'], ['workers.id'], name=op.f('fk_shifts_worker_id_workers')),
@@ -172,10 +189,16 @@ def upgrade():
     sa.Column('booking_id', sa.Integer(), nullable=False),
     sa.Column('kind', sa.String(length=20), nullable=False),
     sa.Column('send_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('due_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('appointment_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('lease_until', sa.DateTime(timezone=True), nullable=True),
     sa.Column('skip_reason', sa.String(length=200), nullable=True),
+    sa.Column('error_code', sa.String(length=20), nullable=True),
     sa.Column('provider_id', sa.String(length=64), nullable=True),
+    sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('status_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint("kind IN ('confirmation', 'day_before', 'same_day', 'changed', 'cancelled')", name=op.f('ck_messages_kind_allowed')),
     sa.CheckConstraint("status IN ('pending', 'sending', 'sent', 'delivered', 'failed', 'cancelled', 'skipped')", name=op.f('ck_messages_status_allowed')),
@@ -185,7 +208,7 @@ def upgrade():
     )
     with op.batch_alter_table('messages', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_messages_booking_id'), ['booking_id'], unique=False)
-        batch_op.create_index('ix_messages_status_send_at', ['status', 'send_at'], unique=False)
+        batch_op.create_index('ix_messages_status_due_at', ['status', 'due_at'], unique=False)
 
     op.create_table('notices',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -209,7 +232,7 @@ def downgrade():
     # ### commands auto generated by Alembic - please adjust! ###
     op.drop_table('notices')
     with op.batch_alter_table('messages', schema=None) as batch_op:
-        batch_op.drop_index('ix_messages_status_send_at')
+        batch_op.drop_index('ix_messages_status_due_at')
         batch_op.drop_index(batch_op.f('ix_messages_booking_id'))
 
     op.drop_table('messages')
@@ -237,5 +260,6 @@ def downgrade():
     op.drop_table('api_tokens')
     op.drop_table('users')
     op.drop_table('cover_rules')
+    op.drop_table('opt_outs')
     op.drop_table('blocks')
     # ### end Alembic commands ###

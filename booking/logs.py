@@ -1,0 +1,83 @@
+"""Application logs as JSON lines, with a request id, and a guard against personal data.
+
+The guard lets only scalars (numbers, booleans, short identifiers and fixed messages) through:
+a model object, dict or list passed to a log call is replaced by "[withheld]" before any handler
+sees it, so a booking can never be dumped into a log by accident.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import uuid
+
+from flask import Flask, g, has_request_context, request
+
+REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+SCALARS = (int, float, bool, type(None), str)
+WITHHELD = "[withheld]"
+STANDARD_ATTRIBUTES = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+
+
+def _scalar(value):
+    return value if isinstance(value, SCALARS) else WITHHELD
+
+
+class ScalarsOnly(logging.Filter):
+    """Replace every non-scalar argument and extra field of a record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, dict):
+            record.args = {key: _scalar(value) for key, value in record.args.items()}
+        elif record.args:
+            record.args = tuple(_scalar(arg) for arg in record.args)
+        if not isinstance(record.msg, str):
+            record.msg = WITHHELD
+        for key, value in list(vars(record).items()):
+            if key not in STANDARD_ATTRIBUTES:
+                setattr(record, key, _scalar(value))
+        if has_request_context() and not hasattr(record, "request_id"):
+            record.request_id = g.get("request_id")
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for key, value in vars(record).items():
+            if key not in STANDARD_ATTRIBUTES:
+                entry[key] = value
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str)
+
+
+def init_app(app: Flask) -> None:
+    guard = ScalarsOnly()
+    service_logger = logging.getLogger("booking")
+    service_logger.addFilter(guard)
+    app.logger.addFilter(guard)
+    if not app.testing and not service_logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(JsonFormatter())
+        handler.addFilter(guard)
+        service_logger.addHandler(handler)
+        service_logger.setLevel(logging.INFO)
+        service_logger.propagate = False
+
+    @app.before_request
+    def assign_request_id():
+        incoming = request.headers.get("X-Request-Id", "")
+        g.request_id = incoming if REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+
+    @app.after_request
+    def echo_request_id(response):
+        if g.get("request_id"):
+            response.headers["X-Request-Id"] = g.request_id
+        return response

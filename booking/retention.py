@@ -1,0 +1,52 @@
+"""Forgetting personal data on time: RETENTION_DAYS after an outcome or a cancellation.
+
+The purge removes the person's name, mobile and custody record (and the cancellation reason,
+which may name them) and keeps the non-identifying fields that the figures need. Live
+appointments are never touched. Each purge is recorded in the audit trail.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import delete, or_, select
+
+from . import audit
+from .extensions import db
+from .models import Booking, BookingStatus, IdempotencyRecord
+
+# Retries of a POST come within minutes; a day is ample, and the stored answer is personal data.
+IDEMPOTENCY_KEEP = dt.timedelta(days=1)
+BATCH = 500
+
+
+def purge(now: dt.datetime, retention_days: int) -> int:
+    """Remove personal data past retention; the number of bookings purged."""
+    cutoff = now - dt.timedelta(days=retention_days)
+    purged = 0
+    while True:
+        due = db.session.scalars(
+            select(Booking)
+            .where(
+                Booking.purged_at.is_(None),
+                Booking.status != BookingStatus.BOOKED,
+                or_(Booking.cancelled_at < cutoff, Booking.outcome_at < cutoff),
+            )
+            .limit(BATCH)
+        ).all()
+        if not due:
+            break
+        for booking in due:
+            booking.person_name = None
+            booking.mobile = None
+            booking.custody_record = None
+            booking.cancel_reason = None
+            booking.purged_at = now
+            audit.record(audit.Action.PURGED, now, None, booking)
+        db.session.commit()
+        purged += len(due)
+    db.session.execute(
+        delete(IdempotencyRecord).where(IdempotencyRecord.created_at < now - IDEMPOTENCY_KEEP)
+    )
+    db.session.commit()
+    return purged

@@ -1,0 +1,88 @@
+"""Calendar pages: a worker's feed URL (and its revocation), block feeds, appointment downloads."""
+
+from __future__ import annotations
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+
+from .. import audit, bookings, calendars, clock
+from ..auth import roles_required
+from ..errors import NotFound
+from ..extensions import db
+from ..feeds import ics_response
+from ..models import Block, Role
+from . import web
+
+
+class RegenerateForm(FlaskForm):
+    """Only a CSRF token: the button replaces the feed's secret."""
+
+
+@web.get("/bookings/<reference>/calendar.ics")
+@roles_required(Role.SERGEANT, Role.WORKER, Role.COORDINATOR)
+def booking_calendar(reference: str):
+    try:
+        booking = bookings.get_booking(reference)
+    except NotFound:
+        abort(404)
+    calendar_file = calendars.booking_file(booking, current_app.config["PUBLIC_BASE_URL"])
+    audit.record(audit.Action.CALENDAR_EXPORTED, clock.now(), current_user, booking)
+    db.session.commit()
+    response = ics_response(calendar_file, f"appointment-{booking.reference}.ics")
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="appointment-{booking.reference}.ics"'
+    )
+    return response
+
+
+@web.route("/calendar", methods=["GET", "POST"])
+@roles_required(Role.WORKER)
+def my_calendar():
+    worker = current_user.worker
+    if worker is None:
+        abort(404)
+    form = RegenerateForm()
+    if form.validate_on_submit():
+        calendars.regenerate_token(worker)
+        db.session.commit()
+        flash(
+            "You have a new calendar address. The old one no longer works: "
+            "subscribe again with the new one.",
+            "success",
+        )
+        return redirect(url_for("web.my_calendar"))
+    https_url = calendars.feed_url(worker, current_app.config["PUBLIC_BASE_URL"])
+    db.session.commit()
+    return render_template(
+        "calendar/mine.html",
+        title="Your calendar feed",
+        form=form,
+        https_url=https_url,
+        webcal_url=calendars.webcal_url(https_url),
+    )
+
+
+@web.route("/calendar/blocks", methods=["GET", "POST"])
+@roles_required(Role.COORDINATOR)
+def block_calendars():
+    form = RegenerateForm()
+    blocks = db.session.scalars(select(Block).order_by(Block.name)).all()
+    if form.validate_on_submit():
+        block = next((b for b in blocks if b.code == request.form.get("block")), None)
+        if block is None:
+            abort(404)
+        calendars.regenerate_token(block)
+        db.session.commit()
+        flash(f"{block.name} has a new calendar address; the old one no longer works.", "success")
+        return redirect(url_for("web.block_calendars"))
+    base = current_app.config["PUBLIC_BASE_URL"]
+    feeds = [(block, calendars.feed_url(block, base)) for block in blocks]
+    db.session.commit()
+    return render_template(
+        "calendar/blocks.html",
+        title="Block calendar feeds",
+        form=form,
+        feeds=[(b, url, calendars.webcal_url(url)) for b, url in feeds],
+    )

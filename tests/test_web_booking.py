@@ -1,0 +1,733 @@
+"""The custody sergeant's journey through the web pages: record the test, choose a slot, check,
+confirm; the appointment page; rearranging and cancelling; the list and search.
+
+The clock is Wednesday 13 January 2027, 21:00 in London: weekday cover ended at 20:00.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from html.parser import HTMLParser
+
+import pytest
+from sqlalchemy import func, select
+
+from booking import bookings
+from booking.bookings import BookingDetails
+from booking.extensions import db
+from booking.models import AuditEvent, Block, Booking, Message, Notice, Role
+from booking.slots import SlotRules, find_slot
+
+BOOKING_PAGES = [
+    "/bookings/new",
+    "/bookings/new/slot",
+    "/bookings/new/check",
+    "/bookings",
+]
+
+
+class Page(HTMLParser):
+    """What a test needs from a page: its title, the radios offered and their labels, links."""
+
+    def __init__(self, html: str):
+        super().__init__()
+        self.title = ""
+        self.radios: dict[str, list[str]] = {}
+        self.labels: dict[str, str] = {}
+        self.ids: dict[str, dict] = {}
+        self.error_links: list[tuple[str, str]] = []
+        self._in_title = False
+        self._label_for: str | None = None
+        self._in_summary = False
+        self._summary_href: str | None = None
+        self._text: list[str] = []
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if "id" in attrs:
+            self.ids[attrs["id"]] = {"tag": tag, **attrs}
+        if tag == "title":
+            self._in_title = True
+        if tag == "input" and attrs.get("type") == "radio":
+            self.radios.setdefault(attrs["name"], []).append(attrs["value"])
+        if tag == "label" and "for" in attrs:
+            self._label_for = attrs["for"]
+            self._text = []
+        if tag == "div" and "govuk-error-summary" in attrs.get("class", "").split():
+            self._in_summary = True
+        if tag == "a" and self._in_summary:
+            self._summary_href = attrs.get("href")
+            self._text = []
+
+    def handle_endtag(self, tag):
+        if tag == "ul":
+            self._in_summary = False
+        if tag == "title":
+            self._in_title = False
+        if tag == "label" and self._label_for:
+            self.labels[self._label_for] = " ".join("".join(self._text).split())
+            self._label_for = None
+        if tag == "a" and self._summary_href:
+            self.error_links.append((self._summary_href, " ".join("".join(self._text).split())))
+            self._summary_href = None
+
+    def handle_data(self, data):
+        if self._in_title:
+            self.title += data
+        self._text.append(data)
+
+    def radio_labels(self, name: str) -> list[str]:
+        """The labels of a radio group's options, in order (GOV.UK ids: NAME, NAME-2, ...)."""
+        count = len(self.radios.get(name, []))
+        ids = [name] + [f"{name}-{n}" for n in range(2, count + 1)]
+        return [self.labels[item] for item in ids]
+
+
+def count(model) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def details_form(**changes) -> dict:
+    form = {
+        "arrest_block": "stechford",
+        "custody_record": "20/123456/27",
+        "person_name": "Jamie Testperson",
+        "test_result": "cocaine",
+        "tested_on": ["13", "1", "2027"],
+        "tested_time": "20:15",
+        "disputed": "no",
+        "requirement": "initial",
+        "mobile": "07700 900123",
+        "sms_consent": "yes",
+    }
+    form.update(changes)
+    return form
+
+
+def book_directly(user, block_code: str, starts_at: dt.datetime, now: dt.datetime, **changes):
+    """A booking made by another sergeant, straight through the domain's one write path."""
+    details = BookingDetails(
+        custody_record="20/999999/27",
+        person_name="Another Person",
+        mobile=None,
+        sms_consent=False,
+        requirement="initial",
+        test_result="opiates",
+        tested_at=now - dt.timedelta(hours=1),
+        disputed=False,
+        arrest_block="oldbury",
+    )
+    for name, value in changes.items():
+        setattr(details, name, value)
+    booking = bookings.book(
+        details,
+        block_code,
+        starts_at,
+        by=user,
+        now=now,
+        rules=SlotRules(),
+        allow_test_numbers=True,
+    )
+    db.session.commit()
+    return booking
+
+
+@pytest.fixture
+def sergeant(client, users, rostered, login):
+    login(Role.SERGEANT)
+    return client
+
+
+def record_test(client, **changes):
+    return client.post("/bookings/new", data=details_form(**changes))
+
+
+def choose_first_slot(client) -> str:
+    page = Page(client.get("/bookings/new/slot").get_data(as_text=True))
+    value = page.radios["slot"][0]
+    response = client.post("/bookings/new/slot", data={"slot": value})
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/bookings/new/check"
+    return value
+
+
+def book_through_pages(client) -> str:
+    """Record, choose the first slot, confirm; the new booking's reference."""
+    assert record_test(client).status_code == 302
+    choose_first_slot(client)
+    response = client.post("/bookings/new/check")
+    assert response.status_code == 302
+    return response.headers["Location"].rsplit("/", 1)[1]
+
+
+# The whole journey -----------------------------------------------------------------------------
+
+
+def test_sergeant_records_a_test_books_the_first_slot_prints_rearranges_and_cancels(sergeant):
+    client = sergeant
+    form = client.get("/bookings/new")
+    assert form.status_code == 200
+    assert "Record the test" in Page(form.get_data(as_text=True)).title
+
+    recorded = record_test(client)
+    assert recorded.status_code == 302
+    assert recorded.headers["Location"] == "/bookings/new/slot"
+    assert count(Booking) == 0, "recording the test writes nothing"
+
+    slot_page = client.get("/bookings/new/slot").get_data(as_text=True)
+    assert "No worker on site at Stechford: book an appointment" in slot_page
+    assert "A worker is next on site there at 07:00 on Thursday 14 January 2027" in slot_page
+    page = Page(slot_page)
+    first = page.radios["slot"][0]
+    assert first == "bloxwich|2027-01-14T07:00:00+00:00"
+    assert page.radio_labels("slot")[0] == "Thursday 14 January, 07:00 – Bloxwich"
+    assert len(page.radios["slot"]) == 10
+
+    chosen = client.post("/bookings/new/slot", data={"slot": first})
+    assert chosen.headers["Location"] == "/bookings/new/check"
+    check = client.get("/bookings/new/check").get_data(as_text=True)
+    assert "07:00 on Thursday 14 January 2027" in check
+    assert "Station Street, Bloxwich, Walsall" in check
+    assert "Jamie Testperson" in check and "20/123456/27" in check
+    assert "Confirm booking" in check
+    assert count(Booking) == 0, "checking writes nothing"
+
+    confirmed = client.post("/bookings/new/check")
+    assert confirmed.status_code == 302
+    booking = db.session.scalar(select(Booking))
+    assert confirmed.headers["Location"] == f"/bookings/{booking.reference}"
+    assert booking.person_name == "Jamie Testperson"
+    assert booking.arrest_block.code == "stechford"
+    assert booking.tested_at == dt.datetime(2027, 1, 13, 20, 15, tzinfo=dt.UTC)
+    assert booking.mobile == "+447700900123"
+
+    shown = client.get(confirmed.headers["Location"]).get_data(as_text=True)
+    assert "Appointment booked" in shown
+    assert booking.reference in shown
+    assert "07:00 on Thursday 14 January 2027" in shown
+    assert booking.worker.name in shown
+    assert "Confirmation" in shown
+    assert "Print notice" in shown and "Rearrange" in shown and "Cancel appointment" in shown
+    again = client.get(f"/bookings/{booking.reference}").get_data(as_text=True)
+    assert "Appointment booked" not in again, "the panel shows once, just after booking"
+
+    notice = client.get(f"/bookings/{booking.reference}/notice").get_data(as_text=True)
+    for expected in (
+        "Jamie Testperson",
+        "20/123456/27",
+        "07:00 on Thursday 14 January 2027",
+        "Station Street, Bloxwich, Walsall",
+        booking.reference,
+        "Version 1",
+        "Drugs Act 2005",
+        "up to three months",
+    ):
+        assert expected in notice
+
+    page = Page(client.get(f"/bookings/{booking.reference}/rearrange").get_data(as_text=True))
+    new_slot = next(v for v in page.radios["slot"] if v.startswith("perry-barr|"))
+    moved = client.post(f"/bookings/{booking.reference}/rearrange", data={"slot": new_slot})
+    assert moved.status_code == 302
+    after_move = client.get(moved.headers["Location"]).get_data(as_text=True)
+    assert "Appointment moved: notice version 2" in after_move
+    notice = client.get(f"/bookings/{booking.reference}/notice").get_data(as_text=True)
+    assert "Version 2" in notice
+    assert "Holford Drive, Perry Barr, Birmingham" in notice
+    assert "replaces all earlier notices" in notice
+
+    cancelled = client.post(
+        f"/bookings/{booking.reference}/cancel", data={"reason": "Remanded in custody"}
+    )
+    assert cancelled.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Booking, booking.id).status == "cancelled"
+    final = client.get(f"/bookings/{booking.reference}").get_data(as_text=True)
+    assert "Cancelled" in final
+    assert "Rearrange" not in final
+
+
+# Recording the test ----------------------------------------------------------------------------
+
+
+def test_the_form_starts_at_the_sergeants_block_and_the_time_now_in_london(sergeant, clock):
+    clock.set_local(2027, 6, 10, 22, 40)  # British Summer Time: 21:40 UTC
+    html = sergeant.get("/bookings/new").get_data(as_text=True)
+    page = Page(html)
+    assert re.search(r'<option value="stechford" selected', html)
+    assert page.ids["tested_on-day"]["value"] == "10"
+    assert page.ids["tested_on-month"]["value"] == "06"
+    assert page.ids["tested_on-year"]["value"] == "2027"
+    assert page.ids["tested_time"]["value"] == "22:40"
+    assert page.ids["mobile"]["type"] == "tel"
+    assert page.ids["mobile"]["autocomplete"] == "off"
+
+
+def test_a_sergeant_is_offered_initial_and_voluntary_but_not_follow_up(sergeant):
+    page = Page(sergeant.get("/bookings/new").get_data(as_text=True))
+    assert page.radios["requirement"] == ["initial", "voluntary"]
+
+
+def test_a_worker_is_offered_follow_up_too(client, users, rostered, login):
+    login(Role.WORKER)
+    page = Page(client.get("/bookings/new").get_data(as_text=True))
+    assert page.radios["requirement"] == ["initial", "follow_up", "voluntary"]
+
+
+def test_a_validation_error_shows_in_the_summary_with_a_link_to_the_field_and_writes_nothing(
+    sergeant,
+):
+    response = record_test(sergeant, mobile="020 7946 0000", person_name="  ")
+    assert response.status_code == 400
+    page = Page(response.get_data(as_text=True))
+    assert page.title.startswith("Error: ")
+    assert page.error_links == [
+        ("#person_name", "Enter the person's full name (up to 100 characters)"),
+        ("#mobile", "Enter a UK mobile number starting 07 or +447"),
+    ]
+    assert "mobile" in page.ids and "mobile-error" in page.ids
+    assert count(Booking) == count(Notice) == count(Message) == count(AuditEvent) == 0
+    assert sergeant.get("/bookings/new/slot").status_code == 302, "no draft was kept"
+
+
+def test_the_domain_refuses_a_required_assessment_after_a_negative_test(sergeant):
+    response = record_test(sergeant, test_result="negative")
+    page = Page(response.get_data(as_text=True))
+    assert page.error_links == [
+        (
+            "#test_result",
+            "A required assessment needs a positive test: book a voluntary assessment instead",
+        )
+    ]
+    assert count(Booking) == 0
+
+
+def test_missing_answers_get_govuk_messages_in_form_order(sergeant):
+    response = sergeant.post("/bookings/new", data={"tested_on": ["", "", ""]})
+    page = Page(response.get_data(as_text=True))
+    assert [href for href, _ in page.error_links] == [
+        "#arrest_block",
+        "#custody_record",
+        "#person_name",
+        "#test_result",
+        "#tested_on-day",
+        "#tested_time",
+        "#disputed",
+        "#requirement",
+        "#sms_consent",
+    ]
+    assert ("#tested_on-day", "Enter the date of the test") in page.error_links
+    assert "tested_on-day" in page.ids and page.ids["tested_on-day"]["tag"] == "input"
+
+
+def test_a_date_without_a_year_or_that_does_not_exist_is_explained(sergeant):
+    response = record_test(sergeant, tested_on=["13", "1", ""])
+    assert ("#tested_on-day", "The date of the test must include a year") in Page(
+        response.get_data(as_text=True)
+    ).error_links
+    response = record_test(sergeant, tested_on=["13", "1", "27"])
+    assert ("#tested_on-day", "The year of the test must include 4 numbers") in Page(
+        response.get_data(as_text=True)
+    ).error_links
+    response = record_test(sergeant, tested_on=["30", "2", "2027"])
+    assert ("#tested_on-day", "The date of the test must be a real date, like 13 1 2027") in Page(
+        response.get_data(as_text=True)
+    ).error_links
+
+
+@pytest.mark.parametrize("typed", ["20:15", "2015", "20.15"])
+def test_the_time_of_the_test_may_be_typed_as_people_write_it(sergeant, typed):
+    assert record_test(sergeant, tested_time=typed).status_code == 302
+    with sergeant.session_transaction() as session:
+        assert session["booking_draft"]["details"]["tested_at"] == "2027-01-13T20:15:00+00:00"
+
+
+def test_a_time_that_is_not_a_time_is_explained(sergeant):
+    response = record_test(sergeant, tested_time="25:00")
+    assert Page(response.get_data(as_text=True)).error_links == [
+        ("#tested_time", "Enter the time of the test on the 24-hour clock, like 21:30")
+    ]
+
+
+def test_a_test_time_in_the_spring_gap_is_refused(sergeant, clock):
+    clock.set_local(2027, 3, 28, 9, 0)  # the clocks went forward at 01:00 that morning
+    response = record_test(sergeant, tested_on=["28", "3", "2027"], tested_time="01:30")
+    links = Page(response.get_data(as_text=True)).error_links
+    assert len(links) == 1
+    assert links[0][0] == "#tested_time"
+    assert "01:30 did not happen on 28 March" in links[0][1]
+
+
+def test_a_test_time_in_the_repeated_autumn_hour_is_its_first_occurrence(sergeant, clock):
+    clock.set_local(2027, 10, 31, 9, 0)  # the clocks went back at 02:00 BST that morning
+    response = record_test(sergeant, tested_on=["31", "10", "2027"], tested_time="01:30")
+    assert response.status_code == 302
+    check = sergeant.get("/bookings/new/slot")
+    assert check.status_code == 200
+    with sergeant.session_transaction() as session:
+        tested_at = session["booking_draft"]["details"]["tested_at"]
+    assert tested_at == "2027-10-31T00:30:00+00:00"  # 01:30 BST, not 01:30 GMT
+
+
+def test_a_test_time_in_the_future_is_refused_on_the_date_of_the_test(sergeant):
+    response = record_test(sergeant, tested_on=["14", "1", "2027"], tested_time="09:00")
+    page = Page(response.get_data(as_text=True))
+    assert page.error_links == [("#tested_on-day", "The time of the test must be in the past")]
+
+
+def test_changing_an_answer_keeps_the_chosen_slot_and_returns_to_the_check_page(sergeant):
+    record_test(sergeant)
+    chosen = choose_first_slot(sergeant)
+    page = Page(sergeant.get("/bookings/new?change=1").get_data(as_text=True))
+    assert page.ids["person_name"]["value"] == "Jamie Testperson"
+    changed = sergeant.post("/bookings/new?change=1", data=details_form(person_name="Jamie Other"))
+    assert changed.headers["Location"] == "/bookings/new/check"
+    check = sergeant.get("/bookings/new/check").get_data(as_text=True)
+    assert "Jamie Other" in check
+    with sergeant.session_transaction() as session:
+        slot = session["booking_draft"]["slot"]
+    assert f"{slot['block']}|{slot['starts_at']}" == chosen
+
+
+def test_starting_a_new_booking_forgets_the_last_persons_details(sergeant):
+    record_test(sergeant)
+    page = Page(sergeant.get("/bookings/new").get_data(as_text=True))
+    assert page.ids["person_name"].get("value") in (None, "")
+    assert sergeant.get("/bookings/new/slot").headers["Location"] == "/bookings/new"
+
+
+# Choosing a slot -------------------------------------------------------------------------------
+
+
+def test_when_a_worker_is_on_site_the_sergeant_is_told_to_take_the_person_to_them(sergeant, clock):
+    clock.set_local(2027, 1, 14, 10, 0)  # Thursday morning: weekday cover at every block
+    record_test(sergeant, tested_on=["14", "1", "2027"], tested_time="09:30")
+    html = sergeant.get("/bookings/new/slot").get_data(as_text=True)
+    assert "A worker is on site at Stechford now: take the person to them" in html
+    page = Page(html)
+    assert page.radios["slot"][0] == "bloxwich|2027-01-14T11:00:00+00:00", "an hour's lead"
+
+
+def test_the_block_filter_works_without_javascript(sergeant):
+    record_test(sergeant)
+    html = sergeant.get("/bookings/new/slot?block=oldbury&block=coventry").get_data(as_text=True)
+    page = Page(html)
+    assert {value.split("|")[0] for value in page.radios["slot"]} == {"oldbury", "coventry"}
+    assert re.search(r'name="block" type="checkbox" value="oldbury"\s+checked', html)
+    assert "Show slots" in html
+
+
+def test_a_disputed_result_is_offered_nothing_before_five_working_days(sergeant):
+    record_test(sergeant, disputed="yes")
+    page = Page(sergeant.get("/bookings/new/slot").get_data(as_text=True))
+    # Tested on Wednesday 13 January: the fifth working day after is Wednesday 20 January.
+    assert page.radios["slot"][0] == "bloxwich|2027-01-20T07:00:00+00:00"
+
+
+def test_continuing_without_choosing_a_slot_asks_for_one(sergeant):
+    record_test(sergeant)
+    response = sergeant.post("/bookings/new/slot", data={})
+    assert response.status_code == 400
+    page = Page(response.get_data(as_text=True))
+    assert page.error_links == [("#slot", "Choose a time for the appointment")]
+    assert page.ids["slot"]["tag"] == "input"
+
+
+def test_a_slot_taken_meanwhile_shows_the_message_and_fresh_choices(sergeant, users, clock):
+    record_test(sergeant)
+    chosen = choose_first_slot(sergeant)
+    block_code, starts = chosen.split("|")
+    starts_at = dt.datetime.fromisoformat(starts)
+    block = db.session.scalar(select(Block).where(Block.code == block_code))
+    taken = 0
+    while find_slot(SlotRules(), clock(), block, starts_at) is not None:
+        book_directly(users[Role.COORDINATOR], block_code, starts_at, clock())
+        taken += 1
+    assert taken >= 1
+
+    response = sergeant.post("/bookings/new/check")
+    assert response.status_code == 409
+    html = response.get_data(as_text=True)
+    page = Page(html)
+    assert page.error_links == [("#slot", "That slot has just been taken. Choose another.")]
+    assert chosen not in page.radios["slot"], "the choices are fresh"
+    assert len(page.radios["slot"]) == 10
+    assert count(Booking) == taken, "nothing half-written"
+
+    retry = page.radios["slot"][0]
+    sergeant.post("/bookings/new/slot", data={"slot": retry})
+    assert sergeant.post("/bookings/new/check").status_code == 302
+    assert count(Booking) == taken + 1
+
+
+def test_details_that_went_stale_before_confirming_are_sent_back_to_the_details(sergeant, clock):
+    # Tested 27 days 23 and a half hours ago: just inside the 28 days when recorded...
+    record_test(sergeant, tested_on=["16", "12", "2026"], tested_time="21:30")
+    choose_first_slot(sergeant)
+    clock.set(clock() + dt.timedelta(hours=1))  # ...but not by the time it is confirmed.
+    response = sergeant.post("/bookings/new/check")
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    page = Page(html)
+    assert page.error_links == [
+        ("#tested_on-day", "The test must have been taken in the last 28 days")
+    ]
+    assert 'action="/bookings/new?change=1"' in html
+    assert count(Booking) == 0
+
+
+def test_a_slot_that_became_too_soon_is_refused_on_the_slot_page(sergeant, clock):
+    record_test(sergeant)
+    choose_first_slot(sergeant)  # Thursday 07:00
+    clock.set_local(2027, 1, 14, 6, 30)
+    response = sergeant.post("/bookings/new/check")
+    assert response.status_code == 400
+    page = Page(response.get_data(as_text=True))
+    assert page.error_links == [("#slot", "Choose a slot at least 60 minutes from now")]
+    assert page.radios["slot"][0] == "bloxwich|2027-01-14T07:30:00+00:00"
+    assert count(Booking) == 0
+
+
+def test_saturday_night_at_stechford_offers_sunday_morning_at_the_busy_blocks(sergeant, clock):
+    clock.set_local(2027, 1, 16, 23, 0)  # Saturday night; Stechford has no weekend cover
+    record_test(sergeant, tested_on=["16", "1", "2027"], tested_time="22:30")
+    html = sergeant.get("/bookings/new/slot").get_data(as_text=True)
+    assert "No worker on site at Stechford" in html
+    assert "next on site there at 07:00 on Monday 18 January 2027" in html
+    page = Page(html)
+    offered = page.radios["slot"]
+    assert offered[:3] == [
+        "coventry|2027-01-17T07:00:00+00:00",
+        "oldbury|2027-01-17T07:00:00+00:00",
+        "perry-barr|2027-01-17T07:00:00+00:00",
+    ]
+    assert page.radio_labels("slot")[:3] == [
+        "Sunday 17 January, 07:00 – Coventry",
+        "Sunday 17 January, 07:00 – Oldbury",
+        "Sunday 17 January, 07:00 – Perry Barr",
+    ]
+    assert {value.split("|")[0] for value in offered} <= {"perry-barr", "oldbury", "coventry"}
+    assert not any(value.startswith("stechford|") for value in offered)
+
+    stechford = Page(sergeant.get("/bookings/new/slot?block=stechford").get_data(as_text=True))
+    assert stechford.radios["slot"][0] == "stechford|2027-01-18T07:00:00+00:00"
+    assert stechford.radio_labels("slot")[0] == "Monday 18 January, 07:00 – Stechford"
+
+
+# The appointment -------------------------------------------------------------------------------
+
+
+def test_viewing_an_appointment_is_recorded_in_the_audit_trail(sergeant, users):
+    reference = book_through_pages(sergeant)
+    sergeant.get(f"/bookings/{reference}")
+    sergeant.get(f"/bookings/{reference}/notice")
+    actions = db.session.scalars(
+        select(AuditEvent.action).where(AuditEvent.reference == reference).order_by(AuditEvent.id)
+    ).all()
+    assert actions == ["created", "viewed", "notice_printed"]
+    users_recorded = set(
+        db.session.scalars(select(AuditEvent.user_id).where(AuditEvent.reference == reference))
+    )
+    assert users_recorded == {users[Role.SERGEANT].id}
+
+
+def test_the_appointment_shows_why_a_text_was_not_sent(sergeant):
+    record_test(sergeant, mobile="", sms_consent="no")
+    choose_first_slot(sergeant)
+    reference = sergeant.post("/bookings/new/check").headers["Location"].rsplit("/", 1)[1]
+    html = sergeant.get(f"/bookings/{reference}").get_data(as_text=True)
+    assert "Not sent" in html
+    assert "No mobile number was given" in html
+
+
+def test_a_failed_text_tells_the_sergeant_to_phone(sergeant):
+    reference = book_through_pages(sergeant)
+    booking = db.session.scalar(select(Booking).where(Booking.reference == reference))
+    booking.messages[0].status = "failed"
+    db.session.commit()
+    html = sergeant.get(f"/bookings/{reference}").get_data(as_text=True)
+    assert "Text not delivered: phone them" in html
+
+
+def test_an_unknown_reference_is_not_found(sergeant):
+    assert sergeant.get("/bookings/ABCD-EFGH").status_code == 404
+    assert sergeant.get("/bookings/ABCD-EFGH/notice").status_code == 404
+
+
+def test_rearranging_to_a_taken_slot_says_so_and_changes_nothing(sergeant, users, clock):
+    reference = book_through_pages(sergeant)
+    page = Page(sergeant.get(f"/bookings/{reference}/rearrange").get_data(as_text=True))
+    target = next(v for v in page.radios["slot"] if v.startswith("coventry|"))
+    block_code, starts = target.split("|")
+    starts_at = dt.datetime.fromisoformat(starts)
+    block = db.session.scalar(select(Block).where(Block.code == block_code))
+    while find_slot(SlotRules(), clock(), block, starts_at) is not None:
+        book_directly(users[Role.COORDINATOR], block_code, starts_at, clock())
+    response = sergeant.post(f"/bookings/{reference}/rearrange", data={"slot": target})
+    assert response.status_code == 409
+    assert "That slot has just been taken. Choose another." in response.get_data(as_text=True)
+    booking = db.session.scalar(select(Booking).where(Booking.reference == reference))
+    db.session.refresh(booking)
+    assert booking.notice_version == 1
+    assert booking.block.code == "bloxwich"
+
+
+def test_rearranging_to_the_same_time_and_place_is_refused(sergeant):
+    reference = book_through_pages(sergeant)
+    response = sergeant.post(
+        f"/bookings/{reference}/rearrange", data={"slot": "bloxwich|2027-01-14T07:00:00+00:00"}
+    )
+    assert response.status_code == 400
+    assert Page(response.get_data(as_text=True)).error_links == [
+        ("#slot", "Choose a different slot")
+    ]
+
+
+def test_cancelling_needs_a_reason(sergeant):
+    reference = book_through_pages(sergeant)
+    response = sergeant.post(f"/bookings/{reference}/cancel", data={"reason": " "})
+    assert response.status_code == 400
+    page = Page(response.get_data(as_text=True))
+    assert page.error_links == [
+        ("#reason", "Enter why the appointment is cancelled (up to 500 characters)")
+    ]
+    booking = db.session.scalar(select(Booking).where(Booking.reference == reference))
+    assert booking.status == "booked"
+
+
+def test_a_cancelled_appointment_cannot_be_rearranged_or_cancelled_again(sergeant):
+    reference = book_through_pages(sergeant)
+    sergeant.post(f"/bookings/{reference}/cancel", data={"reason": "Charged and remanded"})
+    for path in (f"/bookings/{reference}/rearrange", f"/bookings/{reference}/cancel"):
+        response = sergeant.get(path)
+        assert response.status_code == 302
+        assert response.headers["Location"] == f"/bookings/{reference}"
+
+
+# The list and the search -----------------------------------------------------------------------
+
+
+def test_the_list_shows_upcoming_live_appointments_in_time_order(sergeant, users, clock):
+    now = clock()
+    later = book_directly(
+        users[Role.COORDINATOR], "oldbury", dt.datetime(2027, 1, 15, 9, 0, tzinfo=dt.UTC), now
+    )
+    sooner = book_directly(
+        users[Role.COORDINATOR], "coventry", dt.datetime(2027, 1, 14, 8, 0, tzinfo=dt.UTC), now
+    )
+    gone = book_directly(
+        users[Role.COORDINATOR], "bloxwich", dt.datetime(2027, 1, 14, 7, 0, tzinfo=dt.UTC), now
+    )
+    bookings.cancel(gone, "Released without charge", by=users[Role.COORDINATOR], now=now)
+    db.session.commit()
+    html = sergeant.get("/bookings").get_data(as_text=True)
+    assert html.index(sooner.reference) < html.index(later.reference)
+    assert gone.reference not in html
+    assert "Thursday 14 January 2027" in html and "08:00" in html
+
+
+def test_a_search_by_reference_finds_the_booking_however_it_is_typed(sergeant, users, clock):
+    found = book_directly(
+        users[Role.COORDINATOR], "oldbury", dt.datetime(2027, 1, 15, 9, 0, tzinfo=dt.UTC), clock()
+    )
+    typed = found.reference.replace("-", " ").lower()
+    response = sergeant.get("/bookings", query_string={"reference": typed})
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"/bookings/{found.reference}"
+
+
+def test_an_unknown_reference_is_an_error_in_the_summary(sergeant):
+    response = sergeant.get("/bookings", query_string={"reference": "ZZZZ-ZZZZ"})
+    assert response.status_code == 400
+    page = Page(response.get_data(as_text=True))
+    assert page.error_links == [("#reference", "No booking has that reference")]
+    assert page.title.startswith("Error: Appointments")
+
+
+# Who may see what ------------------------------------------------------------------------------
+
+
+def test_analysts_cannot_see_booking_pages(client, users, rostered, login, clock):
+    booked = book_directly(
+        users[Role.SERGEANT], "oldbury", dt.datetime(2027, 1, 15, 9, 0, tzinfo=dt.UTC), clock()
+    )
+    login(Role.ANALYST)
+    reference = booked.reference
+    for path in BOOKING_PAGES + [
+        f"/bookings/{reference}",
+        f"/bookings/{reference}/notice",
+        f"/bookings/{reference}/rearrange",
+        f"/bookings/{reference}/cancel",
+    ]:
+        assert client.get(path).status_code == 403, path
+    assert client.post("/bookings/new", data=details_form()).status_code == 403
+    assert client.post(f"/bookings/{reference}/cancel", data={"reason": "x"}).status_code == 403
+    assert client.get("/").status_code == 200
+    assert count(AuditEvent) == 1, "only the creation: no view was recorded"
+
+
+def test_booking_pages_need_a_login(client, users):
+    for path in BOOKING_PAGES:
+        response = client.get(path)
+        assert response.status_code == 302
+        assert response.headers["Location"].startswith("/login")
+
+
+def test_the_home_page_offers_each_role_what_it_can_do(client, users, login):
+    login(Role.SERGEANT)
+    html = client.get("/").get_data(as_text=True)
+    assert "Record a positive test and book" in html
+    assert 'href="/bookings"' in html
+    client.get("/logout")
+    login(Role.ANALYST)
+    html = client.get("/").get_data(as_text=True)
+    assert "Record a positive test and book" not in html
+    assert "aggregate figures only" in html
+
+
+# The pages themselves --------------------------------------------------------------------------
+
+
+def test_pages_have_unique_titles_no_inline_script_or_style_and_a_csrf_token(app, sergeant):
+    reference = book_through_pages(sergeant)
+    app.config["WTF_CSRF_ENABLED"] = True  # as outside tests: every form that posts has a token
+    pages = {"/bookings/new": sergeant.get("/bookings/new").get_data(as_text=True)}
+    with sergeant.session_transaction() as session:
+        session["booking_draft"] = {
+            "details": {
+                "custody_record": "1",
+                "person_name": "A Person",
+                "mobile": None,
+                "sms_consent": False,
+                "requirement": "initial",
+                "test_result": "both",
+                "tested_at": "2027-01-13T20:00:00+00:00",
+                "disputed": False,
+                "arrest_block": "stechford",
+            },
+            "slot": {"block": "oldbury", "starts_at": "2027-01-14T07:00:00+00:00"},
+        }
+    for path in [
+        "/",
+        "/bookings/new/slot",
+        "/bookings/new/check",
+        "/bookings",
+        f"/bookings/{reference}",
+        f"/bookings/{reference}/notice",
+        f"/bookings/{reference}/rearrange",
+        f"/bookings/{reference}/cancel",
+    ]:
+        response = sergeant.get(path)
+        assert response.status_code == 200, path
+        pages[path] = response.get_data(as_text=True)
+    titles = [Page(html).title for html in pages.values()]
+    assert len(set(titles)) == len(titles), titles
+    for path, html in pages.items():
+        assert " style=" not in html, path
+        for script in re.findall(r"<script[^>]*>", html):
+            assert " src=" in script or " nonce=" in script, (path, script)
+        for form in re.findall(r'<form method="post".*?</form>', html, re.S):
+            assert 'name="csrf_token"' in form, path
+    found = sergeant.get("/bookings", query_string={"reference": reference})
+    assert found.status_code == 302, "the search by GET needs no token"
