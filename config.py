@@ -40,6 +40,7 @@ class Config:
     BOOKING_MIN_LEAD_MINUTES = _int("BOOKING_MIN_LEAD_MINUTES", 60)
     BOOKING_MAX_DAYS_AHEAD = _int("BOOKING_MAX_DAYS_AHEAD", 28)
     DISPUTED_RESULT_WORKING_DAYS = _int("DISPUTED_RESULT_WORKING_DAYS", 5)
+    ROTA_MAX_HOURS_PER_WEEK = _int("ROTA_MAX_HOURS_PER_WEEK", 40)
 
     REMINDER_DAY_BEFORE_AT = os.environ.get("REMINDER_DAY_BEFORE_AT", "18:00")
     REMINDER_HOURS_BEFORE = _int("REMINDER_HOURS_BEFORE", 2)
@@ -56,6 +57,10 @@ class Config:
     RETENTION_DAYS = _int("RETENTION_DAYS", 90)
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
 
+    IDLE_TIMEOUT_MINUTES = _int("IDLE_TIMEOUT_MINUTES", 30)
+    PERMANENT_SESSION_LIFETIME = IDLE_TIMEOUT_MINUTES * 60
+    # How many proxies in front of the app set X-Forwarded-* (0: none, the headers are ignored).
+    PROXY_FIX_HOPS = _int("PROXY_FIX_HOPS", 0)
     MAX_CONTENT_LENGTH = 64 * 1024
     WTF_CSRF_TIME_LIMIT = None
     SESSION_COOKIE_HTTPONLY = True
@@ -72,5 +77,8 @@ class TestConfig(Config):
     SMS_ALLOW_TEST_NUMBERS = True
     WTF_CSRF_ENABLED = False
     RATELIMIT_ENABLED = False
+    # Tests move the service clock by days while signed in; the idle time-out's own tests set
+    # IDLE_TIMEOUT_MINUTES back to a real value.
+    IDLE_TIMEOUT_MINUTES = 60 * 24 * 366
     # Fast hashing for test users only; the service uses scrypt.
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"

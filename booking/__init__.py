@@ -9,6 +9,7 @@ from flask import Flask, g, jsonify, render_template, request
 from govuk_frontend_wtf.main import WTFormsHelpers
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 from sqlalchemy import text
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .extensions import csrf, db, limiter, login_manager, migrate
 
@@ -30,6 +31,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         raise RuntimeError(
             "SECRET_KEY is not set: set it in the environment (`make run` makes one for you)"
         )
+
+    if app.config["PROXY_FIX_HOPS"]:
+        hops = app.config["PROXY_FIX_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     app.jinja_loader = ChoiceLoader(
         [
@@ -66,9 +71,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     logs.init_app(app)
     presentation.register(app)
 
-    @app.before_request
     def set_csp_nonce():
         g.csp_nonce = secrets.token_urlsafe(16)
+
+    # First of all hooks: an earlier one that answers by itself (the CSRF check, the idle
+    # time-out) would otherwise leave its response with an empty nonce.
+    app.before_request_funcs.setdefault(None, []).insert(0, set_csp_nonce)
 
     @app.after_request
     def security_headers(response):

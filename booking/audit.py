@@ -23,6 +23,11 @@ class Action:
     NOTICE_PRINTED = "notice_printed"
     CALENDAR_EXPORTED = "calendar_exported"
     PURGED = "purged"
+    REASSIGNED = "reassigned"
+    NEEDS_REARRANGING = "needs_rearranging"
+    ROTA_CHANGED = "rota_changed"
+    POLICE_INFORMED = "police_informed"
+    FOLLOW_UP_NOT_NEEDED = "follow_up_not_needed"
 
 
 def record(

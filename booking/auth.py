@@ -5,13 +5,24 @@ from __future__ import annotations
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import GovPasswordInput, GovSubmitInput, GovTextInput
 from wtforms import EmailField, PasswordField, SubmitField
 from wtforms.validators import InputRequired
 
+from .clock import now
 from .extensions import db, limiter, login_manager
 from .models import Role, User
 from .users import authenticate
@@ -70,8 +81,13 @@ def _safe_next(target: str | None) -> str | None:
     return target
 
 
+def _account_key() -> str:
+    return "login:" + (request.form.get("email") or "").strip().lower()
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit("10 per minute", methods=["POST"])
+@limiter.limit("20 per minute", methods=["POST"])  # per address
+@limiter.limit("5 per minute", methods=["POST"], key_func=_account_key)  # per account
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("web.home"))
@@ -81,15 +97,45 @@ def login():
         if user is None:
             form.email.errors.append("Enter a correct email address and password")
         else:
-            session.clear()  # a fresh session at sign-in
+            session.clear()  # a fresh session at sign-in: nothing carried over
+            session.permanent = True
             login_user(user)
+            session["seen_at"] = now().timestamp()
             return redirect(_safe_next(request.args.get("next")) or url_for("web.home"))
     return render_template("auth/login.html", form=form), 200 if not form.errors else 400
 
 
-@bp.post("/logout")
-@bp.get("/logout")
+@bp.before_app_request
+def end_idle_sessions():
+    """Sign out a session left idle longer than IDLE_TIMEOUT_MINUTES (checked on the server)."""
+    if not current_user.is_authenticated or request.endpoint == "static":
+        return None
+    idle_limit = current_app.config["IDLE_TIMEOUT_MINUTES"] * 60
+    seen_at = session.get("seen_at", 0)
+    current = now().timestamp()
+    if current - seen_at > idle_limit:
+        logout_user()
+        session.clear()
+        flash("You were signed out after a period of inactivity.", "info")
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    session["seen_at"] = current
+    return None
+
+
+class LogoutForm(FlaskForm):
+    submit = SubmitField("Sign out", widget=GovSubmitInput())
+
+
+@bp.route("/logout", methods=["GET", "POST"])
 def logout():
-    logout_user()
-    session.clear()
-    return redirect(url_for("auth.login"))
+    """GET asks, POST signs out: another site cannot sign someone out with a link."""
+    form = LogoutForm()
+    if request.method == "POST":
+        if form.validate_on_submit():
+            logout_user()
+            session.clear()
+            flash("You have signed out.", "success")
+        return redirect(url_for("auth.login"))
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login"))
+    return render_template("auth/logout.html", form=form, title="Sign out")

@@ -113,7 +113,9 @@ def validate_details(
 
     if details.tested_at > now + dt.timedelta(minutes=5):
         errors["tested_at"] = "The time of the test must be in the past"
-    elif details.tested_at < now - dt.timedelta(days=28):
+    elif details.requirement != Requirement.FOLLOW_UP and details.tested_at < now - dt.timedelta(
+        days=28
+    ):
         errors["tested_at"] = "The test must have been taken in the last 28 days"
 
     if not db.session.scalar(select(exists().where(Block.code == details.arrest_block))):
@@ -152,10 +154,7 @@ def _check_slot_time(
     if starts_at < now + dt.timedelta(minutes=rules.min_lead_minutes):
         raise InvalidField(
             "That time is too soon.",
-            {
-                "starts_at": "Choose a slot at least "
-                f"{rules.min_lead_minutes} minutes from now"
-            },
+            {"starts_at": f"Choose a slot at least {rules.min_lead_minutes} minutes from now"},
         )
     if disputed and starts_at < earliest_allowed(rules, now, True, tested_at, tz):
         raise InvalidField(

@@ -79,7 +79,12 @@ def rota_generate(start: str, end: str):
         raise click.BadParameter("--end is before --start")
     days = (last - first).days + 1
     with click.progressbar(length=days, label="Filling the rota", file=sys.stderr) as bar:
-        created = rota.generate(first, last, progress=bar.update)
+        created = rota.generate(
+            first,
+            last,
+            max_hours_per_week=current_app.config["ROTA_MAX_HOURS_PER_WEEK"],
+            progress=bar.update,
+        )
     click.echo(f"Created {created} shifts from {first} to {last}.")
 
 
@@ -133,7 +138,11 @@ def send_due_messages() -> None:
 def extend_rota() -> int:
     """Nightly: keep the rota filled for the next 56 days."""
     today = clock.now().astimezone(clock.LONDON).date()
-    return rota.generate(today, today + dt.timedelta(days=ROTA_LOOK_AHEAD_DAYS - 1))
+    return rota.generate(
+        today,
+        today + dt.timedelta(days=ROTA_LOOK_AHEAD_DAYS - 1),
+        max_hours_per_week=current_app.config["ROTA_MAX_HOURS_PER_WEEK"],
+    )
 
 
 @scheduler_cli.command("run")

@@ -114,5 +114,5 @@ def load(now: dt.datetime) -> bool:
     _load_users(now)
     db.session.commit()
     today = now.astimezone(LONDON).date()
-    shifts = rota.generate(today, today + dt.timedelta(days=ROTA_DAYS - 1))
+    shifts = rota.generate(today, today + dt.timedelta(days=ROTA_DAYS - 1), now=now)
     return created or shifts > 0

@@ -15,8 +15,7 @@ bp = Blueprint("feeds", __name__)
 
 def ics_response(calendar_file: calendars.CalendarFile, filename: str) -> Response:
     """A calendar file with ETag and Last-Modified, answering 304 when the client is current."""
-    response = Response(calendar_file.body, mimetype="text/calendar")
-    response.charset = "utf-8"
+    response = Response(calendar_file.body, content_type="text/calendar; charset=utf-8")
     response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
     response.headers["Cache-Control"] = "private, no-cache"
     response.set_etag(calendar_file.etag)

@@ -11,25 +11,42 @@ import json
 import logging
 import re
 import uuid
+from collections.abc import Mapping
 
 from flask import Flask, g, has_request_context, request
+from flask.logging import default_handler
 
 REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 SCALARS = (int, float, bool, type(None), str)
 WITHHELD = "[withheld]"
 STANDARD_ATTRIBUTES = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+NAMED_PLACEHOLDER = re.compile(r"%\([^)]*\)")
 
 
 def _scalar(value):
     return value if isinstance(value, SCALARS) else WITHHELD
 
 
+class _WithheldMapping(dict):
+    """Stands in for a lone dict argument: it formats as "[withheld]" wherever "%s" puts it."""
+
+    def __str__(self) -> str:
+        return WITHHELD
+
+    __repr__ = __str__
+
+
 class ScalarsOnly(logging.Filter):
     """Replace every non-scalar argument and extra field of a record."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, dict):
-            record.args = {key: _scalar(value) for key, value in record.args.items()}
+        if isinstance(record.args, Mapping):
+            if isinstance(record.msg, str) and NAMED_PLACEHOLDER.search(record.msg):
+                record.args = {key: _scalar(value) for key, value in record.args.items()}
+            else:
+                # log.info("%s", a_dict): logging keeps a lone dict as the args mapping, and
+                # "%s" would print the whole of it.
+                record.args = _WithheldMapping(withheld=WITHHELD)
         elif record.args:
             record.args = tuple(_scalar(arg) for arg in record.args)
         if not isinstance(record.msg, str):
@@ -59,10 +76,16 @@ class JsonFormatter(logging.Formatter):
 
 
 def init_app(app: Flask) -> None:
-    guard = ScalarsOnly()
-    service_logger = logging.getLogger("booking")
-    service_logger.addFilter(guard)
+    service_logger = logging.getLogger("booking")  # also app.logger: the app is named "booking"
+    guard = next((f for f in service_logger.filters if isinstance(f, ScalarsOnly)), None)
+    if guard is None:  # once per process, however many apps are created
+        guard = ScalarsOnly()
+        service_logger.addFilter(guard)
     app.logger.addFilter(guard)
+    if not app.testing:
+        # Flask gives its logger a plain-text handler when no other handler would take its
+        # records; that handler has no guard, and it would stop ours from being installed.
+        service_logger.removeHandler(default_handler)
     if not app.testing and not service_logger.handlers:
         handler = logging.StreamHandler()
         handler.setFormatter(JsonFormatter())
@@ -71,10 +94,13 @@ def init_app(app: Flask) -> None:
         service_logger.setLevel(logging.INFO)
         service_logger.propagate = False
 
-    @app.before_request
     def assign_request_id():
         incoming = request.headers.get("X-Request-Id", "")
         g.request_id = incoming if REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+
+    # Before every other hook: one that answers by itself (the CSRF check, the idle time-out)
+    # would otherwise leave its response, and its log records, without a request id.
+    app.before_request_funcs.setdefault(None, []).insert(0, assign_request_id)
 
     @app.after_request
     def echo_request_id(response):

@@ -220,6 +220,51 @@ class Shift(db.Model):
     block: Mapped[Block] = relationship()
 
 
+class AbsenceKind(enum.StrEnum):
+    LEAVE = "leave"
+    SICKNESS = "sickness"
+
+
+class Absence(db.Model):
+    """A worker away (leave or sickness) for a span of time; their shifts in it are cut."""
+
+    __tablename__ = "absences"
+    __table_args__ = (
+        _enum_check("kind", AbsenceKind),
+        CheckConstraint("ends_at > starts_at", name="ends_after_starts"),
+        Index("ix_absences_worker_starts", "worker_id", "starts_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    worker_id: Mapped[int] = mapped_column(ForeignKey("workers.id"))
+    kind: Mapped[str] = mapped_column(String(20))
+    starts_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    worker: Mapped[Worker] = relationship()
+
+
+class RotaRemoval(db.Model):
+    """Rostered time a coordinator took away (removed, moved or cut by an absence).
+
+    Rota generation leaves these periods empty: a manual change is never overwritten.
+    """
+
+    __tablename__ = "rota_removals"
+    __table_args__ = (Index("ix_rota_removals_block_starts", "block_id", "starts_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    block_id: Mapped[int] = mapped_column(ForeignKey("blocks.id"))
+    worker_id: Mapped[int | None] = mapped_column(ForeignKey("workers.id"))
+    starts_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    reason: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
 class Booking(db.Model):
     __tablename__ = "bookings"
     __table_args__ = (
@@ -267,13 +312,26 @@ class Booking(db.Model):
     cancelled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     cancel_reason: Mapped[str | None] = mapped_column(String(500))
     outcome_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    outcome_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # A non-attendance or early leaving must be reported to the arresting block's police.
+    police_informed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    police_informed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # A follow-up assessment points at its initial one; the initial records the decision.
+    follow_up_of_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id"))
+    follow_up_decision: Mapped[str | None] = mapped_column(String(20))
+    follow_up_decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     # When the retention purge removed the personal data above.
     purged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     block: Mapped[Block] = relationship(foreign_keys=[block_id])
     arrest_block: Mapped[Block] = relationship(foreign_keys=[arrest_block_id])
     worker: Mapped[Worker | None] = relationship()
-    created_by: Mapped[User | None] = relationship()
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+    police_informed_by: Mapped[User | None] = relationship(foreign_keys=[police_informed_by_id])
+    follow_up_of: Mapped[Booking | None] = relationship(
+        remote_side="Booking.id", back_populates="follow_ups"
+    )
+    follow_ups: Mapped[list[Booking]] = relationship(back_populates="follow_up_of")
     notices: Mapped[list[Notice]] = relationship(
         back_populates="booking", order_by="Notice.version", cascade="all, delete-orphan"
     )
@@ -375,6 +433,17 @@ class AuditEvent(db.Model):
 
     user: Mapped[User | None] = relationship()
     booking: Mapped[Booking | None] = relationship()
+
+
+class BookingDraft(db.Model):
+    """A booking being entered in the web journey, kept on the server (never in the cookie)."""
+
+    __tablename__ = "booking_drafts"
+
+    id: Mapped[str] = mapped_column(String(43), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    data: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
 
 
 class IdempotencyRecord(db.Model):

@@ -11,7 +11,7 @@ import datetime as dt
 
 from sqlalchemy import delete, or_, select
 
-from . import audit
+from . import audit, drafts
 from .extensions import db
 from .models import Booking, BookingStatus, IdempotencyRecord
 
@@ -48,5 +48,6 @@ def purge(now: dt.datetime, retention_days: int) -> int:
     db.session.execute(
         delete(IdempotencyRecord).where(IdempotencyRecord.created_at < now - IDEMPOTENCY_KEEP)
     )
+    drafts.purge(now)
     db.session.commit()
     return purged

@@ -13,10 +13,13 @@ from sqlalchemy import select
 from . import clock
 from .clock import LONDON, local_instant
 from .extensions import db
-from .models import BANK_HOLIDAY, Block, CoverRule, Shift, Worker
+from .models import BANK_HOLIDAY, Absence, Block, CoverRule, RotaRemoval, Shift, Worker
 from .workdays import is_bank_holiday
 
 SUNDAY = 6
+# How far back weekend duty is counted when choosing whose turn it is: far enough that
+# generating the rota a week at a time still takes turns (not only the previous week).
+WEEKEND_HISTORY = dt.timedelta(weeks=8)
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,10 @@ def dates(start: dt.date, end: dt.date) -> Iterator[dt.date]:
         day += dt.timedelta(days=1)
 
 
+def _is_weekend_duty(day: dt.date) -> bool:
+    return day.weekday() >= 5 or is_bank_holiday(day)
+
+
 def _week_of(day: dt.date) -> dt.date:
     return day - dt.timedelta(days=day.weekday())
 
@@ -82,10 +89,11 @@ def generate(
 ) -> int:
     """Fill every cover window from start to end (inclusive) with rostered workers.
 
-    A window already holding any shift at its block (generated or entered by hand) is left as
-    it is, so running this again changes nothing and keeps manual changes. Workers are chosen
-    from the block's own team first, then anyone free, always the one with the fewest hours
-    that week; nobody is put on two blocks at once or over `max_hours_per_week`.
+    A window already holding any shift at its block (generated or entered by hand), or time a
+    coordinator took away, is left as it is: running this again changes nothing and keeps
+    manual changes. Weekend and bank-holiday duty goes round the team in turn; otherwise the
+    block's own team comes first; then whoever has the fewest hours that week. Nobody is put
+    on two blocks at once, in an absence, or over `max_hours_per_week`.
     Returns the number of shifts created.
     """
     stamp = now or clock.now()
@@ -93,20 +101,38 @@ def generate(
     workers = db.session.scalars(
         select(Worker).where(Worker.active.is_(True)).order_by(Worker.id)
     ).all()
-    range_start = local_instant(start, dt.time(0), LONDON) - dt.timedelta(days=7)
+    range_start = local_instant(start, dt.time(0), LONDON) - WEEKEND_HISTORY
     range_end = local_instant(end, dt.time(0), LONDON) + dt.timedelta(days=8)
     existing = db.session.scalars(
         select(Shift).where(Shift.starts_at < range_end, Shift.ends_at > range_start)
     ).all()
+    # Time a coordinator took away stays empty; absent workers are not rostered.
+    removals = db.session.scalars(
+        select(RotaRemoval).where(
+            RotaRemoval.starts_at < range_end, RotaRemoval.ends_at > range_start
+        )
+    ).all()
+    absences = db.session.scalars(
+        select(Absence).where(Absence.starts_at < range_end, Absence.ends_at > range_start)
+    ).all()
 
     busy: dict[int, list[tuple[dt.datetime, dt.datetime]]] = defaultdict(list)
     hours: dict[tuple[int, dt.date], float] = defaultdict(float)
-    by_block: dict[int, list[Shift]] = defaultdict(list)
+    weekend_duties: dict[int, int] = defaultdict(int)
+    by_block: dict[int, list[tuple[dt.datetime, dt.datetime]]] = defaultdict(list)
     for shift in existing:
         busy[shift.worker_id].append((shift.starts_at, shift.ends_at))
-        week = _week_of(shift.starts_at.astimezone(LONDON).date())
-        hours[(shift.worker_id, week)] += (shift.ends_at - shift.starts_at).total_seconds() / 3600
-        by_block[shift.block_id].append(shift)
+        local_day = shift.starts_at.astimezone(LONDON).date()
+        hours[(shift.worker_id, _week_of(local_day))] += (
+            shift.ends_at - shift.starts_at
+        ).total_seconds() / 3600
+        if _is_weekend_duty(local_day):
+            weekend_duties[shift.worker_id] += 1
+        by_block[shift.block_id].append((shift.starts_at, shift.ends_at))
+    for removal in removals:
+        by_block[removal.block_id].append((removal.starts_at, removal.ends_at))
+    for absence in absences:
+        busy[absence.worker_id].append((absence.starts_at, absence.ends_at))
 
     def overlaps(a_start, a_end, b_start, b_end) -> bool:
         return a_start < b_end and b_start < a_end
@@ -115,12 +141,10 @@ def generate(
     for day in dates(start, end):
         for block in blocks:
             for window in cover_windows(block, day):
-                already = [
-                    s
-                    for s in by_block[block.id]
-                    if overlaps(s.starts_at, s.ends_at, window.starts_at, window.ends_at)
-                ]
-                if already:
+                if any(
+                    overlaps(taken_from, taken_to, window.starts_at, window.ends_at)
+                    for taken_from, taken_to in by_block[block.id]
+                ):
                     continue
                 week = _week_of(day)
                 candidates = [
@@ -132,9 +156,20 @@ def generate(
                         for b_start, b_end in busy[w.id]
                     )
                 ]
-                # Own team first, then the fewest hours this week, then a stable order.
+                weekend = _is_weekend_duty(day)
+                # Weekend and bank-holiday duty goes round in turn; otherwise the block's own
+                # team first; then the fewest hours this week; then, on a weekday, whoever has
+                # done more weekend duty (so the others keep hours under the cap for the
+                # weekend, rather than the same workers being full every week); then a stable
+                # order.
                 candidates.sort(
-                    key=lambda w: (w.home_block_id != block.id, hours[(w.id, week)], w.id)
+                    key=lambda w: (
+                        weekend_duties[w.id] if weekend else 0,
+                        w.home_block_id != block.id,
+                        hours[(w.id, week)],
+                        0 if weekend else -weekend_duties[w.id],
+                        w.id,
+                    )
                 )
                 for worker in candidates[: window.workers]:
                     shift = Shift(
@@ -146,9 +181,10 @@ def generate(
                         updated_at=stamp,
                     )
                     db.session.add(shift)
-                    by_block[block.id].append(shift)
+                    by_block[block.id].append((window.starts_at, window.ends_at))
                     busy[worker.id].append((window.starts_at, window.ends_at))
                     hours[(worker.id, week)] += window.hours
+                    weekend_duties[worker.id] += weekend
                     created += 1
         if progress:
             progress(1)

@@ -10,13 +10,12 @@ import flask_migrate
 import pytest
 from sqlalchemy import text
 
-from booking import create_app
+from booking import create_app, rota
+from booking.clock import LONDON
 from booking.demo import BLOCKS, DAY_END, DAY_START, TEAM, WEEKDAYS, WEEKEND
 from booking.extensions import db
 from booking.models import Block, CoverRule, Role, Worker
 from booking.users import create_user, issue_token
-from booking import rota
-from booking.clock import LONDON
 
 PASSWORD = "correct horse battery"
 
@@ -39,9 +38,18 @@ class FrozenClock:
 
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory) -> str:
-    return os.environ.get("DATABASE_URL") or (
-        f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite'}"
-    )
+    """SQLite in a temporary file, or DATABASE_URL (PostgreSQL) in a schema of this run's own,
+    so that runs sharing one database server do not trip over each other."""
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite'}"
+    if url.startswith("postgresql"):
+        separator = "&" if "?" in url else "?"
+        return f"{url}{separator}options=-csearch_path%3D{RUN_SCHEMA}"
+    return url
+
+
+RUN_SCHEMA = f"test_run_{os.getpid()}"
 
 
 @pytest.fixture(scope="session")
@@ -49,13 +57,19 @@ def schema(database_url):
     """The schema, built once per run by the migrations (not create_all)."""
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url})
     with app.app_context():
-        if db.engine.dialect.name == "postgresql":
+        postgres = db.engine.dialect.name == "postgresql"
+        if postgres:
             with db.engine.begin() as connection:
-                connection.execute(text("DROP SCHEMA public CASCADE"))
-                connection.execute(text("CREATE SCHEMA public"))
+                connection.execute(text(f"DROP SCHEMA IF EXISTS {RUN_SCHEMA} CASCADE"))
+                connection.execute(text(f"CREATE SCHEMA {RUN_SCHEMA}"))
         flask_migrate.upgrade()
         db.engine.dispose()
-    return database_url
+    yield database_url
+    if postgres:
+        with app.app_context():
+            with db.engine.begin() as connection:
+                connection.execute(text(f"DROP SCHEMA IF EXISTS {RUN_SCHEMA} CASCADE"))
+            db.engine.dispose()
 
 
 def _empty_tables() -> None:

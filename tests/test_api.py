@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from sqlalchemy import func, select
 
@@ -344,3 +346,25 @@ def test_audit_trail_of_a_booking_oldest_first(api, client, tokens):
     assert {e["user"] for e in events} == {"sergeant@test.example"}
     assert all(e["reference"] == reference for e in events)
     assert events[0]["at"].endswith("+00:00")
+
+
+def test_outcome_is_refused_before_the_appointment_starts_then_recorded(api, client, tokens, clock):
+    created = api.post("/bookings", booking_body(first_slot(api))).get_json()
+    path = f"/api/v1/bookings/{created['reference']}/outcome"
+    worker = auth(tokens["worker"])
+    early = client.post(path, json={"outcome": "attended"}, headers=worker)
+    assert early.status_code == 422
+    assert "outcome" in early.get_json()["errors"]
+
+    clock.set(dt.datetime.fromisoformat(created["starts_at"]) + dt.timedelta(minutes=5))
+    recorded = client.post(path, json={"outcome": "did_not_attend"}, headers=worker)
+    assert recorded.status_code == 200
+    assert recorded.get_json()["status"] == "did_not_attend"
+    corrected = client.post(path, json={"outcome": "attended"}, headers=worker)
+    assert corrected.get_json()["status"] == "attended"
+    details = db.session.scalars(
+        select(AuditEvent.detail).where(AuditEvent.action == "outcome").order_by(AuditEvent.id)
+    ).all()
+    assert details == ["did_not_attend", "attended, corrected from did_not_attend"]
+    unknown = client.post(path, json={"outcome": "vanished"}, headers=worker)
+    assert unknown.status_code == 422

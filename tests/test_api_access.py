@@ -71,3 +71,14 @@ def test_audit_trail_is_for_coordinators(client, tokens, role):
 def test_my_calendar_is_for_workers(client, tokens, role):
     response = client.get("/api/v1/me/calendar", headers=auth(tokens[role]))
     assert response.status_code == (200 if role == Role.WORKER else 403)
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_outcomes_are_recorded_by_workers_and_coordinators(client, tokens, role):
+    response = client.post(
+        "/api/v1/bookings/ABCD-EFGH/outcome",
+        json={"outcome": "attended"},
+        headers=auth(tokens[role]),
+    )
+    # Allowed roles reach the lookup (404 for this unknown reference); others are refused.
+    assert response.status_code == (404 if role in (Role.WORKER, Role.COORDINATOR) else 403)

@@ -47,6 +47,7 @@ def parse_ics(body: bytes) -> Calendar:
     assert re.search(r"\r\nPRODID:\S", text)
 
     calendar = Calendar.from_ical(body)
+    assert calendar.to_ical() == body  # nothing lost or changed on the way through
     assert calendar.name == "VCALENDAR"
     assert str(calendar["VERSION"]) == "2.0"
     assert str(calendar["PRODID"])
@@ -74,6 +75,13 @@ def events(calendar: Calendar, uid_prefix: str = "") -> list:
 def event_with_uid(calendar: Calendar, uid: str):
     (event,) = [e for e in calendar.walk("VEVENT") if str(e["UID"]) == uid]
     return event
+
+
+def exports() -> list[AuditEvent]:
+    """The audit trail's calendar_exported events."""
+    return db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "calendar_exported")
+    ).all()
 
 
 def uid_of(booking) -> str:
@@ -214,12 +222,7 @@ def test_booking_file_is_one_neutral_event_at_the_block_and_is_audited(sergeant_
     assert booked["reference"] in summary
     assert_no_personal_data(body)
 
-    exported = db.session.scalars(
-        select(AuditEvent).where(AuditEvent.action == "calendar_exported")
-    ).all()
-    assert [(e.reference, e.user.role) for e in exported] == [
-        (booked["reference"], Role.SERGEANT)
-    ]
+    assert [(e.reference, e.user.role) for e in exports()] == [(booked["reference"], Role.SERGEANT)]
 
 
 def test_booking_file_keeps_its_uid_and_raises_its_sequence_on_rearrange_and_cancel(
@@ -272,9 +275,7 @@ def test_booking_file_is_refused_to_analysts(sergeant_api, client, tokens):
 
     assert response.status_code == 403
     assert response.get_json()["error"]
-    assert db.session.scalar(
-        select(AuditEvent).where(AuditEvent.action == "calendar_exported")
-    ) is None
+    assert not exports()
 
 
 # Instants across the 2027 clock changes
@@ -331,9 +332,9 @@ def test_the_files_own_vtimezone_agrees_with_the_tz_database_around_the_change(
     for event in calendar.walk("VEVENT"):
         for name in ("DTSTART", "DTEND"):
             wall = event.decoded(name).replace(tzinfo=None)
-            assert wall.replace(tzinfo=own_zone).utcoffset() == wall.replace(
-                tzinfo=LONDON
-            ).utcoffset()
+            assert (
+                wall.replace(tzinfo=own_zone).utcoffset() == wall.replace(tzinfo=LONDON).utcoffset()
+            )
 
 
 # The worker's feed
@@ -402,9 +403,7 @@ def test_worker_feed_is_named_and_asks_for_an_hourly_refresh(me, get_feed):
     assert response.calendar.decoded("REFRESH-INTERVAL") == dt.timedelta(hours=1)
 
 
-def test_worker_feed_covers_two_weeks_back_to_eight_weeks_ahead(
-    me, roster, book, clock, get_feed
-):
+def test_worker_feed_covers_two_weeks_back_to_eight_weeks_ahead(me, roster, book, clock, get_feed):
     # The clock: Wednesday 13 January 2027 21:00 UTC. Two weeks back is 30 December 21:00,
     # eight weeks ahead is 10 March 21:00.
     days = {
@@ -570,9 +569,7 @@ def test_feed_answers_304_to_a_client_that_is_current(me, roster, book, get_feed
     assert same_date.data == b""
 
 
-def test_feed_answers_200_with_a_new_etag_after_a_new_booking(
-    me, roster, book, clock, get_feed
-):
+def test_feed_answers_200_with_a_new_etag_after_a_new_booking(me, roster, book, clock, get_feed):
     roster(me, "stechford", THURSDAY)
     book(local(2027, 1, 14, 10, 0))
     path = feed_path(me)
@@ -626,10 +623,13 @@ def test_block_feed_shows_who_is_on_site_and_how_many_are_booked_per_slot(
 ):
     roster(me, "stechford", THURSDAY)
     roster(other, "stechford", THURSDAY)
-    book(local(2027, 1, 14, 10, 0))
-    book(local(2027, 1, 14, 10, 0))
-    book(local(2027, 1, 14, 10, 30))
-    dropped = book(local(2027, 1, 14, 11, 0))
+    booked = [
+        book(local(2027, 1, 14, 10, 0)),
+        book(local(2027, 1, 14, 10, 0)),
+        book(local(2027, 1, 14, 10, 30)),
+        book(local(2027, 1, 14, 11, 0)),
+    ]
+    dropped = booked[-1]
     bookings.cancel(dropped, "Charged and remanded", by=users[Role.SERGEANT], now=clock())
     db.session.commit()
 
@@ -648,9 +648,9 @@ def test_block_feed_shows_who_is_on_site_and_how_many_are_booked_per_slot(
         dt.time(10, 30): ("1 appointment booked", "CONFIRMED"),
         dt.time(11, 0): ("0 appointments booked", "CANCELLED"),
     }
+    # Counts only: not even the references of the appointments.
     assert_no_personal_data(response.data)
-    for booking_reference in re.findall(r"appointment-([A-Z0-9-]+)@", unfold(response.data)):
-        pytest.fail(f"the block feed names appointment {booking_reference}")
+    assert not [b.reference for b in booked if b.reference in unfold(response.data)]
 
 
 def test_block_feed_answers_304_to_its_etag(blocks, get_feed):

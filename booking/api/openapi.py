@@ -6,7 +6,7 @@ from functools import cache
 
 from flask import current_app
 
-from .schemas import BookingIn, CancelIn, RearrangeIn
+from .schemas import BookingIn, CancelIn, OutcomeIn, RearrangeIn
 
 TIME = {"type": "string", "format": "date-time"}
 NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
@@ -329,6 +329,20 @@ def _paths() -> dict:
                 },
             }
         },
+        "/bookings/{reference}/outcome": {
+            "post": {
+                "summary": "Record the outcome (once the appointment has started)",
+                "parameters": [REFERENCE, IDEMPOTENCY_KEY],
+                "requestBody": _json_body(OutcomeIn),
+                "responses": {
+                    "200": booking_answer,
+                    **BAD_REQUEST,
+                    **UNAUTHORISED,
+                    "404": _error("Unknown reference"),
+                    **REFUSED,
+                },
+            }
+        },
         "/bookings/{reference}/calendar.ics": {
             "get": {
                 "summary": "The appointment as iCalendar (REQUEST, or CANCEL once cancelled)",
@@ -435,6 +449,7 @@ def document() -> dict:
                 "BookingIn": _body_schema(BookingIn),
                 "RearrangeIn": _body_schema(RearrangeIn),
                 "CancelIn": _body_schema(CancelIn),
+                "OutcomeIn": _body_schema(OutcomeIn),
             },
         },
     }

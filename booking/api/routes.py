@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from .. import audit, bookings, calendars, clock
+from .. import audit, bookings, calendars, clock, outcomes
 from ..cover import cover_at
 from ..errors import BookingError, NotFound, SlotTaken
 from ..extensions import db
@@ -23,7 +23,15 @@ from .access import ALL_BUT_ANALYST, BOOKING_ROLES, api_roles, api_user
 from .idempotency import commit_once
 from .openapi import document
 from .responses import error_response
-from .schemas import BookingIn, CancelIn, MalformedBody, RearrangeIn, field_errors, parse
+from .schemas import (
+    BookingIn,
+    CancelIn,
+    MalformedBody,
+    OutcomeIn,
+    RearrangeIn,
+    field_errors,
+    parse,
+)
 
 MAX_SLOTS = 100
 MAX_AUDIT = 10_000
@@ -280,6 +288,20 @@ def cancel_booking(reference: str):
 
     def perform():
         bookings.cancel(booking, body.reason, by=user, now=clock.now())
+        return booking_json(booking), 200
+
+    return commit_once(user, perform)
+
+
+@api.post("/bookings/<reference>/outcome")
+@api_roles(Role.WORKER, Role.COORDINATOR)
+def booking_outcome(reference: str):
+    body = parse(OutcomeIn, request.get_data())
+    booking = _booking(reference)
+    user = api_user()
+
+    def perform():
+        outcomes.record_outcome(booking, body.outcome, by=user, now=clock.now())
         return booking_json(booking), 200
 
     return commit_once(user, perform)

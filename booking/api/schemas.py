@@ -36,6 +36,10 @@ class CancelIn(Body):
     reason: str = Field(max_length=2000)
 
 
+class OutcomeIn(Body):
+    outcome: str = Field(max_length=20)
+
+
 class MalformedBody(Exception):
     """Not JSON, or not a JSON object: a 400, not a field error."""
 

@@ -2,8 +2,8 @@
 its written notice, rearranging and cancelling.
 
 The views parse input, call the domain (`booking.bookings`, the one write path) and render.
-Until the booking is confirmed nothing is written: the details and the chosen slot wait in the
-session as a draft.
+Until the booking is confirmed no booking is written: the details and the chosen slot wait in a
+server-side draft (`booking.drafts`), never in the cookie.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from flask import (
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from .. import audit, bookings, clock
+from .. import audit, bookings, clock, drafts
 from ..auth import roles_required
 from ..bookings import BookingDetails
 from ..clock import LONDON, parse_iso_instant
@@ -45,7 +45,6 @@ from .forms import (
 )
 
 BOOKING_ROLES = (Role.SERGEANT, Role.WORKER, Role.COORDINATOR)
-DRAFT = "booking_draft"
 JUST_BOOKED = "just_booked"
 SLOTS_OFFERED = 10
 UPCOMING_SHOWN = 200
@@ -69,7 +68,8 @@ def new_booking():
     details, slot = _draft()
     if request.method == "GET" and not changing:
         # A new booking starts empty: never show the last person's details by mistake.
-        session.pop(DRAFT, None)
+        drafts.discard(current_user)
+        db.session.commit()
         details = slot = None
     now = clock.now()
     # A POST is read from the request alone: a default would tick a radio left blank.
@@ -203,7 +203,8 @@ def check_booking():
         except InvalidField as refusal:
             db.session.rollback()
             return _refused_booking(details, refusal)
-        session.pop(DRAFT, None)
+        drafts.discard(current_user)
+        db.session.commit()
         session[JUST_BOOKED] = booking.reference
         return redirect(url_for("web.booking", reference=booking.reference))
     return render_template(
@@ -391,17 +392,21 @@ def _all_blocks() -> list[Block]:
 
 
 def _store_draft(details: BookingDetails, slot: tuple[str, dt.datetime] | None) -> None:
-    """Keep the draft in the session as JSON: instants as ISO strings."""
+    """Keep the draft on the server as JSON: instants as ISO strings."""
     fields = dataclasses.asdict(details)
     fields["tested_at"] = details.tested_at.astimezone(dt.UTC).isoformat()
-    session[DRAFT] = {
-        "details": fields,
-        "slot": {"block": slot[0], "starts_at": slot[1].isoformat()} if slot else None,
-    }
+    drafts.save(
+        current_user,
+        {
+            "details": fields,
+            "slot": {"block": slot[0], "starts_at": slot[1].isoformat()} if slot else None,
+        },
+        clock.now(),
+    )
 
 
 def _draft() -> tuple[BookingDetails | None, tuple[str, dt.datetime] | None]:
-    stored = session.get(DRAFT)
+    stored = drafts.load(current_user)
     if not isinstance(stored, dict):
         return None, None
     try:
@@ -411,6 +416,5 @@ def _draft() -> tuple[BookingDetails | None, tuple[str, dt.datetime] | None]:
         slot = stored.get("slot")
         chosen = (slot["block"], parse_iso_instant(slot["starts_at"])) if slot else None
     except (KeyError, TypeError, ValueError):
-        session.pop(DRAFT, None)  # a draft from an older version of the service
-        return None, None
+        return None, None  # a draft from an older version of the service
     return details, chosen

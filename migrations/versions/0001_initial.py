@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 10:50:52.265485
+Create Date: 2026-11-26 10:57:46.754599
 
 """
 from alembic import op
@@ -81,6 +81,18 @@ def upgrade():
     with op.batch_alter_table('api_tokens', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_api_tokens_user_id'), ['user_id'], unique=False)
 
+    op.create_table('booking_drafts',
+    sa.Column('id', sa.String(length=43), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('data', sa.Text(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_booking_drafts_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_booking_drafts'))
+    )
+    with op.batch_alter_table('booking_drafts', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_booking_drafts_updated_at'), ['updated_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_booking_drafts_user_id'), ['user_id'], unique=False)
+
     op.create_table('idempotency_records',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
@@ -106,6 +118,23 @@ def upgrade():
     sa.UniqueConstraint('calendar_token', name=op.f('uq_workers_calendar_token')),
     sa.UniqueConstraint('user_id', name=op.f('uq_workers_user_id'))
     )
+    op.create_table('absences',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('worker_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('starts_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('ends_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.CheckConstraint("kind IN ('leave', 'sickness')", name=op.f('ck_absences_kind_allowed')),
+    sa.CheckConstraint('ends_at > starts_at', name=op.f('ck_absences_ends_after_starts')),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_absences_created_by_id_users')),
+    sa.ForeignKeyConstraint(['worker_id'], ['workers.id'], name=op.f('fk_absences_worker_id_workers')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_absences'))
+    )
+    with op.batch_alter_table('absences', schema=None) as batch_op:
+        batch_op.create_index('ix_absences_worker_starts', ['worker_id', 'starts_at'], unique=False)
+
     op.create_table('bookings',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('reference', sa.String(length=12), nullable=False),
@@ -131,6 +160,12 @@ def upgrade():
     sa.Column('cancelled_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('cancel_reason', sa.String(length=500), nullable=True),
     sa.Column('outcome_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('outcome_by_id', sa.Integer(), nullable=True),
+    sa.Column('police_informed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('police_informed_by_id', sa.Integer(), nullable=True),
+    sa.Column('follow_up_of_id', sa.Integer(), nullable=True),
+    sa.Column('follow_up_decision', sa.String(length=20), nullable=True),
+    sa.Column('follow_up_decided_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('purged_at', sa.DateTime(timezone=True), nullable=True),
     sa.CheckConstraint("requirement IN ('initial', 'follow_up', 'voluntary')", name=op.f('ck_bookings_requirement_allowed')),
     sa.CheckConstraint("status IN ('booked', 'attended', 'left_early', 'did_not_attend', 'cancelled')", name=op.f('ck_bookings_status_allowed')),
@@ -139,6 +174,9 @@ def upgrade():
     sa.ForeignKeyConstraint(['arrest_block_id'], ['blocks.id'], name=op.f('fk_bookings_arrest_block_id_blocks')),
     sa.ForeignKeyConstraint(['block_id'], ['blocks.id'], name=op.f('fk_bookings_block_id_blocks')),
     sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_bookings_created_by_id_users')),
+    sa.ForeignKeyConstraint(['follow_up_of_id'], ['bookings.id'], name=op.f('fk_bookings_follow_up_of_id_bookings')),
+    sa.ForeignKeyConstraint(['outcome_by_id'], ['users.id'], name=op.f('fk_bookings_outcome_by_id_users')),
+    sa.ForeignKeyConstraint(['police_informed_by_id'], ['users.id'], name=op.f('fk_bookings_police_informed_by_id_users')),
     sa.ForeignKeyConstraint(['worker_id'], ['workers.id'], name=op.f('fk_bookings_worker_id_workers')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_bookings')),
     sa.UniqueConstraint('reference', name=op.f('uq_bookings_reference'))
@@ -147,6 +185,23 @@ def upgrade():
         batch_op.create_index('ix_bookings_block_starts', ['block_id', 'starts_at'], unique=False)
         batch_op.create_index('ix_bookings_starts_at', ['starts_at'], unique=False)
         batch_op.create_index('uq_bookings_worker_slot', ['worker_id', 'starts_at'], unique=True, sqlite_where=sa.text("status <> 'cancelled'"), postgresql_where=sa.text("status <> 'cancelled'"))
+
+    op.create_table('rota_removals',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('block_id', sa.Integer(), nullable=False),
+    sa.Column('worker_id', sa.Integer(), nullable=True),
+    sa.Column('starts_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('ends_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('reason', sa.String(length=20), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['block_id'], ['blocks.id'], name=op.f('fk_rota_removals_block_id_blocks')),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_rota_removals_created_by_id_users')),
+    sa.ForeignKeyConstraint(['worker_id'], ['workers.id'], name=op.f('fk_rota_removals_worker_id_workers')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_rota_removals'))
+    )
+    with op.batch_alter_table('rota_removals', schema=None) as batch_op:
+        batch_op.create_index('ix_rota_removals_block_starts', ['block_id', 'starts_at'], unique=False)
 
     op.create_table('shifts',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -246,14 +301,27 @@ def downgrade():
         batch_op.drop_index('ix_shifts_block_starts')
 
     op.drop_table('shifts')
+    with op.batch_alter_table('rota_removals', schema=None) as batch_op:
+        batch_op.drop_index('ix_rota_removals_block_starts')
+
+    op.drop_table('rota_removals')
     with op.batch_alter_table('bookings', schema=None) as batch_op:
         batch_op.drop_index('uq_bookings_worker_slot', sqlite_where=sa.text("status <> 'cancelled'"), postgresql_where=sa.text("status <> 'cancelled'"))
         batch_op.drop_index('ix_bookings_starts_at')
         batch_op.drop_index('ix_bookings_block_starts')
 
     op.drop_table('bookings')
+    with op.batch_alter_table('absences', schema=None) as batch_op:
+        batch_op.drop_index('ix_absences_worker_starts')
+
+    op.drop_table('absences')
     op.drop_table('workers')
     op.drop_table('idempotency_records')
+    with op.batch_alter_table('booking_drafts', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_booking_drafts_user_id'))
+        batch_op.drop_index(batch_op.f('ix_booking_drafts_updated_at'))
+
+    op.drop_table('booking_drafts')
     with op.batch_alter_table('api_tokens', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_api_tokens_user_id'))
 
