@@ -54,7 +54,10 @@ def demo_load():
     """Load the six West Midlands blocks, a team of workers, 56 days of rota and demo users."""
     created = demo.load(clock.now())
     if created:
-        click.echo("Loaded the demo: six custody blocks, the team and 56 days of rota.")
+        click.echo(
+            "Loaded the demo: six custody blocks, the team, 56 days of rota"
+            " and three months of past appointments."
+        )
     else:
         click.echo("The demo is already loaded; nothing changed.")
     click.echo(f"Demo logins (password for all: {demo.DEMO_PASSWORD}):")

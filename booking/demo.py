@@ -9,7 +9,7 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from . import rota
+from . import demo_history, rota
 from .clock import LONDON
 from .extensions import db
 from .models import Block, CoverRule, Role, Worker
@@ -29,29 +29,72 @@ DAY_START, DAY_END = dt.time(7, 0), dt.time(20, 0)
 
 # code, name, address, SMS venue label, SMS short address, high activity
 BLOCKS = [
-    ("perry-barr", "Perry Barr", "Holford Drive, Perry Barr, Birmingham",
-     "Holford Drive reception", "Holford Drive, B'ham B42", True),
-    ("oldbury", "Oldbury", "Bromford Road, Oldbury",
-     "Bromford Road reception", "Bromford Rd, Oldbury", True),
-    ("coventry", "Coventry", "Little Park Street, Coventry",
-     "Little Park Street reception", "Little Park St, Coventry", True),
-    ("wolverhampton", "Wolverhampton", "Bilston Street, Wolverhampton",
-     "Bilston Street reception", "Bilston St, Wolverhampton", False),
-    ("bloxwich", "Bloxwich", "Station Street, Bloxwich, Walsall",
-     "Station Street reception", "Station St, Bloxwich", False),
-    ("stechford", "Stechford", "Station Road, Stechford, Birmingham",
-     "Station Road reception", "Station Rd, Stechford", False),
+    (
+        "perry-barr",
+        "Perry Barr",
+        "Holford Drive, Perry Barr, Birmingham",
+        "Holford Drive reception",
+        "Holford Drive, B'ham B42",
+        True,
+    ),
+    (
+        "oldbury",
+        "Oldbury",
+        "Bromford Road, Oldbury",
+        "Bromford Road reception",
+        "Bromford Rd, Oldbury",
+        True,
+    ),
+    (
+        "coventry",
+        "Coventry",
+        "Little Park Street, Coventry",
+        "Little Park Street reception",
+        "Little Park St, Coventry",
+        True,
+    ),
+    (
+        "wolverhampton",
+        "Wolverhampton",
+        "Bilston Street, Wolverhampton",
+        "Bilston Street reception",
+        "Bilston St, Wolverhampton",
+        False,
+    ),
+    (
+        "bloxwich",
+        "Bloxwich",
+        "Station Street, Bloxwich, Walsall",
+        "Station Street reception",
+        "Station St, Bloxwich",
+        False,
+    ),
+    (
+        "stechford",
+        "Stechford",
+        "Station Road, Stechford, Birmingham",
+        "Station Road reception",
+        "Station Rd, Stechford",
+        False,
+    ),
 ]
 
 # Two workers per block, and two who cover anywhere at weekends. Invented names.
 TEAM = [
-    ("Amira Clarke", "perry-barr"), ("Dev Sandhu", "perry-barr"),
-    ("Nia Edwards", "oldbury"), ("Tom Whitlock", "oldbury"),
-    ("Grace Okafor", "coventry"), ("Liam Foster", "coventry"),
-    ("Priya Nair", "wolverhampton"), ("Owen Price", "wolverhampton"),
-    ("Hannah Moss", "bloxwich"), ("Ravi Kapoor", "bloxwich"),
-    ("Ellie Barnes", "stechford"), ("Sam Hollis", "stechford"),
-    ("Jade Cooper", "perry-barr"), ("Marcus Hale", "coventry"),
+    ("Amira Clarke", "perry-barr"),
+    ("Dev Sandhu", "perry-barr"),
+    ("Nia Edwards", "oldbury"),
+    ("Tom Whitlock", "oldbury"),
+    ("Grace Okafor", "coventry"),
+    ("Liam Foster", "coventry"),
+    ("Priya Nair", "wolverhampton"),
+    ("Owen Price", "wolverhampton"),
+    ("Hannah Moss", "bloxwich"),
+    ("Ravi Kapoor", "bloxwich"),
+    ("Ellie Barnes", "stechford"),
+    ("Sam Hollis", "stechford"),
+    ("Jade Cooper", "perry-barr"),
+    ("Marcus Hale", "coventry"),
 ]
 DEMO_WORKER_NAME = "Amira Clarke"
 
@@ -108,11 +151,14 @@ def _load_users(now: dt.datetime) -> None:
 
 
 def load(now: dt.datetime) -> bool:
-    """Load the demo; True if anything was created."""
+    """Load the demo (with three months of past appointments); True if anything was created."""
     created = _load_blocks()
     _load_team(now)
     _load_users(now)
     db.session.commit()
     today = now.astimezone(LONDON).date()
     shifts = rota.generate(today, today + dt.timedelta(days=ROTA_DAYS - 1), now=now)
-    return created or shifts > 0
+    history = demo_history.load(
+        now, find_by_email("sergeant@demo.test"), find_by_email("worker@demo.test")
+    )
+    return created or shifts > 0 or history > 0

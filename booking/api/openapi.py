@@ -89,6 +89,76 @@ AUDIT_EVENT = {
         "reference": {"type": ["string", "null"]},
     },
 }
+COUNT = {"type": "integer", "minimum": 0}
+HOURS = {"type": "number", "minimum": 0}
+NULLABLE_NUMBER = {"type": ["number", "null"]}
+FIGURES = {
+    "type": "object",
+    "required": [
+        "bookings",
+        "attended",
+        "left_early",
+        "did_not_attend",
+        "cancelled",
+        "rearranged",
+        "sms_sent",
+        "sms_delivered",
+        "sms_failed",
+    ],
+    "properties": {
+        **{
+            name: COUNT
+            for name in (
+                "bookings",
+                "initial",
+                "follow_up",
+                "voluntary",
+                "attended",
+                "left_early",
+                "did_not_attend",
+                "cancelled",
+                "rearranged",
+                "awaiting_outcome",
+                "police_to_inform",
+                "police_informed",
+                "other_block",
+                "sms_sent",
+                "sms_delivered",
+                "sms_failed",
+                "sms_opted_out",
+            )
+        },
+        "cover_hours": HOURS,
+        "gap_hours": HOURS,
+        "attendance_rate": NULLABLE_NUMBER,
+        "other_block_share": NULLABLE_NUMBER,
+        "median_hours_to_appointment": NULLABLE_NUMBER,
+        "p90_hours_to_appointment": NULLABLE_NUMBER,
+    },
+}
+KPI = {
+    "allOf": [
+        {"$ref": "#/components/schemas/Figures"},
+        {
+            "type": "object",
+            "required": ["start", "end", "block", "block_by", "by_block", "by_month"],
+            "properties": {
+                "start": {"type": "string", "format": "date"},
+                "end": {"type": "string", "format": "date"},
+                "block": {"type": ["string", "null"]},
+                "block_by": {"enum": ["appointment", "arrest"]},
+                "by_block": {
+                    "type": "object",
+                    "additionalProperties": {"$ref": "#/components/schemas/Figures"},
+                },
+                "by_month": {
+                    "type": "object",
+                    "additionalProperties": {"$ref": "#/components/schemas/Figures"},
+                },
+            },
+        },
+    ]
+}
 BOOKING = {
     "type": "object",
     "required": [
@@ -404,6 +474,40 @@ def _paths() -> dict:
                 },
             }
         },
+        "/reports/kpi": {
+            "get": {
+                "summary": "The commissioner's figures over appointments in a date range",
+                "parameters": [
+                    {
+                        "name": "start",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "string", "format": "date"},
+                        "description": "Defaults to the first of this month",
+                    },
+                    {
+                        "name": "end",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "string", "format": "date"},
+                        "description": "Inclusive; defaults to today",
+                    },
+                    {"name": "block", "in": "query", "required": False, "schema": CODE},
+                    {
+                        "name": "block_by",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"enum": ["appointment", "arrest"], "default": "appointment"},
+                    },
+                ],
+                "responses": {
+                    "200": _ok("The figures", _ref("Kpi")),
+                    **BAD_REQUEST,
+                    **UNAUTHORISED,
+                    "404": _error("Unknown block"),
+                },
+            }
+        },
         "/bookings/{reference}/notice": {
             "get": {
                 "summary": "The printable written notice (HTML) of the current version",
@@ -446,6 +550,8 @@ def document() -> dict:
                 "Message": MESSAGE,
                 "Booking": BOOKING,
                 "AuditEvent": AUDIT_EVENT,
+                "Figures": FIGURES,
+                "Kpi": KPI,
                 "BookingIn": _body_schema(BookingIn),
                 "RearrangeIn": _body_schema(RearrangeIn),
                 "CancelIn": _body_schema(CancelIn),

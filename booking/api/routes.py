@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from .. import audit, bookings, calendars, clock, outcomes
+from .. import audit, bookings, calendars, clock, outcomes, reports
 from ..cover import cover_at
 from ..errors import BookingError, NotFound, SlotTaken
 from ..extensions import db
@@ -35,6 +35,7 @@ from .schemas import (
 
 MAX_SLOTS = 100
 MAX_AUDIT = 10_000
+MAX_REPORT_DAYS = 731
 
 
 class BadParameter(Exception):
@@ -351,6 +352,46 @@ def audit_trail():
             }
             for event in events
         ]
+    )
+
+
+def _date_param(name: str, default: dt.date) -> dt.date:
+    raw = request.args.get(name)
+    if not raw:
+        return default
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        raise BadParameter(name, "Use a date as YYYY-MM-DD") from None
+
+
+@api.get("/reports/kpi")
+@api_roles(Role.COORDINATOR, Role.ANALYST)
+def kpi():
+    today = clock.now().astimezone(clock.LONDON).date()
+    start = _date_param("start", today.replace(day=1))
+    end = _date_param("end", today)
+    if end < start:
+        raise BadParameter("end", "The end date must not be before the start date")
+    if (end - start).days > MAX_REPORT_DAYS:
+        raise BadParameter("end", f"Ask for at most {MAX_REPORT_DAYS} days at a time")
+    block_code = request.args.get("block") or None
+    if block_code:
+        _block_or_404(block_code)
+    block_by = request.args.get("block_by", reports.BY_APPOINTMENT_BLOCK)
+    if block_by not in (reports.BY_APPOINTMENT_BLOCK, reports.BY_ARREST_BLOCK):
+        raise BadParameter("block_by", "Use appointment or arrest")
+    report = reports.build(start, end, clock.now(), block_code, block_by)
+    return jsonify(
+        {
+            "start": start.isoformat(),
+            "end": end.isoformat(),
+            "block": block_code,
+            "block_by": block_by,
+            **report.total.as_dict(),
+            "by_block": {code: f.as_dict() for code, f in sorted(report.by_block.items())},
+            "by_month": {month: f.as_dict() for month, f in sorted(report.by_month.items())},
+        }
     )
 
 

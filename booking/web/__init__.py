@@ -4,4 +4,11 @@ from flask import Blueprint
 
 web = Blueprint("web", __name__)
 
-from . import calendar_pages, outbox, views  # noqa: E402,F401  (routes register on import)
+from . import (  # noqa: E402,F401  (routes register on import)
+    calendar_pages,
+    day_pages,
+    outbox,
+    report_pages,
+    rota_pages,
+    views,
+)

@@ -1,0 +1,3 @@
+"""Placeholder: filled in by the reports pages."""
+
+from . import web  # noqa: F401
