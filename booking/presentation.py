@@ -85,6 +85,8 @@ def navigation() -> list[dict]:
     if current_user.role == Role.COORDINATOR:
         items.append({"href": url_for("web.outbox"), "text": "Text messages"})
         items.append({"href": url_for("web.block_calendars"), "text": "Calendars"})
+        items.append({"href": url_for("web.users_list"), "text": "Users"})
+        items.append({"href": url_for("web.audit_trail"), "text": "Audit"})
     items.append({"href": url_for("auth.logout"), "text": "Sign out"})
     return items
 

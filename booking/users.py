@@ -113,3 +113,39 @@ def user_for_token(token: str) -> User | None:
     if api_token is None or not api_token.user.active:
         return None
     return api_token.user
+
+
+def set_active(user: User, active: bool, *, by: User) -> None:
+    """Disable (or enable again) a login; a disabled user's session and tokens stop working."""
+    if user.id == by.id and not active:
+        raise InvalidField("You cannot disable yourself.", {"user": "Ask another coordinator"})
+    user.active = active
+    if user.worker is not None:
+        user.worker.active = active
+    db.session.flush()
+
+
+def reset_password(user: User, password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidField(
+            "The password is too short.",
+            {"password": f"Passwords must be at least {MIN_PASSWORD_LENGTH} characters"},
+        )
+    user.password_hash = hash_password(password)
+    db.session.flush()
+
+
+def live_tokens(user: User) -> list[ApiToken]:
+    return list(
+        db.session.scalars(
+            select(ApiToken)
+            .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+            .order_by(ApiToken.created_at)
+        )
+    )
+
+
+def revoke_token(token: ApiToken, now: dt.datetime) -> None:
+    if token.revoked_at is None:
+        token.revoked_at = now
+        db.session.flush()

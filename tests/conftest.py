@@ -8,6 +8,7 @@ import os
 
 import flask_migrate
 import pytest
+from flask import g
 from sqlalchemy import text
 
 from booking import create_app, rota
@@ -88,6 +89,13 @@ def clock() -> FrozenClock:
 @pytest.fixture
 def app(schema, clock):
     app = create_app({"SQLALCHEMY_DATABASE_URI": schema, "CLOCK": clock})
+
+    @app.teardown_request
+    def forget_the_signed_in_user(exc):
+        # In service each request has an app context of its own. Here requests share the
+        # test's, so forget the user a request loaded, or it would leak into the next client.
+        g.pop("_login_user", None)
+
     with app.app_context():
         _empty_tables()
         yield app

@@ -10,5 +10,6 @@ from . import (  # noqa: E402,F401  (routes register on import)
     outbox,
     report_pages,
     rota_pages,
+    user_pages,
     views,
 )
