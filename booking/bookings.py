@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 
-from . import audit, outbox
+from . import audit, outbox, rota_changes
 from .errors import InvalidField, NotAllowed, NotFound, SlotTaken
 from .extensions import db
 from .models import (
@@ -325,7 +325,8 @@ def rearrange(
     """Move the appointment to another free slot: a new notice version, new messages."""
     _require_live(booking)
     block = get_block(block_code)
-    if block.id == booking.block_id and starts_at == booking.starts_at:
+    # The same slot is a move only for a booking that lost its worker (needs rearranging).
+    if block.id == booking.block_id and starts_at == booking.starts_at and booking.worker_id:
         raise InvalidField(
             "The appointment is already at that time and place.",
             {"starts_at": "Choose a different slot"},
@@ -369,6 +370,10 @@ def cancel(
     outbox.queue(booking, MessageKind.CANCELLED, now, reminders)
     audit.record(audit.Action.CANCELLED, now, by, booking)
     db.session.flush()
+    # The freed worker may rescue an appointment waiting on the "needs rearranging" list.
+    rota_changes.place_unassigned(
+        booking.block_id, booking.starts_at, booking.ends_at, now=now, by=by
+    )
     return booking
 
 

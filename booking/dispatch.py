@@ -3,7 +3,9 @@
 Several dispatchers may run together (several `flask scheduler run` processes). A claim marks
 messages `sending` with a lease, atomically: `FOR UPDATE SKIP LOCKED` on PostgreSQL, a
 conditional update on SQLite (whose writes are serialised). A dispatcher killed mid-batch leaves
-its claims, which others take over once the lease has run out. The provider's id is stored the
+its claims, which others take over once the lease has run out. A slow batch can outlast its
+lease too, so just before each message goes its lease is renewed, and only if it is still this
+dispatcher's claim (the lease value is the claim's token). The provider's id is stored the
 moment it answers, and a message holding one is never sent again.
 
 The one window that no design closes: a dispatcher killed after Twilio accepted a message but
@@ -92,8 +94,10 @@ def claim(now: dt.datetime, limit: int = BATCH, lease: dt.timedelta = LEASE) -> 
 def _stale(message: Message, booking: Booking, now: dt.datetime) -> str | None:
     """Why a message no longer fits its booking (moved, cancelled, concluded), if it doesn't."""
     if message.kind in FOR_A_LIVE_APPOINTMENT:
+        if booking.status == BookingStatus.CANCELLED:
+            return "The appointment was cancelled"
         if booking.status != BookingStatus.BOOKED:
-            return f"The appointment is {booking.status.replace('_', ' ')}"
+            return "The appointment is over: its outcome is recorded"
         if booking.starts_at != message.appointment_at:
             return "The appointment was moved"
         if message.kind in REMINDERS and now >= booking.starts_at:

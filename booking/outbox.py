@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from .extensions import db
 from .models import Booking, BookingStatus, Message, MessageKind, MessageStatus, OptOut
@@ -74,13 +74,19 @@ def queue(
 
 
 def cancel_pending(booking: Booking) -> int:
-    """Stop every message not yet sent (on rearrangement or cancellation)."""
-    stopped = 0
-    for message in booking.messages:
-        if message.status == MessageStatus.PENDING:
-            message.status = MessageStatus.CANCELLED
-            stopped += 1
-    return stopped
+    """Stop every message not yet sent (on rearrangement or cancellation).
+
+    A conditional UPDATE, not a change to loaded rows: a message a dispatcher has just sent
+    (or claimed) in another transaction keeps its status.
+    """
+    result = db.session.execute(
+        update(Message)
+        .where(Message.booking_id == booking.id, Message.status == MessageStatus.PENDING)
+        .values(status=MessageStatus.CANCELLED)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.expire(booking, ["messages"])
+    return result.rowcount
 
 
 def set_opt_out(mobile: str | None, opted_out: bool, now) -> None:

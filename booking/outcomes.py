@@ -54,12 +54,15 @@ def record_outcome(booking: Booking, outcome: str, *, by: User, now: dt.datetime
     booking.outcome_at = now
     booking.outcome_by_id = by.id
     booking.updated_at = now
-    if outcome not in POLICE_TO_BE_TOLD:
+    detail = outcome
+    if booking.police_informed_at is not None:
+        # The police were told of the earlier outcome: a corrected non-attendance goes back on
+        # the list (they must hear the correction), and the trail says they had been told.
+        detail += f" (the police had been told: {previous})"
         booking.police_informed_at = None
         booking.police_informed_by_id = None
-    detail = outcome
     if previous != BookingStatus.BOOKED:
-        detail = f"{outcome}, corrected from {previous}"
+        detail = f"{detail}, corrected from {previous}"
     audit.record(audit.Action.OUTCOME, now, by, booking, detail=detail)
     db.session.flush()
     return booking
@@ -76,7 +79,11 @@ def police_to_be_informed(arrest_block_ids: list[int] | None = None) -> list[Boo
 
 
 def mark_police_informed(booking: Booking, *, by: User, now: dt.datetime) -> Booking:
-    _require_assessor(by, "Only a worker or coordinator records that the police were told.")
+    """Record who told the police, and when; the sergeant at the arresting block may too."""
+    if by.role not in (Role.SERGEANT, *OUTCOME_ROLES):
+        raise NotAllowed(
+            "Only a sergeant, worker or coordinator records that the police were told."
+        )
     if booking.status not in POLICE_TO_BE_TOLD:
         raise InvalidField(
             "There is nothing to tell the police.",

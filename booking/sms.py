@@ -58,7 +58,8 @@ class TwilioBackend:
                 to=to, from_=self.from_number, body=body, status_callback=status_callback
             )
         except TwilioRestException as error:
-            transient = error.status >= 500 or error.status == 429
+            # 5xx and 429 pass; 401 is our credentials, which an operator can put right in time.
+            transient = error.status >= 500 or error.status in (401, 429)
             raise SendFailed(
                 f"Twilio refused the message (HTTP {error.status}, code {error.code})",
                 transient=transient,

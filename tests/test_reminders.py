@@ -10,7 +10,7 @@ import datetime as dt
 
 import pytest
 
-from booking import bookings, reminders
+from booking import bookings, dispatch, reminders
 from booking.clock import LONDON
 from booking.extensions import db
 from booking.models import MessageKind, MessageStatus, Role
@@ -211,9 +211,7 @@ def spring(team, users, clock):
     fill_rota(dt.date(2027, 3, 26), 4)
 
 
-def test_a_booking_over_the_spring_change_queues_its_reminders_at_local_times(
-    spring, users, clock
-):
+def test_a_booking_over_the_spring_change_queues_its_reminders_at_local_times(spring, users, clock):
     booking = bookings.book(
         bookings.BookingDetails(
             custody_record="20/123456/27",
@@ -242,6 +240,23 @@ def test_a_booking_over_the_spring_change_queues_its_reminders_at_local_times(
             utc(2027, 3, 28, 17, 0),
             MessageStatus.PENDING,
         ),
-        MessageKind.SAME_DAY: (utc(2027, 3, 29, 7, 0), utc(2027, 3, 29, 7, 0), MessageStatus.PENDING),
+        MessageKind.SAME_DAY: (
+            utc(2027, 3, 29, 7, 0),
+            utc(2027, 3, 29, 7, 0),
+            MessageStatus.PENDING,
+        ),
     }
     assert all(m.appointment_at == booking.starts_at for m in booking.messages)
+
+    # The dispatcher (console backend) sends the day-before reminder at 18:00 BST, not before.
+    assert dispatch.dispatch(clock).sent == 1  # the confirmation
+    clock.set(utc(2027, 3, 28, 16, 59))
+    assert dispatch.dispatch(clock).claimed == []
+    clock.set(utc(2027, 3, 28, 17, 0))
+    assert dispatch.dispatch(clock).sent == 1
+    db.session.expire_all()
+    sent = {m.kind: m.sent_at for m in booking.messages if m.status == MessageStatus.SENT}
+    assert sent == {
+        MessageKind.CONFIRMATION: local(2027, 3, 26, 12, 0),
+        MessageKind.DAY_BEFORE: utc(2027, 3, 28, 17, 0),
+    }

@@ -126,9 +126,10 @@ class _Handler(BaseHTTPRequestHandler):
             status, payload = 400, {"code": 21604, "message": "To, From, Body", "status": 400}
         else:
             status, payload = 201, standin._resource(received)
-        if failure is not None and failure.delay:
+        delay = max(standin.latency, failure.delay if failure is not None else 0.0)
+        if delay:
             # Woken early when the stand-in stops, so that no thread outlives the test.
-            standin.stopping.wait(failure.delay)
+            standin.stopping.wait(delay)
         received.answered = status
         with contextlib.suppress(OSError):  # the client may have given up (timeout)
             self._answer(status, payload)
@@ -165,6 +166,7 @@ class TwilioStandIn:
         credentials = base64.b64encode(f"{account_sid}:{auth_token}".encode()).decode()
         self.expected_authorization = f"Basic {credentials}"
         self.stopping = threading.Event()
+        self.latency = 0.0  # seconds each request takes, to let concurrent senders interleave
         self.errors: list[BaseException] = []
         self._lock = threading.Lock()
         self._received: list[Received] = []
