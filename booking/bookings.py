@@ -257,18 +257,15 @@ def book(
     reminders: ReminderPolicy | None = None,
 ) -> Booking:
     """Book an appointment in a free slot and issue notice version 1."""
-    block_errors = {}
-    try:
-        block = get_block(block_code)
-    except InvalidField as refusal:
-        block_errors = refusal.errors
+    block = db.session.scalar(select(Block).where(Block.code == block_code))
     try:
         details = validate_details(details, by, now, allow_test_numbers)
     except InvalidField as refusal:
-        refusal.errors = block_errors | refusal.errors
+        if block is None:  # name every wrong field at once
+            refusal.errors = {"block": "Unknown block"} | refusal.errors
         raise
-    if block_errors:
-        raise InvalidField("Choose a custody block from the list.", block_errors)
+    if block is None:
+        raise InvalidField("Choose a custody block from the list.", {"block": "Unknown block"})
 
     _check_slot_time(rules, now, block, starts_at, details.disputed, details.tested_at)
     arrest_block = get_block(details.arrest_block, "arrest_block")
