@@ -28,6 +28,7 @@ class Action:
     ROTA_CHANGED = "rota_changed"
     POLICE_INFORMED = "police_informed"
     FOLLOW_UP_NOT_NEEDED = "follow_up_not_needed"
+    CSV_EXPORTED = "csv_exported"
 
 
 def record(

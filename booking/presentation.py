@@ -74,19 +74,36 @@ def date_and_time(instant: dt.datetime) -> str:
 
 
 def navigation() -> list[dict]:
+    """The menu: the few places each role goes most; the home page lists the rest."""
     if not current_user.is_authenticated:
         return []
-    items = []
-    if current_user.role in (Role.SERGEANT, Role.WORKER, Role.COORDINATOR):
-        items.append({"href": url_for("web.new_booking"), "text": "Book an appointment"})
-        items.append({"href": url_for("web.bookings"), "text": "Appointments"})
-    if current_user.role == Role.WORKER:
-        items.append({"href": url_for("web.my_calendar"), "text": "Calendar"})
-    if current_user.role == Role.COORDINATOR:
-        items.append({"href": url_for("web.outbox"), "text": "Text messages"})
-        items.append({"href": url_for("web.block_calendars"), "text": "Calendars"})
-        items.append({"href": url_for("web.users_list"), "text": "Users"})
-        items.append({"href": url_for("web.audit_trail"), "text": "Audit"})
+    role = current_user.role
+    links = {
+        Role.SERGEANT: [
+            ("web.new_booking", "Book an appointment"),
+            ("web.bookings", "Appointments"),
+            ("web.needs_rearranging", "To rearrange"),
+            ("web.police_to_inform", "Tell the police"),
+        ],
+        Role.WORKER: [
+            ("web.my_day", "My day"),
+            ("web.new_booking", "Book an appointment"),
+            ("web.bookings", "Appointments"),
+            ("web.needs_rearranging", "To rearrange"),
+            ("web.my_calendar", "Calendar"),
+        ],
+        Role.COORDINATOR: [
+            ("web.rota_week", "Rota"),
+            ("web.my_day", "Workers’ days"),
+            ("web.bookings", "Appointments"),
+            ("web.reports", "Reports"),
+            ("web.outbox", "Text messages"),
+            ("web.users_list", "Users"),
+            ("web.audit_trail", "Audit"),
+        ],
+        Role.ANALYST: [("web.reports", "Reports")],
+    }[role]
+    items = [{"href": url_for(endpoint), "text": text} for endpoint, text in links]
     items.append({"href": url_for("auth.logout"), "text": "Sign out"})
     return items
 

@@ -183,8 +183,12 @@ def build(
             if notice_version > 1:
                 figures.rearranged += 1
             if status != BookingStatus.CANCELLED:
-                figures.hours_to_appointment.append((starts_at - tested_at).total_seconds() / 3600)
                 figures.other_block += block_id != arrest_block_id
+                # A follow-up keeps its initial assessment's test time: its wait is not one.
+                if requirement != Requirement.FOLLOW_UP:
+                    figures.hours_to_appointment.append(
+                        (starts_at - tested_at).total_seconds() / 3600
+                    )
 
     if group_of:
         _add_messages(group_of, conditions)

@@ -373,6 +373,8 @@ def kpi():
     end = _date_param("end", today)
     if end < start:
         raise BadParameter("end", "The end date must not be before the start date")
+    if end == dt.date.max:  # the range ends at midnight after `end`, which would not exist
+        raise BadParameter("end", "Use an earlier end date")
     if (end - start).days > MAX_REPORT_DAYS:
         raise BadParameter("end", f"Ask for at most {MAX_REPORT_DAYS} days at a time")
     block_code = request.args.get("block") or None

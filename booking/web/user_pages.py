@@ -228,8 +228,7 @@ def audit_trail():
         query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(AUDIT_PAGE)
     ).all()
     actions = sorted(
-        {value for name, value in vars(audit.Action).items() if not name.startswith("_")}
-        | {"csv_exported"}
+        value for name, value in vars(audit.Action).items() if not name.startswith("_")
     )
     return render_template(
         "audit/list.html",
