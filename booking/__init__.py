@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
-from flask import Flask, g, jsonify, render_template, request
+from flask import Flask, abort, g, jsonify, render_template, request
 from govuk_frontend_wtf.main import WTFormsHelpers
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 from sqlalchemy import text
@@ -78,6 +78,16 @@ def create_app(test_config: dict | None = None) -> Flask:
     # time-out) would otherwise leave its response with an empty nonce.
     app.before_request_funcs.setdefault(None, []).insert(0, set_csp_nonce)
 
+    def refuse_nul_characters():
+        """A NUL in a path, query or form field is never meant, and PostgreSQL refuses it."""
+        fields = [request.path, *request.args.keys(), *request.args.values()]
+        if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            fields += [*request.form.keys(), *request.form.values()]
+        if any("\x00" in field for field in fields):
+            abort(400)
+
+    app.before_request_funcs[None].insert(1, refuse_nul_characters)
+
     @app.after_request
     def security_headers(response):
         nonce = g.get("csp_nonce", "")
@@ -106,7 +116,7 @@ def create_app(test_config: dict | None = None) -> Flask:
             return jsonify(status="unavailable"), 503
         return jsonify(status="ok")
 
-    for status in (403, 404, 413, 500):
+    for status in (400, 403, 404, 413, 500):
         app.register_error_handler(status, _error_page(status))
 
     return app
@@ -118,6 +128,7 @@ def _error_page(status: int):
             from .api.responses import error_response
 
             messages = {
+                400: "The request is malformed.",
                 403: "Your role is not allowed to do that.",
                 404: "Not found.",
                 413: "The request body is larger than 64 KiB.",

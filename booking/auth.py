@@ -38,7 +38,11 @@ login_manager.session_protection = "strong"
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
     user = db.session.get(User, int(user_id))
-    return user if user and user.active else None
+    if user is None or not user.active:
+        return None
+    if session.get("session_version") != user.session_version:
+        return None  # signed out elsewhere, or the password was reset: this cookie is spent
+    return user
 
 
 def roles_required(*roles: Role):
@@ -100,6 +104,7 @@ def login():
             session.clear()  # a fresh session at sign-in: nothing carried over
             session.permanent = True
             login_user(user)
+            session["session_version"] = user.session_version
             session["seen_at"] = now().timestamp()
             return redirect(_safe_next(request.args.get("next")) or url_for("web.home"))
     return render_template("auth/login.html", form=form), 200 if not form.errors else 400
@@ -122,6 +127,11 @@ def end_idle_sessions():
     return None
 
 
+def end_all_sessions(user: User) -> None:
+    """Make every session cookie of this user worthless (the caller commits)."""
+    user.session_version = (user.session_version or 0) + 1
+
+
 class LogoutForm(FlaskForm):
     submit = SubmitField("Sign out", widget=GovSubmitInput())
 
@@ -132,6 +142,9 @@ def logout():
     form = LogoutForm()
     if request.method == "POST":
         if form.validate_on_submit():
+            if current_user.is_authenticated:
+                end_all_sessions(current_user)
+                db.session.commit()
             logout_user()
             session.clear()
             flash("You have signed out.", "success")

@@ -154,6 +154,9 @@ class User(UserMixin, db.Model):
     block_id: Mapped[int | None] = mapped_column(ForeignKey("blocks.id"))
     mobile: Mapped[str | None] = mapped_column(String(20))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    # Raised at sign-out, password reset and disabling: every earlier session cookie then stops
+    # working, even a copied one.
+    session_version: Mapped[int] = mapped_column(default=0)
 
     block: Mapped[Block | None] = relationship()
     worker: Mapped[Worker | None] = relationship(back_populates="user")

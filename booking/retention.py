@@ -1,4 +1,5 @@
-"""Forgetting personal data on time: RETENTION_DAYS after an outcome or a cancellation.
+"""Forgetting personal data on time: RETENTION_DAYS after an outcome or a cancellation (or
+after the appointment, if its outcome was never recorded).
 
 The purge removes the person's name, mobile and custody record (and the cancellation reason,
 which may name them) and keeps the non-identifying fields that the figures need. Live
@@ -9,11 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import and_, delete, or_, select
 
 from . import audit, drafts
 from .extensions import db
-from .models import Booking, BookingStatus, IdempotencyRecord
+from .models import Booking, IdempotencyRecord
 
 # Retries of a POST come within minutes; a day is ample, and the stored answer is personal data.
 IDEMPOTENCY_KEEP = dt.timedelta(days=1)
@@ -29,8 +30,16 @@ def purge(now: dt.datetime, retention_days: int) -> int:
             select(Booking)
             .where(
                 Booking.purged_at.is_(None),
-                Booking.status != BookingStatus.BOOKED,
-                or_(Booking.cancelled_at < cutoff, Booking.outcome_at < cutoff),
+                or_(
+                    Booking.cancelled_at < cutoff,
+                    Booking.outcome_at < cutoff,
+                    # An appointment whose outcome was never recorded is over all the same.
+                    and_(
+                        Booking.outcome_at.is_(None),
+                        Booking.cancelled_at.is_(None),
+                        Booking.ends_at < cutoff,
+                    ),
+                ),
             )
             .limit(BATCH)
         ).all()

@@ -120,6 +120,7 @@ def set_active(user: User, active: bool, *, by: User) -> None:
     if user.id == by.id and not active:
         raise InvalidField("You cannot disable yourself.", {"user": "Ask another coordinator"})
     user.active = active
+    user.session_version += 1
     if user.worker is not None:
         user.worker.active = active
     db.session.flush()
@@ -132,6 +133,7 @@ def reset_password(user: User, password: str) -> None:
             {"password": f"Passwords must be at least {MIN_PASSWORD_LENGTH} characters"},
         )
     user.password_hash = hash_password(password)
+    user.session_version += 1  # sessions signed in with the old password end
     db.session.flush()
 
 

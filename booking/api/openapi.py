@@ -268,20 +268,6 @@ def _time_query(name: str, description: str) -> dict:
 def _paths() -> dict:
     booking_answer = _ok("The booking", _ref("Booking"))
     return {
-        "/healthz": {
-            "get": {
-                "summary": "Health check (outside /api/v1)",
-                "security": [],
-                "servers": [{"url": "/"}],
-                "responses": {
-                    "200": _ok(
-                        "The database answers",
-                        {"type": "object", "properties": {"status": {"const": "ok"}}},
-                    ),
-                    "503": _ok("The database does not answer", {"type": "object"}),
-                },
-            }
-        },
         "/blocks": {
             "get": {
                 "summary": "The custody blocks",

@@ -6,11 +6,26 @@ by the domain, so the web and the API refuse the same things with the same words
 
 from __future__ import annotations
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 
 
 class Body(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
+
+    @field_validator("*")
+    @classmethod
+    def no_nul_characters(cls, value):
+        # No text field may hold a NUL: PostgreSQL refuses it, and no person's name has one.
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("Remove the NUL character")
+        return value
 
 
 class BookingIn(Body):
@@ -63,6 +78,8 @@ def field_errors(error: ValidationError) -> dict[str, str]:
             messages[field] = "Unknown field"
         elif e["type"] == "missing":
             messages[field] = "This field is required"
+        elif e["type"] == "value_error":
+            messages[field] = str(e["ctx"]["error"])
         elif e["type"] == "timezone_aware":
             messages[field] = "A time needs a UTC offset, such as +00:00 or Z"
         else:

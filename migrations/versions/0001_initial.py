@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 10:57:46.754599
+Create Date: 2026-11-26 12:10:35.260723
 
 """
 from alembic import op
@@ -63,6 +63,7 @@ def upgrade():
     sa.Column('block_id', sa.Integer(), nullable=True),
     sa.Column('mobile', sa.String(length=20), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('session_version', sa.Integer(), nullable=False),
     sa.CheckConstraint("role IN ('sergeant', 'worker', 'coordinator', 'analyst')", name=op.f('ck_users_role_allowed')),
     sa.ForeignKeyConstraint(['block_id'], ['blocks.id'], name=op.f('fk_users_block_id_blocks')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),

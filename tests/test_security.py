@@ -1,0 +1,609 @@
+"""Security requirements: every route declares who may use it, pages by role, signing in and
+out, throttling, CSRF, the security headers and the size of a request body.
+
+The clock is Wednesday 13 January 2027, 21:00 in London.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import logging
+import re
+
+import pytest
+from sqlalchemy import func, select
+from twilio.request_validator import RequestValidator
+from werkzeug.security import check_password_hash
+
+import config
+from booking import create_app
+from booking.extensions import db, limiter
+from booking.models import Booking, BookingDraft, Role
+from booking.users import create_user, hash_password
+
+from .api_helpers import auth, booking_body
+from .conftest import PASSWORD
+
+BOOKING_ROLES = {Role.SERGEANT, Role.WORKER, Role.COORDINATOR}
+REDIS_URL = "redis://127.0.0.1:6379/15"
+KIB = 1024
+
+
+# Helpers -----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def make_app(app, schema, clock):
+    """Another app on the test database, built with some settings of its own.
+
+    Its requests run in app contexts of their own, as in the service (the test app's requests
+    share the test's context, and with it `g`: Flask-Login's user, Flask-WTF's token).
+    """
+    made = []
+
+    def make(**settings):
+        db.session.commit()  # nothing of the test's own session may hold the database
+        new = create_app({"SQLALCHEMY_DATABASE_URI": schema, "CLOCK": clock, **settings})
+        made.append(new)
+        return new
+
+    yield make
+    for new in made:
+        with new.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture
+def production_app(monkeypatch):
+    """The app as the service builds it (config.Config), on a throw-away database."""
+    monkeypatch.setattr(config.Config, "SECRET_KEY", "a-production-like-secret")
+    monkeypatch.setattr(config.Config, "SQLALCHEMY_DATABASE_URI", "sqlite://")
+    service_logger = logging.getLogger("booking")
+    saved = (service_logger.handlers[:], service_logger.level, service_logger.propagate)
+    production = create_app()
+    yield production
+    with production.app_context():
+        db.engine.dispose()
+    service_logger.handlers[:], service_logger.level, service_logger.propagate = saved
+
+
+def sign_in(app, role: Role):
+    """A new browser, signed in as the test user of that role."""
+    browser = app.test_client()
+    response = browser.post("/login", data={"email": f"{role}@test.example", "password": PASSWORD})
+    assert response.status_code == 302, f"{role} could not sign in"
+    return browser
+
+
+def book(client, token: str, index: int = 0, **changes) -> dict:
+    """A booking made through the API, in the index-th earliest free slot."""
+    slots = client.get("/api/v1/slots", query_string={"limit": index + 1}, headers=auth(token))
+    response = client.post(
+        "/api/v1/bookings",
+        json=booking_body(slots.get_json()[index], **changes),
+        headers=auth(token),
+    )
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def csrf_token(html: str) -> str:
+    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html)[1]
+
+
+def count(model) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def booking_status(reference: str) -> str:
+    status = db.session.scalar(select(Booking.status).where(Booking.reference == reference))
+    db.session.commit()  # end the read: another app's requests need the database
+    return status
+
+
+# Every route has an explicit rule ----------------------------------------------------------------
+
+# Path arguments, filled with values that name nothing real.
+DUMMY_ARGUMENTS = {"reference": "ABCD-EFGH", "token": "token", "code": "perry-barr"}
+# The only routes an anonymous caller may reach, and what each answers to one.
+PUBLIC = {
+    "auth.login": {"GET": 200, "POST": 400},  # the form; an empty form is refused
+    "auth.logout": {"GET": 302, "POST": 302},  # back to /login
+    "healthz": {"GET": 200},
+    "api.openapi": {"GET": 200},
+    "static": {"GET": 200},
+    "sms.status_callback": {"POST": 403},  # Twilio signs these; unsigned is refused
+    "sms.inbound": {"POST": 403},
+    "feeds.feed": {"GET": 404},  # behind a secret token; an unknown token finds nothing
+}
+
+
+CONVERTER_DUMMIES = {"int": "1", "float": "1.5", "uuid": "00000000-0000-4000-8000-000000000000"}
+
+
+def fill(rule, **values) -> str:
+    """The rule's path with each argument filled in (a dummy unless given)."""
+    if rule.endpoint == "static":
+        return "/static/app.css"
+
+    def argument(match) -> str:
+        converter, name = match[1], match[2]
+        if name in values:
+            return values[name]
+        return CONVERTER_DUMMIES.get(converter) or DUMMY_ARGUMENTS.get(name, "ABCD-EFGH")
+
+    return re.sub(r"<(?:([^:<>()]+)(?:\([^)]*\))?:)?([^<>]+)>", argument, rule.rule)
+
+
+def test_every_route_refuses_an_anonymous_caller_unless_it_is_on_the_public_list(app, client):
+    """Walks the whole URL map: a new route without a login or token rule fails here."""
+    problems = []
+    checked = 0
+    for rule in app.url_map.iter_rules():
+        path = fill(rule)
+        # HEAD and OPTIONS are Flask's own companions of the methods below.
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            checked += 1
+            response = client.open(path, method=method)
+            response.close()  # a static file stays open until then
+            status, location = response.status_code, response.headers.get("Location", "")
+            if rule.endpoint in PUBLIC:
+                expected = PUBLIC[rule.endpoint][method]
+                if status != expected:
+                    problems.append(f"{method} {path}: {status}, expected {expected}")
+                elif status == 302 and not location.startswith("/login"):
+                    problems.append(f"{method} {path}: redirects to {location}")
+            elif path.startswith("/api/"):
+                body = response.get_json(silent=True) or {}
+                if status != 401 or "error" not in body:
+                    problems.append(f"{method} {path}: {status}, expected 401 with an error")
+            elif status != 302 or not location.startswith("/login"):
+                problems.append(f"{method} {path}: {status} {location}, expected /login")
+    assert checked > 30
+    assert not problems, "routes open to anyone:\n" + "\n".join(problems)
+
+
+def test_the_public_list_names_only_routes_that_exist(app):
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    assert set(PUBLIC) <= endpoints
+
+
+# Pages by role -----------------------------------------------------------------------------------
+
+PAGE_ROLES = {
+    "/": set(Role),
+    "/bookings": BOOKING_ROLES,
+    "/bookings/new": BOOKING_ROLES,
+    "/bookings/new/slot": BOOKING_ROLES,
+    "/bookings/new/check": BOOKING_ROLES,
+    "/bookings/{ref}": BOOKING_ROLES,
+    "/bookings/{ref}/notice": BOOKING_ROLES,
+    "/bookings/{ref}/rearrange": BOOKING_ROLES,
+    "/bookings/{ref}/cancel": BOOKING_ROLES,
+    "/bookings/{ref}/calendar.ics": BOOKING_ROLES,
+    "/outbox": {Role.COORDINATOR},
+    "/calendar/blocks": {Role.COORDINATOR},
+    "/calendar": {Role.WORKER},
+}
+
+
+@pytest.fixture
+def a_booking(app, client, tokens, rostered) -> str:
+    return book(client, tokens[Role.SERGEANT])["reference"]
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_each_page_is_for_its_roles_only(app, a_booking, role):
+    browser = sign_in(app, role)
+    for page, allowed in PAGE_ROLES.items():
+        response = browser.get(page.format(ref=a_booking))
+        if role in allowed:
+            assert response.status_code in (200, 302), page
+            assert not response.headers.get("Location", "").startswith("/login"), page
+        else:
+            assert response.status_code == 403, page
+
+
+def test_analysts_get_403_on_every_booking_page_and_form(app, a_booking):
+    """Every /bookings page in the URL map, pages added later included."""
+    analyst = sign_in(app, Role.ANALYST)
+    pages = [r for r in app.url_map.iter_rules() if r.rule.startswith("/bookings")]
+    assert len(pages) >= 8
+    for rule in pages:
+        path = fill(rule, reference=a_booking)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            response = analyst.open(path, method=method, data={"reason": "Analyst was here"})
+            assert response.status_code == 403, f"{method} {path}"
+    assert booking_status(a_booking) == "booked"
+    assert "Jamie Testperson" not in analyst.get(f"/bookings/{a_booking}").get_data(as_text=True)
+
+
+# Signing in --------------------------------------------------------------------------------------
+
+
+def _normalised(response, email: str) -> str:
+    """The page without what legitimately differs: the email typed back and the nonce."""
+    html = response.get_data(as_text=True).replace(email, "EMAIL")
+    return re.sub(r'nonce="[^"]+"', 'nonce="N"', html)
+
+
+def test_unknown_email_wrong_password_and_disabled_account_get_the_same_answer(client, users):
+    users[Role.WORKER].active = False
+    db.session.commit()
+    attempts = [
+        ("nobody@test.example", PASSWORD),
+        ("sergeant@test.example", "not the password"),
+        ("worker@test.example", PASSWORD),  # right password, disabled account
+    ]
+    answers = [client.post("/login", data={"email": e, "password": p}) for e, p in attempts]
+    assert {a.status_code for a in answers} == {400}
+    pages = {
+        _normalised(answer, email) for answer, (email, _) in zip(answers, attempts, strict=True)
+    }
+    assert len(pages) == 1
+    assert "Enter a correct email address and password" in pages.pop()
+    assert client.get("/bookings").status_code == 302
+
+
+def test_passwords_are_stored_as_salted_hashes(app, users):
+    stored = users[Role.SERGEANT].password_hash
+    assert PASSWORD not in stored
+    assert check_password_hash(stored, PASSWORD)
+    assert hash_password(PASSWORD) != hash_password(PASSWORD)  # salted
+
+
+def test_the_service_hashes_passwords_with_scrypt(production_app):
+    with production_app.app_context():
+        hashed = hash_password(PASSWORD)
+    assert hashed.startswith("scrypt:")
+    assert check_password_hash(hashed, PASSWORD)
+
+
+def test_the_service_config_keeps_the_controls_on(production_app):
+    """What the tests switch off (CSRF, throttling, idle time-out) is on in the service."""
+    settings = production_app.config
+    assert settings["WTF_CSRF_ENABLED"] is True
+    assert getattr(config.Config, "RATELIMIT_ENABLED", True) is True  # Flask-Limiter's default
+    assert settings["RATELIMIT_STORAGE_URI"] == "memory://"
+    assert settings["MAX_CONTENT_LENGTH"] == 64 * KIB
+    assert settings["IDLE_TIMEOUT_MINUTES"] == 30
+    assert settings["SESSION_COOKIE_HTTPONLY"] is True
+    assert settings["SESSION_COOKIE_SAMESITE"] == "Lax"
+    assert settings["PROXY_FIX_HOPS"] == 0
+
+
+def test_signing_in_starts_a_fresh_session(client, users, login):
+    with client.session_transaction() as session:
+        session["planted"] = "by someone else"
+    before = client.get_cookie("session").value
+    assert login(Role.SERGEANT).status_code == 302
+    assert client.get_cookie("session").value != before
+    with client.session_transaction() as session:
+        assert "planted" not in session
+
+
+def test_signing_out_ends_the_session(client, users, login):
+    login(Role.SERGEANT)
+    assert client.get("/bookings").status_code == 200
+    assert client.post("/logout").headers["Location"].startswith("/login")
+    response = client.get("/bookings")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login")
+
+
+@pytest.fixture
+def idle_time_out(app):
+    """The service's idle time-out (the test config stretches it: tests move the clock)."""
+    app.config["IDLE_TIMEOUT_MINUTES"] = 30
+
+
+def test_a_session_idle_for_31_minutes_is_signed_out(client, users, login, clock, idle_time_out):
+    login(Role.SERGEANT)
+    clock.set(clock() + dt.timedelta(minutes=31))
+    response = client.get("/bookings")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/login?next=/bookings"
+    clock.set(clock() - dt.timedelta(minutes=31))
+    assert client.get("/bookings").status_code == 302, "the session itself is gone"
+
+
+def test_a_session_idle_for_29_minutes_stays_and_activity_keeps_it(
+    client, users, login, clock, idle_time_out
+):
+    login(Role.SERGEANT)
+    for _ in range(3):  # 87 minutes in all, never 30 idle
+        clock.set(clock() + dt.timedelta(minutes=29))
+        assert client.get("/bookings").status_code == 200
+
+
+def test_the_idle_time_out_is_configurable(app, client, users, login, clock):
+    app.config["IDLE_TIMEOUT_MINUTES"] = 10
+    login(Role.SERGEANT)
+    clock.set(clock() + dt.timedelta(minutes=9))
+    assert client.get("/bookings").status_code == 200
+    clock.set(clock() + dt.timedelta(minutes=11))
+    assert client.get("/bookings").status_code == 302
+
+
+# Throttling --------------------------------------------------------------------------------------
+
+
+def _sign_in_from(browser, address: str, email: str, password: str = "not the password"):
+    return browser.post(
+        "/login",
+        data={"email": email, "password": password},
+        environ_base={"REMOTE_ADDR": address},
+    )
+
+
+def _five_failures_lock_the_account(limited):
+    browser = limited.test_client()
+    for n in range(5):  # from five addresses: the account's own limit, not the address's
+        assert _sign_in_from(browser, f"10.0.0.{n}", "sergeant@test.example").status_code == 400
+    # Then not even the right password gets in, however the address is written.
+    locked = _sign_in_from(browser, "10.0.0.99", " Sergeant@Test.Example", PASSWORD)
+    assert locked.status_code == 429
+    # Another account is not held up, from the same address.
+    assert _sign_in_from(browser, "10.0.0.99", "worker@test.example", PASSWORD).status_code == 302
+
+
+def test_five_failed_sign_ins_lock_that_account_for_a_minute(make_app, users):
+    _five_failures_lock_the_account(
+        make_app(RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="memory://")
+    )
+
+
+def test_twenty_sign_ins_from_one_address_in_a_minute_are_the_most(make_app, users, clock):
+    create_user("fifth@test.example", Role.SERGEANT, PASSWORD, now=clock())
+    browser = make_app(RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="memory://").test_client()
+    for role in Role:  # four accounts, five tries each: no account reaches its own limit
+        for _ in range(5):
+            assert _sign_in_from(browser, "10.1.1.1", f"{role}@test.example").status_code == 400
+    fifth = "fifth@test.example"
+    assert _sign_in_from(browser, "10.1.1.1", fifth, PASSWORD).status_code == 429
+    assert _sign_in_from(browser, "10.1.1.2", fifth, PASSWORD).status_code == 302
+
+
+@pytest.fixture
+def redis_db():
+    redis = pytest.importorskip("redis")
+    connection = redis.Redis.from_url(REDIS_URL)
+    try:
+        connection.flushdb()
+    except redis.ConnectionError:
+        connection.close()
+        pytest.skip("no Redis server on 127.0.0.1:6379")
+    yield connection
+    connection.flushdb()
+    connection.close()
+
+
+def test_throttling_works_with_a_redis_storage(make_app, users, redis_db):
+    limited = make_app(RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI=REDIS_URL)
+    try:
+        _five_failures_lock_the_account(limited)
+        assert redis_db.dbsize() > 0, "the counts are kept in Redis"
+    finally:
+        limiter.storage.storage.connection_pool.disconnect()
+
+
+# CSRF --------------------------------------------------------------------------------------------
+
+
+def test_a_sign_in_without_the_csrf_token_is_refused(make_app, users):
+    browser = make_app(WTF_CSRF_ENABLED=True).test_client()
+    form = {"email": "sergeant@test.example", "password": PASSWORD}
+    assert browser.post("/login", data=form).status_code == 400
+    assert browser.get("/bookings").status_code == 302, "nobody is signed in"
+    token = csrf_token(browser.get("/login").get_data(as_text=True))
+    assert browser.post("/login", data=form | {"csrf_token": token}).status_code == 302
+    assert browser.get("/bookings").status_code == 200
+
+
+def test_a_booking_form_without_the_csrf_token_changes_nothing(make_app, tokens, rostered):
+    browser = make_app(WTF_CSRF_ENABLED=True).test_client()
+    reference = book(browser, tokens[Role.SERGEANT])["reference"]
+    token = csrf_token(browser.get("/login").get_data(as_text=True))
+    browser.post(
+        "/login",
+        data={"email": "sergeant@test.example", "password": PASSWORD, "csrf_token": token},
+    )
+    cancel = f"/bookings/{reference}/cancel"
+    assert browser.post(cancel, data={"reason": "Forged request"}).status_code == 400
+    assert booking_status(reference) == "booked"
+    token = csrf_token(browser.get(cancel).get_data(as_text=True))
+    response = browser.post(cancel, data={"reason": "Remanded", "csrf_token": token})
+    assert response.status_code == 302
+    assert booking_status(reference) == "cancelled"
+
+
+def test_the_api_and_the_twilio_webhooks_need_no_csrf_token(make_app, tokens, rostered):
+    guarded = make_app(WTF_CSRF_ENABLED=True, TWILIO_AUTH_TOKEN="twilio-test-auth-token")
+    browser = guarded.test_client()
+    assert book(browser, tokens[Role.SERGEANT])["status"] == "booked"
+    validator = RequestValidator("twilio-test-auth-token")
+    base = guarded.config["PUBLIC_BASE_URL"]
+    for path, form, status in [
+        ("/sms/inbound", {"From": "+447700900123", "Body": "STOP"}, 200),
+        ("/sms/status", {"MessageSid": "SM-unknown", "MessageStatus": "delivered"}, 204),
+    ]:
+        signature = validator.compute_signature(base + path, form)
+        response = browser.post(path, data=form, headers={"X-Twilio-Signature": signature})
+        assert response.status_code == status, path
+
+
+# Security headers --------------------------------------------------------------------------------
+
+RESPONSES = ["sign-in page", "booking page", "API answer", "API booking", "error page", "healthz"]
+
+
+@pytest.fixture
+def fetch(client, tokens, rostered, login):
+    """One kind of answer; a test asks for one kind, so signed-in and anonymous never mix."""
+    reference = book(client, tokens[Role.SERGEANT])["reference"]
+    sergeant = auth(tokens[Role.SERGEANT])
+
+    def signed_in(path):
+        if not client.get_cookie("session"):
+            login(Role.SERGEANT)
+        return client.get(path)
+
+    requests = {
+        "sign-in page": lambda: client.get("/login"),
+        "booking page": lambda: signed_in(f"/bookings/{reference}"),
+        "API answer": lambda: client.get("/api/v1/blocks", headers=sergeant),
+        "API booking": lambda: client.get(f"/api/v1/bookings/{reference}", headers=sergeant),
+        "error page": lambda: client.get("/no-such-page"),
+        "healthz": lambda: client.get("/healthz"),
+    }
+    return lambda kind: requests[kind]()
+
+
+def csp(response) -> dict[str, list[str]]:
+    header = response.headers["Content-Security-Policy"]
+    directives = [part.split() for part in header.split(";") if part.strip()]
+    return {name: values for name, *values in directives}
+
+
+def csp_nonce(response) -> str:
+    nonces = [v for v in csp(response)["script-src"] if v.startswith("'nonce-")]
+    assert len(nonces) == 1
+    return nonces[0].removeprefix("'nonce-").removesuffix("'")
+
+
+@pytest.mark.parametrize("kind", RESPONSES)
+def test_every_answer_carries_the_security_headers(fetch, kind):
+    response = fetch(kind)
+    assert response.status_code in (200, 404)
+    policy = csp(response)
+    assert len(csp_nonce(response)) >= 16
+    assert "'unsafe-inline'" not in response.headers["Content-Security-Policy"]
+    assert "'unsafe-eval'" not in response.headers["Content-Security-Policy"]
+    assert policy["frame-ancestors"] == ["'none'"]
+    assert policy["default-src"] == ["'self'"]
+    assert policy["object-src"] == ["'none'"]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] in {"same-origin", "no-referrer"}
+    assert "no-store" in response.headers["Cache-Control"]
+    assert "Strict-Transport-Security" not in response.headers  # plain http
+
+
+@pytest.mark.parametrize("kind", ["sign-in page", "booking page", "error page"])
+def test_the_pages_inline_script_carries_the_nonce_of_its_answer(fetch, kind):
+    first, second = fetch(kind), fetch(kind)
+    for response in (first, second):
+        html = response.get_data(as_text=True)
+        inline = re.findall(r"<script(?![^>]*\bsrc=)([^>]*)>", html)
+        assert inline, "GOV.UK's js-enabled script"
+        assert all(f'nonce="{csp_nonce(response)}"' in attributes for attributes in inline)
+    assert csp_nonce(first) != csp_nonce(second)
+
+
+def test_answers_given_before_any_view_carry_a_nonce_too(make_app, users, clock):
+    """The CSRF refusal and the idle time-out answer from hooks that run before the view.
+
+    Apps of their own here: the test app's context, shared by its requests, would carry the
+    nonce over from the request before.
+    """
+    refused = make_app(WTF_CSRF_ENABLED=True).test_client().post("/login", data={})
+    assert refused.status_code == 400
+    assert len(csp_nonce(refused)) >= 16
+    browser = sign_in(make_app(IDLE_TIMEOUT_MINUTES=30), Role.SERGEANT)
+    clock.set(clock() + dt.timedelta(minutes=31))
+    timed_out = browser.get("/bookings")
+    assert timed_out.headers["Location"].startswith("/login")
+    assert len(csp_nonce(timed_out)) >= 16
+
+
+def test_hsts_only_over_https(client):
+    secure = client.get("/healthz", base_url="https://localhost")
+    max_age = re.search(r"max-age=(\d+)", secure.headers["Strict-Transport-Security"])[1]
+    assert int(max_age) >= 365 * 24 * 3600
+    assert "Strict-Transport-Security" not in client.get("/healthz").headers
+
+
+def test_behind_one_proxy_its_forwarded_https_counts(make_app):
+    proxied = make_app(PROXY_FIX_HOPS=1).test_client()
+    forwarded = {"X-Forwarded-Proto": "https"}
+    assert "Strict-Transport-Security" in proxied.get("/healthz", headers=forwarded).headers
+
+
+def test_without_a_proxy_forwarded_headers_are_ignored(client):
+    forwarded = {"X-Forwarded-Proto": "https"}
+    assert "Strict-Transport-Security" not in client.get("/healthz", headers=forwarded).headers
+
+
+def test_the_session_cookie_is_http_only_and_same_site_lax(client, users, login):
+    cookie = login(Role.SERGEANT).headers["Set-Cookie"]
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie
+    assert "Secure" not in cookie  # the default PUBLIC_BASE_URL is plain http
+
+
+@pytest.fixture
+def https_config(monkeypatch):
+    """config.py as read with PUBLIC_BASE_URL on https."""
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://booking.example.org")
+    importlib.reload(config)
+    yield
+    monkeypatch.undo()
+    importlib.reload(config)
+
+
+def test_the_session_cookie_is_secure_when_the_service_is_on_https(make_app, users, https_config):
+    browser = make_app().test_client()
+    response = browser.post("/login", data={"email": "sergeant@test.example", "password": PASSWORD})
+    assert response.status_code == 302
+    assert "Secure" in response.headers["Set-Cookie"]
+
+
+# Body size ---------------------------------------------------------------------------------------
+
+
+def test_a_page_post_over_64_kib_is_refused_with_413(client, users, login):
+    response = client.post("/login", data={"email": "x" * (65 * KIB), "password": "x"})
+    assert response.status_code == 413
+    assert "text/html" in response.headers["Content-Type"]
+
+
+def test_a_booking_form_over_64_kib_is_refused_and_keeps_nothing(client, users, login):
+    login(Role.SERGEANT)
+    response = client.post("/bookings/new", data={"person_name": "x" * (65 * KIB)})
+    assert response.status_code == 413
+    assert count(BookingDraft) == 0
+
+
+def test_an_api_post_over_64_kib_is_refused_with_413(client, tokens):
+    response = client.post(
+        "/api/v1/bookings",
+        data=b'{"person_name": "' + b"x" * (65 * KIB) + b'"}',
+        headers=auth(tokens[Role.SERGEANT]) | {"Content-Type": "application/json"},
+    )
+    assert response.status_code == 413
+    assert response.get_json()["error"]
+    assert count(Booking) == 0
+
+
+def test_signing_out_ends_every_copy_of_the_session_cookie(app, users):
+    """A copied cookie is worthless after sign-out: the session is ended on the server too."""
+    desk = app.test_client()
+    desk.post("/login", data={"email": "sergeant@test.example", "password": PASSWORD})
+    cookie = desk.get_cookie("session").value
+    copy = app.test_client()
+    copy.set_cookie("session", cookie)
+    assert copy.get("/bookings").status_code == 200
+
+    desk.post("/logout")
+    assert copy.get("/bookings").status_code == 302
+
+
+def test_resetting_a_password_ends_the_users_sessions(app, users):
+    from booking.users import reset_password
+
+    client = app.test_client()
+    client.post("/login", data={"email": "worker@test.example", "password": PASSWORD})
+    assert client.get("/bookings").status_code == 200
+    reset_password(users[Role.WORKER], "another long password")
+    db.session.commit()
+    assert client.get("/bookings").status_code == 302
