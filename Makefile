@@ -41,7 +41,9 @@ run: install assets instance/secret_key
 	trap 'kill $$scheduler 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/flask run --host 127.0.0.1 --port 5000
 
+# The browser tests (tests/browser) need Debian's Chromium; without it pytest skips them.
 test: install assets
+	@[ -x /usr/bin/chromium ] || echo "No Chromium at /usr/bin/chromium: the browser tests will be skipped (apt-get install chromium)."
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install

@@ -19,7 +19,7 @@ from schemathesis.checks import (
 
 from booking.extensions import db
 
-EXAMPLES_PER_OPERATION = 15
+EXAMPLES_PER_OPERATION = 10
 # Schema-valid requests may still be refused by the domain (422: an unknown block, a time that
 # is not a free slot), so "positive data acceptance" is not asked of the API; everything else is.
 CHECKS = [
