@@ -1,0 +1,174 @@
+"""The worker on a phone (375 by 812, touch): their calendar feed address, copied to the
+clipboard; their day, where they record an outcome once the appointment has started and book
+the follow-up assessment. No page scrolls sideways.
+
+The clock starts on Wednesday 13 January 2027, 21:00 in London.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from types import SimpleNamespace
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from booking import bookings
+from booking.bookings import BookingDetails
+from booking.clock import LONDON, local_instant
+from booking.extensions import db
+from booking.models import Booking, BookingStatus, Requirement, Role
+from booking.slots import SlotRules
+
+from .conftest import no_horizontal_scroll, on_site, settle
+from .journeys import reference_from_url, slot_radios
+
+pytestmark = pytest.mark.browser
+
+PHONE = {
+    "viewport": {"width": 375, "height": 812},
+    "device_scale_factor": 2,
+    "is_mobile": True,
+    "has_touch": True,
+}
+THURSDAY = dt.date(2027, 1, 14)
+FRIDAY = dt.date(2027, 1, 15)
+
+
+def at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
+    return local_instant(day, dt.time(hour, minute), LONDON)
+
+
+def fits_the_phone(page) -> None:
+    assert no_horizontal_scroll(page), f"{page.url} scrolls sideways on a phone"
+
+
+def open_menu_item(page, name: str) -> None:
+    """GOV.UK's service navigation folds into a Menu button on a narrow screen."""
+    menu = page.get_by_role("button", name="Menu")
+    if menu.is_visible():
+        menu.tap()
+    page.get_by_role("link", name=name, exact=True).tap()
+
+
+def test_worker_on_a_phone_copies_their_calendar_feed_address(open_page, shoot, users):
+    page = open_page(Role.WORKER, permissions=["clipboard-read", "clipboard-write"], **PHONE)
+    fits_the_phone(page)
+    open_menu_item(page, "Calendar")
+    expect(page.locator("h1")).to_have_text("Your calendar feed")
+    fits_the_phone(page)
+    shoot(page, "calendar")
+
+    address = page.get_by_label("Calendar address")
+    url = address.input_value()
+    db.session.expire_all()
+    token = users[Role.WORKER].worker.calendar_token
+    settle()
+    assert url == f"http://127.0.0.1:5000/calendar/{token}.ics"
+
+    # Copied as a person would: tap the box, select all, copy.
+    address.tap()
+    page.keyboard.press("Control+A")
+    page.keyboard.press("Control+C")
+    assert page.evaluate("() => navigator.clipboard.readText()") == url
+
+    feed = page.request.get(f"/calendar/{token}.ics")
+    assert feed.status == 200
+    assert feed.headers["content-type"].startswith("text/calendar")
+    assert feed.text().startswith("BEGIN:VCALENDAR")
+    feed.dispose()
+    expect(page.get_by_role("link", name="subscribe with webcal")).to_have_attribute(
+        "href", f"webcal://127.0.0.1:5000/calendar/{token}.ics"
+    )
+
+
+def facts(booking_id: int) -> SimpleNamespace:
+    db.session.expire_all()
+    booking = db.session.get(Booking, booking_id)
+    follow_ups = db.session.scalars(select(Booking).where(Booking.follow_up_of_id == booking_id))
+    found = SimpleNamespace(
+        status=booking.status,
+        follow_up_decision=booking.follow_up_decision,
+        follow_ups=[(b.reference, b.requirement, b.notice_version) for b in follow_ups],
+    )
+    settle()
+    return found
+
+
+def test_worker_on_a_phone_records_an_outcome_and_books_the_follow_up(
+    app, open_page, shoot, users, blocks, clock
+):
+    if "web.my_day" not in app.view_functions:
+        pytest.skip("the worker's day page (endpoint web.my_day) is not in the app yet")
+    me = users[Role.WORKER].worker
+    for day in (THURSDAY, FRIDAY):
+        on_site(me, blocks["stechford"], at(day, 7), at(day, 20))
+    booking = bookings.book(
+        BookingDetails(
+            custody_record="20/123456/27",
+            person_name="Jamie Testperson",
+            mobile="07700 900123",
+            sms_consent=True,
+            requirement="initial",
+            test_result="cocaine",
+            tested_at=clock() - dt.timedelta(minutes=45),
+            disputed=False,
+            arrest_block="stechford",
+        ),
+        "stechford",
+        at(THURSDAY, 10),
+        by=users[Role.SERGEANT],
+        now=clock(),
+        rules=SlotRules(),
+        allow_test_numbers=True,
+    )
+    db.session.commit()
+    reference, booking_id = booking.reference, booking.id
+    settle()
+    clock.set(at(THURSDAY, 10, 30))  # the appointment has started
+
+    page = open_page(Role.WORKER, **PHONE)
+    page.goto("/day")
+    expect(page.locator("h1")).to_have_text("Thursday 14 January 2027")
+    card = page.locator(".govuk-summary-card", has_text=reference)
+    expect(card).to_contain_text("Jamie Testperson")
+    fits_the_phone(page)
+    shoot(page, "day")
+
+    card.get_by_role("link", name=re.compile(r"^Record outcome")).tap()
+    expect(page.locator("h1")).to_have_text("Record the outcome")
+    page.get_by_label("Attended", exact=True).check()
+    fits_the_phone(page)
+    shoot(page, "outcome")
+    page.get_by_role("button", name="Save the outcome").tap()
+
+    expect(page.locator(".govuk-notification-banner")).to_contain_text(
+        f"Outcome of {reference} recorded: attended"
+    )
+    assert facts(booking_id).status == BookingStatus.ATTENDED
+    card = page.locator(".govuk-summary-card", has_text=reference)
+    card.get_by_role("link", name=re.compile(r"^Decide the follow-up")).tap()
+
+    expect(page.locator("h1")).to_have_text("Follow-up assessment")
+    page.get_by_label("Book the follow-up assessment").check()
+    fits_the_phone(page)
+    shoot(page, "follow-up")
+    page.get_by_role("button", name="Continue").tap()
+
+    expect(page.locator("h1")).to_have_text("Book the follow-up assessment")
+    slot_radios(page).first.check()
+    fits_the_phone(page)
+    shoot(page, "follow-up-slot")
+    page.get_by_role("button", name="Book the follow-up").tap()
+
+    expect(page.locator(".govuk-panel")).to_contain_text("Appointment booked")
+    follow_up = reference_from_url(page)
+    expect(page.locator("main")).to_contain_text("Follow-up assessment")
+    fits_the_phone(page)
+    shoot(page, "follow-up-booked")
+
+    after = facts(booking_id)
+    assert after.follow_up_decision == "booked"
+    assert after.follow_ups == [(follow_up, Requirement.FOLLOW_UP, 1)]
