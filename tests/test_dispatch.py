@@ -369,7 +369,10 @@ def test_cancelling_stops_the_reminders_and_sends_the_cancellation(standin, book
 @pytest.mark.parametrize(
     ("change", "reason"),
     [
-        ({"status": BookingStatus.DID_NOT_ATTEND}, "The appointment is over: its outcome is recorded"),
+        (
+            {"status": BookingStatus.DID_NOT_ATTEND},
+            "The appointment is over: its outcome is recorded",
+        ),
         ({"status": BookingStatus.ATTENDED}, "The appointment is over: its outcome is recorded"),
         ({"status": BookingStatus.CANCELLED}, "The appointment was cancelled"),
         ({"starts_at": FRIDAY_TEN + dt.timedelta(hours=2)}, "The appointment was moved"),
