@@ -1,0 +1,296 @@
+"""32 concurrent clients booking over HTTP against gunicorn, and the same against the floor app.
+
+    python bench/booking_load.py --db postgres [--clients 32] [--seconds 30] [--workers 4]
+
+The service runs as `gunicorn wsgi:app` (--workers sync workers) on 127.0.0.1 with
+DATABASE_URL, SECRET_KEY and SMS_ALLOW_TEST_NUMBERS=true. Each client (a thread with its own
+connection and a sergeant's token) takes the next free slot from a shared list, earliest
+first, so neighbouring clients race for the same slots as sergeants do, and POSTs
+/api/v1/bookings, until --seconds have passed or --max-requests were sent.
+
+Reports bookings per second, p95 latency of the POSTs, and the number of double bookings
+afterwards, counted in SQL: (worker_id, starts_at) pairs holding two live bookings (must be 0).
+The bookings made here are then deleted, so the data set can be used again.
+
+Floor: bench/floor_app.py (Flask + SQLAlchemy, one row inserted per request) under the same
+gunicorn settings, clients and time. Goal: bookings per second >= 0.5x the floor's rate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common  # noqa: E402
+
+common.fix_sys_path()
+
+GOAL_RATIO = 0.5
+
+DOUBLE_BOOKINGS = """
+SELECT count(*) FROM (
+    SELECT worker_id, starts_at FROM bookings
+    WHERE status <> 'cancelled' AND worker_id IS NOT NULL
+    GROUP BY worker_id, starts_at HAVING count(*) > 1
+) AS doubled
+"""
+# Also: no slot holds more live bookings than workers rostered on it.
+OVER_CAPACITY = """
+SELECT count(*) FROM bookings b
+WHERE b.status <> 'cancelled' AND b.id > :first_id AND NOT EXISTS (
+    SELECT 1 FROM shifts s
+    WHERE s.worker_id = b.worker_id AND s.block_id = b.block_id
+      AND s.starts_at <= b.starts_at AND s.ends_at >= b.ends_at
+)
+"""
+
+
+def run_clients(
+    url: str,
+    path: str,
+    bodies,
+    tokens: list[str],
+    clients: int,
+    seconds: float,
+    max_requests: int,
+) -> dict:
+    """`clients` threads POSTing bodies from the shared iterator until time or count runs out."""
+    import requests
+
+    lock = threading.Lock()
+    latencies: list[float] = []
+    statuses: Counter = Counter()
+    errors: list[str] = []
+    sent = 0
+    deadline = time.monotonic() + seconds
+    start = threading.Barrier(clients + 1)
+
+    def take():
+        nonlocal sent
+        with lock:
+            if sent >= max_requests or time.monotonic() >= deadline:
+                return None
+            body = next(bodies, None)
+            if body is not None:
+                sent += 1
+            return body
+
+    def client(n: int) -> None:
+        session = requests.Session()
+        headers = {"Authorization": f"Bearer {tokens[n % len(tokens)]}"}
+        start.wait()
+        while True:
+            body = take()
+            if body is None:
+                return
+            t0 = time.perf_counter()
+            try:
+                response = session.post(url + path, json=body, headers=headers, timeout=60)
+                status = response.status_code
+                if status >= 500 or status in (400, 401, 403, 422):
+                    with lock:
+                        if len(errors) < 5:
+                            errors.append(f"{status}: {response.text[:300]}")
+            except requests.RequestException as error:
+                status = type(error).__name__
+            elapsed = time.perf_counter() - t0
+            with lock:
+                latencies.append(elapsed)
+                statuses[status] += 1
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    for t in threads:
+        t.start()
+    start.wait()
+    began = time.perf_counter()
+    for t in threads:
+        t.join(timeout=seconds + 120)
+    wall = time.perf_counter() - began
+    created = statuses.get(201, 0)
+    return {
+        "wall_s": round(wall, 2),
+        "requests": len(latencies),
+        "created": created,
+        "per_second": round(created / wall, 1) if wall else 0.0,
+        "statuses": {str(k): v for k, v in statuses.items()},
+        "latency": common.summary_ms(latencies) if latencies else {},
+        "errors": errors,
+    }
+
+
+def warm_up(url: str, clients: int, seconds: float = 3.0) -> None:
+    """Every gunicorn worker imports and connects before the clock starts."""
+    import requests
+
+    deadline = time.monotonic() + seconds
+
+    def hit():
+        session = requests.Session()
+        while time.monotonic() < deadline:
+            session.get(url + "/healthz", timeout=30)
+
+    threads = [threading.Thread(target=hit) for _ in range(min(clients, 8))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=seconds + 60)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    common.add_common_options(parser)
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--max-requests", type=int, default=20_000)
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
+    args = parser.parse_args()
+    url = common.database_url(args.db, args.database_url)
+    app = common.make_app(url)
+    meta = common.require_data(app)
+
+    from sqlalchemy import delete, func, select, text
+
+    from booking.extensions import db
+    from booking.models import ApiToken, AuditEvent, Booking, Message, Notice, User
+    from booking.slots import SlotRules, free_slots
+    from booking.users import issue_token
+
+    rules = SlotRules.from_config(app.config)
+    notes = {"data": meta["counts"], "load_average_at_start": common.load_average()}
+    setup_started = time.perf_counter()
+    with app.app_context():
+        now = dt.datetime.now(dt.UTC)
+        # Free places, earliest first: each slot as many times as it has free workers (the
+        # next week holds far more than a run can book).
+        tickets = []
+        week = now + dt.timedelta(days=7)
+        for slot in free_slots(rules, now, before=week, limit=args.max_requests):
+            tickets.extend([(slot.block.code, slot.starts_at)] * slot.free)
+            if len(tickets) >= args.max_requests:
+                break
+        sergeants = db.session.scalars(
+            select(User).where(User.role == "sergeant").order_by(User.id).limit(args.clients)
+        ).all()
+        tokens = [issue_token(user, now) for user in sergeants]
+        db.session.commit()
+        first_id = db.session.scalar(select(func.max(Booking.id))) or 0
+        db.session.remove()
+    notes["free_places_offered"] = len(tickets)
+    print(
+        f"{len(tickets)} free places to book, {args.clients} clients, {args.seconds:g} s"
+        f" (set up in {time.perf_counter() - setup_started:.0f} s)",
+        flush=True,
+    )
+
+    def booking_bodies():
+        tested = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)).isoformat()
+        for n, (code, starts_at) in enumerate(tickets):
+            yield {
+                "block": code,
+                "starts_at": starts_at.isoformat(),
+                "custody_record": f"LOAD/{n:07d}",
+                "person_name": f"Load Test {n}",
+                "mobile": f"07700 900{n % 1000:03d}",
+                "sms_consent": True,
+                "requirement": "initial",
+                "test_result": "cocaine",
+                "tested_at": tested,
+                "disputed": False,
+                "arrest_block": code,
+            }
+
+    env = common.service_env(url)
+    gunicorn_settings = {"workers": args.workers, "worker_class": "sync"}
+    with common.Gunicorn("wsgi:app", env, **gunicorn_settings) as server:
+        warm_up(server.url, args.clients)
+        service = run_clients(
+            server.url,
+            "/api/v1/bookings",
+            booking_bodies(),
+            tokens,
+            args.clients,
+            args.seconds,
+            args.max_requests,
+        )
+    print("service:", service, flush=True)
+
+    with app.app_context():
+        doubled = db.session.scalar(text(DOUBLE_BOOKINGS))
+        over = db.session.scalar(text(OVER_CAPACITY), {"first_id": first_id})
+        made = db.session.scalar(select(func.count(Booking.id)).where(Booking.id > first_id))
+        # Leave the data set as it was: the bookings made here go, with their rows.
+        made_ids = select(Booking.id).where(Booking.id > first_id).scalar_subquery()
+        for model in (AuditEvent, Message, Notice):
+            db.session.execute(delete(model).where(model.booking_id.in_(made_ids)))
+        db.session.execute(delete(Booking).where(Booking.id > first_id))
+        db.session.execute(delete(ApiToken).where(ApiToken.created_at == now))
+        db.session.commit()
+        db.session.remove()
+    print(
+        f"bookings made: {made}, double bookings: {doubled}, outside a shift: {over}",
+        flush=True,
+    )
+
+    floor_env = common.service_env(url)
+    with common.Gunicorn("bench.floor_app:app", floor_env, **gunicorn_settings) as server:
+        warm_up(server.url, args.clients)
+        floor = run_clients(
+            server.url,
+            "/insert",
+            booking_bodies(),
+            tokens,
+            args.clients,
+            args.seconds,
+            args.max_requests,
+        )
+    print("floor:", floor, flush=True)
+    with app.app_context():
+        db.session.execute(text("DROP TABLE IF EXISTS bench_floor"))
+        db.session.commit()
+        db.session.remove()
+
+    ratio = service["per_second"] / floor["per_second"] if floor["per_second"] else 0.0
+    notes["service"] = service
+    notes["floor"] = floor
+    notes["gunicorn"] = gunicorn_settings | {"clients": args.clients, "seconds": args.seconds}
+    measures = [
+        common.measure(
+            f"bookings/s, {args.clients} clients, gunicorn {args.workers} sync workers",
+            service["per_second"],
+            "bookings/s",
+            goal=f">= {GOAL_RATIO}x floor",
+            floor=floor["per_second"],
+            floor_name="minimal Flask+SQLAlchemy one-row insert, rows/s",
+            ratio=ratio,
+            met=ratio >= GOAL_RATIO,
+            p95_ms=service["latency"].get("p95_ms"),
+            p50_ms=service["latency"].get("p50_ms"),
+            floor_p95_ms=floor["latency"].get("p95_ms"),
+            requests=service["requests"],
+            statuses=service["statuses"],
+        ),
+        common.measure(
+            "double bookings after the load",
+            doubled,
+            "pairs",
+            goal="0",
+            met=doubled == 0 and over == 0,
+            bookings_made=made,
+            bookings_outside_a_shift=over,
+        ),
+    ]
+    common.save_results("booking_load", args.db, measures, notes)
+    if doubled or over:
+        sys.exit("DOUBLE BOOKINGS FOUND")
+
+
+if __name__ == "__main__":
+    started = time.perf_counter()
+    main()
+    print(f"took {time.perf_counter() - started:.0f} s")

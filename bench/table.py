@@ -1,0 +1,47 @@
+"""The results table: every measure in bench/results/*.json as one Markdown table.
+
+python bench/table.py [RESULTS_DIR]
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+ORDER = ["slots", "booking_load", "sms_dispatch", "calendar", "reports"]
+
+
+def fmt(value) -> str:
+    if value is None or value == "":
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "**no**"
+    if isinstance(value, float):
+        return f"{value:,.1f}" if abs(value) >= 10 else f"{value:,.2f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def main() -> None:
+    folder = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).parent / "results"
+    records = [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))]
+    records.sort(
+        key=lambda r: (ORDER.index(r["benchmark"]) if r["benchmark"] in ORDER else 99, r["db"])
+    )
+    print("| benchmark | db | measure | value | goal | floor | ratio | met | load avg |")
+    print("| --- | --- | --- | ---: | --- | ---: | ---: | --- | --- |")
+    for record in records:
+        for m in record["measures"]:
+            value = f"{fmt(m['value'])} {m['unit']}"
+            floor = f"{fmt(m['floor'])}" if "floor" in m else ""
+            print(
+                f"| {record['benchmark']} | {record['db']} | {m['measure']} | {value} | "
+                f"{m.get('goal', '')} | {floor} | {fmt(m.get('ratio'))} | {fmt(m.get('met'))} | "
+                f"{record.get('load_average_at_end', '')} |"
+            )
+
+
+if __name__ == "__main__":
+    main()
