@@ -30,14 +30,16 @@ def main() -> None:
     records.sort(
         key=lambda r: (ORDER.index(r["benchmark"]) if r["benchmark"] in ORDER else 99, r["db"])
     )
-    print("| benchmark | db | measure | value | goal | floor | ratio | met | load avg |")
-    print("| --- | --- | --- | ---: | --- | ---: | ---: | --- | --- |")
+    print("| benchmark | db | data | measure | value | goal | floor | ratio | met | load avg |")
+    print("| --- | --- | --- | --- | ---: | --- | ---: | ---: | --- | --- |")
     for record in records:
+        past = record.get("notes", {}).get("data", {}).get("past bookings", 0)
+        data = f"{past / 1e6:g}M" if past >= 1e6 else f"{past / 1e3:g}k"
         for m in record["measures"]:
             value = f"{fmt(m['value'])} {m['unit']}"
             floor = f"{fmt(m['floor'])}" if "floor" in m else ""
             print(
-                f"| {record['benchmark']} | {record['db']} | {m['measure']} | {value} | "
+                f"| {record['benchmark']} | {record['db']} | {data} | {m['measure']} | {value} | "
                 f"{m.get('goal', '')} | {floor} | {fmt(m.get('ratio'))} | {fmt(m.get('met'))} | "
                 f"{record.get('load_average_at_end', '')} |"
             )
