@@ -171,11 +171,7 @@ def _check_slot_time(
         )
     ends_at = starts_at + rules.length
     rostered = db.session.scalar(
-        select(
-            exists().where(
-                Shift.block_id == block.id, Shift.starts_at <= starts_at, Shift.ends_at >= ends_at
-            )
-        )
+        select(exists().where(Shift.block_id == block.id, *Shift.covering(starts_at, ends_at)))
     )
     if not rostered:
         raise InvalidField(

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from .extensions import db
-from .models import Block, Shift
+from .models import MAX_SHIFT_LENGTH, Block, Shift
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,10 @@ def cover_at(block: Block, at: dt.datetime) -> Cover:
     """Who is on site at `block` at the instant `at`: a shift covers [starts_at, ends_at)."""
     on_site = db.session.scalar(
         select(func.count(func.distinct(Shift.worker_id))).where(
-            Shift.block_id == block.id, Shift.starts_at <= at, Shift.ends_at > at
+            Shift.block_id == block.id,
+            Shift.starts_at > at - MAX_SHIFT_LENGTH,
+            Shift.starts_at <= at,
+            Shift.ends_at > at,
         )
     )
     next_start = None

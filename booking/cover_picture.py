@@ -233,8 +233,7 @@ def cover_picture(
     for block_id, starts_at, ends_at in db.session.execute(
         select(Shift.block_id, Shift.starts_at, Shift.ends_at).where(
             Shift.block_id.in_(block_ids),
-            Shift.starts_at < range_end,
-            Shift.ends_at > range_start,
+            *Shift.overlapping(range_start, range_end),
         )
     ):
         shifts[block_id].append((starts_at, ends_at))

@@ -197,6 +197,12 @@ class Worker(db.Model):
     user: Mapped[User | None] = relationship(back_populates="worker")
 
 
+# No shift lasts longer (rota_changes refuses longer ones; generated shifts lie within a day).
+# Stating it as a lower bound on starts_at lets a range scan of the shifts index start near
+# the window instead of at the first shift ever rostered.
+MAX_SHIFT_LENGTH = dt.timedelta(hours=24)
+
+
 class Shift(db.Model):
     """A worker on site at a block from `starts_at` to `ends_at` (UTC)."""
 
@@ -221,6 +227,24 @@ class Shift(db.Model):
 
     worker: Mapped[Worker] = relationship()
     block: Mapped[Block] = relationship()
+
+    @classmethod
+    def overlapping(cls, starts_at: dt.datetime, ends_at: dt.datetime) -> tuple:
+        """Conditions for the shifts that overlap [starts_at, ends_at)."""
+        return (
+            cls.starts_at > starts_at - MAX_SHIFT_LENGTH,
+            cls.starts_at < ends_at,
+            cls.ends_at > starts_at,
+        )
+
+    @classmethod
+    def covering(cls, starts_at: dt.datetime, ends_at: dt.datetime) -> tuple:
+        """Conditions for the shifts that cover all of [starts_at, ends_at]."""
+        return (
+            cls.starts_at >= ends_at - MAX_SHIFT_LENGTH,
+            cls.starts_at <= starts_at,
+            cls.ends_at >= ends_at,
+        )
 
 
 class AbsenceKind(enum.StrEnum):

@@ -104,7 +104,7 @@ def generate(
     range_start = local_instant(start, dt.time(0), LONDON) - WEEKEND_HISTORY
     range_end = local_instant(end, dt.time(0), LONDON) + dt.timedelta(days=8)
     existing = db.session.scalars(
-        select(Shift).where(Shift.starts_at < range_end, Shift.ends_at > range_start)
+        select(Shift).where(*Shift.overlapping(range_start, range_end))
     ).all()
     # Time a coordinator took away stays empty; absent workers are not rostered.
     removals = db.session.scalars(

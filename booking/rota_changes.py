@@ -19,6 +19,7 @@ from . import audit
 from .errors import InvalidField
 from .extensions import db
 from .models import (
+    MAX_SHIFT_LENGTH,
     Absence,
     AbsenceKind,
     Block,
@@ -56,8 +57,7 @@ def _on_site(worker_id: int, block_id: int, starts_at: dt.datetime, ends_at: dt.
             select(Shift.id).where(
                 Shift.worker_id == worker_id,
                 Shift.block_id == block_id,
-                Shift.starts_at <= starts_at,
-                Shift.ends_at >= ends_at,
+                *Shift.covering(starts_at, ends_at),
             )
         )
         is not None
@@ -70,8 +70,7 @@ def _workers_on_site(block_id: int, starts_at: dt.datetime, ends_at: dt.datetime
             select(Shift.worker_id)
             .where(
                 Shift.block_id == block_id,
-                Shift.starts_at <= starts_at,
-                Shift.ends_at >= ends_at,
+                *Shift.covering(starts_at, ends_at),
             )
             .order_by(Shift.worker_id)
         )
@@ -197,11 +196,12 @@ def _check_free(
     errors = {}
     if ends_at <= starts_at:
         errors["ends_at"] = "The end must be after the start"
+    elif ends_at - starts_at > MAX_SHIFT_LENGTH:
+        errors["ends_at"] = "A shift can last at most 24 hours"
     clash = db.session.scalar(
         select(Shift).where(
             Shift.worker_id == worker.id,
-            Shift.starts_at < ends_at,
-            Shift.ends_at > starts_at,
+            *Shift.overlapping(starts_at, ends_at),
             *([Shift.id != ignore_shift.id] if ignore_shift else []),
         )
     )
@@ -310,9 +310,7 @@ def record_absence(
     )
     db.session.add(absence)
     overlapping = db.session.scalars(
-        select(Shift).where(
-            Shift.worker_id == worker.id, Shift.starts_at < ends_at, Shift.ends_at > starts_at
-        )
+        select(Shift).where(Shift.worker_id == worker.id, *Shift.overlapping(starts_at, ends_at))
     ).all()
     for shift in overlapping:
         _cut(shift, starts_at, ends_at, now, by)

@@ -8,6 +8,8 @@ start at the same wall-clock times every day, clock changes included.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -54,29 +56,37 @@ class Slot:
     free_worker_ids: tuple[int, ...] = field(default=(), compare=False, repr=False)
 
 
+@functools.lru_cache(maxsize=1024)
+def day_grid(day: dt.date, minutes: int, tz_name: str) -> tuple[dt.datetime, ...]:
+    """Every slot start (UTC) on the local date `day`, in order: the wall times 00:00,
+    00:00 + minutes, ... that happen that day.
+
+    The spring gap's wall times do not happen, so they have no slot. The autumn hour
+    01:00-02:00 happens twice: a worker on site then has slots in both, as is_on_grid (and so
+    booking) accepts either. Cached: every search over the same days asks for the same grid.
+    """
+    tz = ZoneInfo(tz_name)
+    starts = set()
+    for minute in range(0, 24 * 60, minutes):
+        wall = dt.time(minute // 60, minute % 60)
+        first = local_instant(day, wall, tz)
+        if first is None:
+            continue
+        again = dt.datetime.combine(day, wall, tzinfo=tz).replace(fold=1).astimezone(dt.UTC)
+        starts.update((first, again))
+    return tuple(sorted(starts))
+
+
 def grid_starts(
     starts_at: dt.datetime, ends_at: dt.datetime, minutes: int, tz: ZoneInfo
 ) -> Iterator[dt.datetime]:
     """Slot starts aligned to local midnight whose whole slot lies in [starts_at, ends_at)."""
-    length = dt.timedelta(minutes=minutes)
+    last_start = ends_at - dt.timedelta(minutes=minutes)
     day = starts_at.astimezone(tz).date()
-    last_day = ends_at.astimezone(tz).date()
-    seen = set()
+    last_day = last_start.astimezone(tz).date()
     while day <= last_day:
-        for minute in range(0, 24 * 60, minutes):
-            wall = dt.time(minute // 60, minute % 60)
-            first = local_instant(day, wall, tz)
-            if first is None:
-                continue  # the spring gap: this wall time does not happen
-            # The autumn hour 01:00-02:00 happens twice: a worker on site then has slots in
-            # both, as is_on_grid (and so booking) accepts either.
-            again = dt.datetime.combine(day, wall, tzinfo=tz).replace(fold=1).astimezone(dt.UTC)
-            for start in (first, again):
-                if start in seen:
-                    continue
-                seen.add(start)
-                if start >= starts_at and start + length <= ends_at:
-                    yield start
+        grid = day_grid(day, minutes, tz.key)
+        yield from grid[bisect_left(grid, starts_at) : bisect_right(grid, last_start)]
         day += dt.timedelta(days=1)
 
 
@@ -124,8 +134,7 @@ def _free_in(
         select(Shift.block_id, Shift.worker_id, Shift.starts_at, Shift.ends_at)
         .where(
             Shift.block_id.in_(blocks),
-            Shift.starts_at < window_end + rules.length,
-            Shift.ends_at > window_start,
+            *Shift.overlapping(window_start, window_end + rules.length),
         )
         .order_by(Shift.starts_at, Shift.worker_id)
     ).all()

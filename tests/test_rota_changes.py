@@ -678,6 +678,18 @@ def _add_ending_before_it_starts(blocks, clock, coordinator):
     )
 
 
+def _add_longer_than_a_day(blocks, clock, coordinator):
+    worker, *_ = spare_workers(THURSDAY)
+    return lambda: add_shift(
+        worker,
+        blocks["oldbury"],
+        thursday(7),
+        thursday(7) + dt.timedelta(hours=24, minutes=30),
+        now=clock(),
+        by=coordinator,
+    )
+
+
 def _swap_to_a_worker_on_another_shift(blocks, clock, coordinator):
     shift = only_shift_at(blocks["stechford"], THURSDAY)
     other = only_shift_at(blocks["oldbury"], THURSDAY)
@@ -741,6 +753,7 @@ def _absence_of_an_unknown_kind(blocks, clock, coordinator):
         pytest.param(_add_overlapping_the_workers_other_shift, "worker", id="add-overlapping"),
         pytest.param(_add_in_an_absence, "worker", id="add-in-an-absence"),
         pytest.param(_add_ending_before_it_starts, "ends_at", id="add-ends-before-start"),
+        pytest.param(_add_longer_than_a_day, "ends_at", id="add-longer-than-a-day"),
         pytest.param(_swap_to_a_worker_on_another_shift, "worker", id="swap-to-busy-worker"),
         pytest.param(_move_into_an_absence, "worker", id="change-into-an-absence"),
         pytest.param(_move_to_end_before_it_starts, "ends_at", id="change-ends-before-start"),

@@ -10,7 +10,7 @@ from booking import bookings
 from booking.clock import LONDON
 from booking.extensions import db
 from booking.models import CoverRule, Role, Shift
-from booking.slots import SlotRules, earliest_allowed, find_slot, free_slots
+from booking.slots import SlotRules, earliest_allowed, find_slot, free_slots, grid_starts
 from booking.workdays import is_working_day, nth_working_day_after
 from tests.conftest import fill_rota
 
@@ -206,6 +206,33 @@ def test_slots_stay_on_the_local_grid_across_the_clock_changes(
         assert [wall(s.starts_at) for s in slots] == expected
         for slot in slots:
             assert slot.ends_at - slot.starts_at == HALF_AN_HOUR
+
+
+def every_grid_start(starts_at, ends_at, minutes):
+    """The grid the slow way: every minute of the span, kept if it is on the local grid."""
+    found, instant = [], starts_at
+    while instant + dt.timedelta(minutes=minutes) <= ends_at:
+        there = instant.astimezone(LONDON)
+        if (there.hour * 60 + there.minute) % minutes == 0:
+            found.append(instant)
+        instant += dt.timedelta(minutes=1)
+    return found
+
+
+@pytest.mark.parametrize("minutes", [15, 30, 45, 60])
+@pytest.mark.parametrize(
+    ("starts_at", "ends_at"),
+    [
+        pytest.param(local(2027, 3, 27, 22, 7), local(2027, 3, 28, 9, 0), id="spring-change"),
+        pytest.param(utc(2027, 10, 30, 22, 50), utc(2027, 10, 31, 8, 5), id="autumn-change"),
+        pytest.param(local(2027, 1, 14, 7, 0), local(2027, 1, 16, 19, 0), id="three-days"),
+        pytest.param(local(2027, 6, 1, 23, 45), local(2027, 6, 2, 0, 15), id="over-midnight"),
+    ],
+)
+def test_the_grid_is_every_local_slot_start_inside_the_span(starts_at, ends_at, minutes):
+    assert list(grid_starts(starts_at, ends_at, minutes, LONDON)) == every_grid_start(
+        starts_at, ends_at, minutes
+    )
 
 
 def test_no_slot_falls_in_the_hour_that_does_not_exist(blocks, team, clock):

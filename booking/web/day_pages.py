@@ -144,7 +144,7 @@ def _shifts_on(worker: Worker, day: dt.date) -> list[Shift]:
         db.session.scalars(
             select(Shift)
             .options(selectinload(Shift.block))
-            .where(Shift.worker_id == worker.id, Shift.starts_at < ends, Shift.ends_at > starts)
+            .where(Shift.worker_id == worker.id, *Shift.overlapping(starts, ends))
             .order_by(Shift.starts_at)
         )
     )
