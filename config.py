@@ -33,7 +33,17 @@ class Config:
     SQLALCHEMY_DATABASE_URI = os.environ.get(
         "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'booking.sqlite'}"
     )
+    # Checked before each use, so that connections a restarted database dropped are replaced.
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # The connection pool of each process, on PostgreSQL (booking.extensions applies it there
+    # only; SQLite keeps its own set-up). Waiting for a connection gives up well before
+    # gunicorn's worker timeout, so that a starved request fails with a 500, not a killed worker.
+    DATABASE_POOL = {
+        "pool_size": _int("DATABASE_POOL_SIZE", 5),
+        "max_overflow": _int("DATABASE_MAX_OVERFLOW", 5),
+        "pool_recycle": _int("DATABASE_POOL_RECYCLE", 1800),
+        "pool_timeout": _int("DATABASE_POOL_TIMEOUT", 10),
+    }
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
 
     SLOT_MINUTES = _int("SLOT_MINUTES", 30)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
+import signal
 import sys
 
 import click
@@ -180,9 +181,20 @@ def scheduler_run():
     )
     scheduler.add_job(in_app(extend_rota), "cron", hour=2, minute=30, id="rota_look_ahead")
     scheduler.add_job(in_app(purge_personal_data), "cron", hour=3, minute=15, id="retention_purge")
-    click.echo("Scheduler running; Ctrl-C to stop.")
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
     with contextlib.suppress(KeyboardInterrupt, SystemExit):
+        # A process manager stops it with SIGTERM: treated as Ctrl-C, so that the pass in
+        # hand finishes (each message is recorded the moment it is sent) before it ends.
+        signal.signal(signal.SIGTERM, stop)
+        click.echo("Scheduler running; Ctrl-C to stop.")
         scheduler.start()
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # already stopping
+    if scheduler.running:
+        scheduler.shutdown(wait=True)
+    click.echo("Scheduler stopped.")
 
 
 def register(app: Flask) -> None:

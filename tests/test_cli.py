@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 from sqlalchemy import func, select
 
@@ -121,3 +127,32 @@ def test_the_nightly_rota_look_ahead_fills_56_days(app, team, clock):
     last = db.session.scalar(select(func.max(Shift.starts_at)))
     today = clock().date()
     assert last.date() - today >= dt.timedelta(days=54)
+
+
+def test_the_scheduler_stops_cleanly_on_sigterm(schema):
+    """A process manager stops the scheduler with SIGTERM: it finishes and exits 0."""
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "DATABASE_URL": schema, "SECRET_KEY": "scheduler-test-secret"}
+    flask = Path(sys.executable).parent / "flask"
+    scheduler = subprocess.Popen(
+        [str(flask), "--app", "wsgi", "scheduler", "run"],
+        cwd=root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        started = scheduler.stdout.readline()
+        deadline = time.monotonic() + 60
+        while "Scheduler running" not in started and time.monotonic() < deadline:
+            started = scheduler.stdout.readline()
+        assert "Scheduler running" in started
+        scheduler.send_signal(signal.SIGTERM)
+        output, _ = scheduler.communicate(timeout=60)
+    finally:
+        if scheduler.poll() is None:
+            scheduler.kill()
+            scheduler.communicate()
+    assert scheduler.returncode == 0, output
+    assert "Scheduler stopped." in output

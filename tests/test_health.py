@@ -1,3 +1,6 @@
+from booking import create_app
+
+
 def test_healthz_answers_ok_when_the_database_answers(client):
     response = client.get("/healthz")
     assert response.status_code == 200
@@ -22,3 +25,12 @@ def test_wrong_password_and_unknown_user_get_the_same_answer(client, users):
     assert wrong.status_code == unknown.status_code == 400
     assert b"Enter a correct email address and password" in wrong.data
     assert b"Enter a correct email address and password" in unknown.data
+
+
+def test_healthz_answers_503_when_the_database_does_not_answer(tmp_path):
+    """The load balancer takes a process out of service when its database is out of reach."""
+    unreachable = f"sqlite:///{tmp_path / 'no-such-folder' / 'booking.sqlite'}"
+    app = create_app({"SQLALCHEMY_DATABASE_URI": unreachable})
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json() == {"status": "unavailable"}
