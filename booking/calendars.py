@@ -4,6 +4,12 @@ Each event has a stable UID and a stored SEQUENCE that rises with every change, 
 with TZID=Europe/London and a matching VTIMEZONE, and cancelled appointments stay in feeds for
 30 days marked STATUS:CANCELLED, so calendar clients move or strike events instead of
 duplicating or forgetting them. Feeds carry no detainee details: a reference and a place only.
+
+Feeds are polled hourly and most of their events have not changed since the last poll, while
+icalendar takes a fraction of a millisecond to write each one. So each event is written once and
+kept, keyed by everything it shows: a changed shift or appointment (its times, SEQUENCE,
+LAST-MODIFIED, status, place, name) has a new key and is written afresh; nothing needs evicting
+for being stale. The VTIMEZONE depends only on the zone, and is written once per process.
 """
 
 from __future__ import annotations
@@ -11,14 +17,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
-from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from icalendar import Calendar, Event, vDuration
-from sqlalchemy import or_, select
-from sqlalchemy.orm import joinedload
+from icalendar import Calendar, Event, Timezone, vDuration
+from sqlalchemy import func, or_, select
 
 from .extensions import db
 from .models import Block, Booking, BookingStatus, Shift, Worker
@@ -29,6 +34,11 @@ FEED_AHEAD = dt.timedelta(weeks=8)
 KEEP_CANCELLED = dt.timedelta(days=30)
 REFRESH = dt.timedelta(hours=1)
 EPOCH = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+# Written events kept per process, for each of the three kinds (shift, appointment, slot load):
+# a busy block's feed holds about a thousand, a worker's about a hundred. At about 850 bytes
+# each (the text and its key), the three together hold at most about 50 MB.
+EVENTS_KEPT = 20_000
+END_OF_CALENDAR = b"END:VCALENDAR\r\n"
 
 
 @dataclass(frozen=True)
@@ -65,139 +75,308 @@ def _calendar(method: str | None = None, name: str | None = None) -> Calendar:
     return calendar
 
 
-def _finish(calendar: Calendar, last_modified: dt.datetime) -> CalendarFile:
-    # A VTIMEZONE for every TZID used, covering the events' dates.
-    calendar.add_missing_timezones()
-    return CalendarFile(calendar.to_ical(), last_modified.replace(microsecond=0))
+@lru_cache(maxsize=8)
+def _vtimezone(tzid: str) -> bytes:
+    """The zone's VTIMEZONE, as icalendar's add_missing_timezones writes it (1970 to 2038)."""
+    return Timezone.from_tzid(tzid).to_ical()
 
 
-def booking_uid(booking: Booking, host: str) -> str:
-    return f"appointment-{booking.reference}@{host}"
+def _file(
+    calendar: Calendar, tzids: set[str], events: list[bytes], last_modified: dt.datetime
+) -> CalendarFile:
+    """The calendar with a VTIMEZONE for every TZID used, then its events, as icalendar writes
+    a calendar: each component's lines in turn, inside the calendar's own."""
+    head = calendar.to_ical()  # no components yet: BEGIN, the properties, END
+    body = b"".join(
+        [
+            head.removesuffix(END_OF_CALENDAR),
+            *(_vtimezone(tzid) for tzid in sorted(tzids)),
+            *events,
+            END_OF_CALENDAR,
+        ]
+    )
+    return CalendarFile(body, last_modified.replace(microsecond=0))
 
 
-def _appointment_event(booking: Booking, host: str, summary: str) -> Event:
-    tz = ZoneInfo(booking.block.timezone)
-    modified = booking.updated_at.replace(microsecond=0)
+def _appointment_event(
+    host: str,
+    reference: str,
+    sequence: int,
+    updated_at: dt.datetime,
+    starts_at: dt.datetime,
+    ends_at: dt.datetime,
+    tzid: str,
+    summary: str,
+    location: str,
+    cancelled: bool,
+) -> Event:
+    tz = ZoneInfo(tzid)
+    modified = updated_at.replace(microsecond=0)
     event = Event()
-    event.add("uid", booking_uid(booking, host))
-    event.add("sequence", booking.sequence or 0)
+    event.add("uid", f"appointment-{reference}@{host}")
+    event.add("sequence", sequence or 0)
     event.add("dtstamp", modified)
     event.add("last-modified", modified)
-    event.add("dtstart", booking.starts_at.astimezone(tz))
-    event.add("dtend", booking.ends_at.astimezone(tz))
+    event.add("dtstart", starts_at.astimezone(tz))
+    event.add("dtend", ends_at.astimezone(tz))
     event.add("summary", summary)
-    event.add("location", f"{booking.block.name} custody block, {booking.block.address}")
-    cancelled = booking.status == BookingStatus.CANCELLED
+    event.add("location", location)
     event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
     event.add("transp", "OPAQUE")
     return event
 
 
-def _appointment_summary(booking: Booking) -> str:
-    return f"Assessment appointment {booking.reference}"
+# Aware datetimes compare (and hash) by instant whatever their zone: each key below holds
+# instants and the zone they are shown in, so that two keys are equal only if the text is.
+
+
+@lru_cache(maxsize=EVENTS_KEPT)
+def _appointment_text(*content) -> bytes:
+    return _appointment_event(*content).to_ical()
+
+
+@lru_cache(maxsize=EVENTS_KEPT)
+def _shift_text(
+    host: str,
+    shift_id: int,
+    sequence: int | None,
+    updated_at: dt.datetime | None,
+    starts_at: dt.datetime,
+    ends_at: dt.datetime,
+    tzid: str,
+    summary: str,
+    location: str,
+) -> bytes:
+    tz = ZoneInfo(tzid)
+    modified = (updated_at or EPOCH).replace(microsecond=0)
+    event = Event()
+    event.add("uid", f"shift-{shift_id}@{host}")
+    event.add("sequence", sequence or 0)
+    event.add("dtstamp", modified)
+    event.add("last-modified", modified)
+    event.add("dtstart", starts_at.astimezone(tz))
+    event.add("dtend", ends_at.astimezone(tz))
+    event.add("summary", summary)
+    event.add("location", location)
+    event.add("status", "CONFIRMED")
+    return event.to_ical()
+
+
+@lru_cache(maxsize=EVENTS_KEPT)
+def _load_text(
+    host: str,
+    block_code: str,
+    starts_at: dt.datetime,
+    ends_at: dt.datetime,
+    tzid: str,
+    booked: int,
+    changed_at: dt.datetime,
+) -> bytes:
+    tz = ZoneInfo(tzid)
+    stamp = changed_at.replace(microsecond=0)
+    event = Event()
+    event.add("uid", f"load-{block_code}-{starts_at:%Y%m%dT%H%M%SZ}@{host}")
+    event.add("dtstamp", stamp)
+    event.add("last-modified", stamp)
+    event.add("dtstart", starts_at.astimezone(tz))
+    event.add("dtend", ends_at.astimezone(tz))
+    event.add("summary", f"{booked} appointment{'s' if booked != 1 else ''} booked")
+    event.add("status", "CONFIRMED" if booked else "CANCELLED")
+    event.add("transp", "TRANSPARENT")
+    return event.to_ical()
+
+
+def forget_written_events() -> None:
+    """Drop every kept event text (they are never stale; this only frees the memory)."""
+    for cached in (_appointment_text, _shift_text, _load_text):
+        cached.cache_clear()
+
+
+def _place(name: str, address: str) -> str:
+    return f"{name} custody block, {address}"
+
+
+def _appointment_summary(reference: str) -> str:
+    return f"Assessment appointment {reference}"
 
 
 def booking_file(booking: Booking, public_base_url: str) -> CalendarFile:
     """The appointment as a file to import: REQUEST while booked, CANCEL once cancelled."""
     cancelled = booking.status == BookingStatus.CANCELLED
+    host = _host(public_base_url)
     calendar = _calendar("CANCEL" if cancelled else "REQUEST")
-    event = _appointment_event(booking, _host(public_base_url), _appointment_summary(booking))
+    block = booking.block
+    event = _appointment_event(
+        host,
+        booking.reference,
+        booking.sequence,
+        booking.updated_at,
+        booking.starts_at,
+        booking.ends_at,
+        block.timezone,
+        _appointment_summary(booking.reference),
+        _place(block.name, block.address),
+        cancelled,
+    )
     # METHOD:REQUEST needs an organizer; the service itself organises the appointment.
-    event.add("organizer", f"mailto:noreply@{_host(public_base_url)}")
-    calendar.add_component(event)
-    return _finish(calendar, booking.updated_at)
+    event.add("organizer", f"mailto:noreply@{host}")
+    return _file(calendar, {block.timezone}, [event.to_ical()], booking.updated_at)
 
 
-def _shift_event(shift: Shift, host: str, summary: str) -> Event:
-    tz = ZoneInfo(shift.block.timezone)
-    modified = (shift.updated_at or EPOCH).replace(microsecond=0)
-    event = Event()
-    event.add("uid", f"shift-{shift.id}@{host}")
-    event.add("sequence", shift.sequence or 0)
-    event.add("dtstamp", modified)
-    event.add("last-modified", modified)
-    event.add("dtstart", shift.starts_at.astimezone(tz))
-    event.add("dtend", shift.ends_at.astimezone(tz))
-    event.add("summary", summary)
-    event.add("location", f"{shift.block.name} custody block, {shift.block.address}")
-    event.add("status", "CONFIRMED")
-    return event
-
-
-def _feed_bookings(now: dt.datetime, *conditions) -> list[Booking]:
+def _appointments_in_window(now: dt.datetime):
     """Appointments in the feed window: live ones, and ones cancelled in the last 30 days."""
-    return db.session.scalars(
-        select(Booking)
-        .options(joinedload(Booking.block))
-        .where(
-            *conditions,
-            Booking.starts_at >= now - FEED_PAST,
-            Booking.starts_at < now + FEED_AHEAD,
-            or_(
-                Booking.status != BookingStatus.CANCELLED,
-                Booking.cancelled_at >= now - KEEP_CANCELLED,
-            ),
-        )
-        .order_by(Booking.starts_at)
-    ).all()
+    return (
+        Booking.starts_at >= now - FEED_PAST,
+        Booking.starts_at < now + FEED_AHEAD,
+        or_(
+            Booking.status != BookingStatus.CANCELLED,
+            Booking.cancelled_at >= now - KEEP_CANCELLED,
+        ),
+    )
 
 
-def _feed_shifts(now: dt.datetime, *conditions) -> list[Shift]:
-    return db.session.scalars(
-        select(Shift)
-        .options(joinedload(Shift.block), joinedload(Shift.worker))
-        .where(
-            *conditions,
-            Shift.ends_at > now - FEED_PAST,
-            Shift.starts_at < now + FEED_AHEAD,
-        )
-        .order_by(Shift.starts_at)
-    ).all()
+def _shifts_in_window(now: dt.datetime):
+    return (Shift.ends_at > now - FEED_PAST, Shift.starts_at < now + FEED_AHEAD)
 
 
 def worker_feed(worker: Worker, now: dt.datetime, public_base_url: str) -> CalendarFile:
     """A worker's shifts and appointments, two weeks back to eight weeks ahead."""
     host = _host(public_base_url)
     calendar = _calendar(name=f"On site: {worker.name}")
-    for shift in _feed_shifts(now, Shift.worker_id == worker.id):
-        calendar.add_component(_shift_event(shift, host, f"On site at {shift.block.name}"))
-    for booking in _feed_bookings(now, Booking.worker_id == worker.id):
-        summary = f"{_appointment_summary(booking)} at {booking.block.name}"
-        calendar.add_component(_appointment_event(booking, host, summary))
+    events, tzids = [], set()
+    shifts = db.session.execute(
+        select(
+            Shift.id,
+            Shift.sequence,
+            Shift.updated_at,
+            Shift.starts_at,
+            Shift.ends_at,
+            Block.timezone,
+            Block.name,
+            Block.address,
+        )
+        .join(Block, Shift.block_id == Block.id)
+        .where(Shift.worker_id == worker.id, *_shifts_in_window(now))
+        .order_by(Shift.starts_at, Shift.id)
+    )
+    for shift_id, sequence, updated_at, starts_at, ends_at, tzid, name, address in shifts:
+        tzids.add(tzid)
+        events.append(
+            _shift_text(
+                host,
+                shift_id,
+                sequence,
+                updated_at,
+                starts_at,
+                ends_at,
+                tzid,
+                f"On site at {name}",
+                _place(name, address),
+            )
+        )
+    appointments = db.session.execute(
+        select(
+            Booking.reference,
+            Booking.sequence,
+            Booking.updated_at,
+            Booking.starts_at,
+            Booking.ends_at,
+            Block.timezone,
+            Block.name,
+            Block.address,
+            Booking.status,
+        )
+        .join(Block, Booking.block_id == Block.id)
+        .where(Booking.worker_id == worker.id, *_appointments_in_window(now))
+        .order_by(Booking.starts_at, Booking.id)
+    )
+    for (
+        reference,
+        sequence,
+        updated_at,
+        starts_at,
+        ends_at,
+        tzid,
+        name,
+        address,
+        status,
+    ) in appointments:
+        tzids.add(tzid)
+        events.append(
+            _appointment_text(
+                host,
+                reference,
+                sequence,
+                updated_at,
+                starts_at,
+                ends_at,
+                tzid,
+                f"{_appointment_summary(reference)} at {name}",
+                _place(name, address),
+                status == BookingStatus.CANCELLED,
+            )
+        )
     # Last-Modified is the time the feed is made, not its newest event's change: an event that
     # leaves (moved to another worker, cancelled over 30 days ago, out of the window) leaves no
     # timestamp, and a client showing it would be told 304. The ETag (a content hash) is exact.
-    return _finish(calendar, now)
+    return _file(calendar, tzids, events, now)
 
 
 def block_feed(block: Block, now: dt.datetime, public_base_url: str) -> CalendarFile:
     """Who is on site at a block, and how many appointments each slot holds."""
     host = _host(public_base_url)
-    tz = ZoneInfo(block.timezone)
     calendar = _calendar(name=f"{block.name} custody block: cover and appointments")
-    for shift in _feed_shifts(now, Shift.block_id == block.id):
-        calendar.add_component(_shift_event(shift, host, f"{shift.worker.name} on site"))
-
-    bookings = _feed_bookings(now, Booking.block_id == block.id)
-    load = Counter(b.starts_at for b in bookings if b.status != BookingStatus.CANCELLED)
-    ends = {b.starts_at: b.ends_at for b in bookings}
-    changed = {}
-    for booking in bookings:
-        changed[booking.starts_at] = max(changed.get(booking.starts_at, EPOCH), booking.updated_at)
-    for starts_at, when_changed in sorted(changed.items()):
-        count = load[starts_at]
-        event = Event()
-        stamp = when_changed.replace(microsecond=0)
-        event.add("uid", f"load-{block.code}-{starts_at:%Y%m%dT%H%M%SZ}@{host}")
-        event.add("dtstamp", stamp)
-        event.add("last-modified", stamp)
-        event.add("dtstart", starts_at.astimezone(tz))
-        event.add("dtend", ends[starts_at].astimezone(tz))
-        event.add("summary", f"{count} appointment{'s' if count != 1 else ''} booked")
-        event.add("status", "CONFIRMED" if count else "CANCELLED")
-        event.add("transp", "TRANSPARENT")
-        calendar.add_component(event)
-    return _finish(calendar, now)  # as in worker_feed: made now, the ETag tells changes
+    place = _place(block.name, block.address)
+    events = []
+    shifts = db.session.execute(
+        select(
+            Shift.id,
+            Shift.sequence,
+            Shift.updated_at,
+            Shift.starts_at,
+            Shift.ends_at,
+            Worker.name,
+        )
+        .join(Worker, Shift.worker_id == Worker.id)
+        .where(Shift.block_id == block.id, *_shifts_in_window(now))
+        .order_by(Shift.starts_at, Shift.id)
+    )
+    for shift_id, sequence, updated_at, starts_at, ends_at, worker_name in shifts:
+        events.append(
+            _shift_text(
+                host,
+                shift_id,
+                sequence,
+                updated_at,
+                starts_at,
+                ends_at,
+                block.timezone,
+                f"{worker_name} on site",
+                place,
+            )
+        )
+    # One event per slot that holds or held an appointment: its live count, and its latest
+    # change (a cancellation too), counted by the database rather than row by row here.
+    live = Booking.status != BookingStatus.CANCELLED
+    slots = db.session.execute(
+        select(
+            Booking.starts_at,
+            func.max(Booking.ends_at),
+            func.count().filter(live),
+            func.max(Booking.updated_at),
+        )
+        .where(Booking.block_id == block.id, *_appointments_in_window(now))
+        .group_by(Booking.starts_at)
+        .order_by(Booking.starts_at)
+    )
+    for starts_at, ends_at, booked, changed_at in slots:
+        events.append(
+            _load_text(host, block.code, starts_at, ends_at, block.timezone, booked, changed_at)
+        )
+    tzids = {block.timezone} if events else set()
+    return _file(
+        calendar, tzids, events, now
+    )  # as in worker_feed: made now, the ETag tells changes
 
 
 def worker_for_token(token: str) -> Worker | None:

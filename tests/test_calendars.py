@@ -14,10 +14,10 @@ import pytest
 from icalendar import Calendar
 from sqlalchemy import select
 
-from booking import bookings, calendars, rota
+from booking import bookings, calendars, rota, rota_changes
 from booking.clock import LONDON
 from booking.extensions import db
-from booking.models import AuditEvent, Role, Shift, Worker
+from booking.models import AuditEvent, Block, Booking, BookingStatus, Role, Shift, Worker
 from booking.slots import SlotRules
 from tests.api_helpers import auth, booking_body
 from tests.conftest import fill_rota
@@ -658,3 +658,164 @@ def test_block_feed_answers_304_to_its_etag(blocks, get_feed):
     first = get_feed(path)
     again = get_feed(path, **{"If-None-Match": first.headers["ETag"]})
     assert again.status_code == 304
+
+
+# Feeds polled again: each event is written once and kept by its content
+
+
+def expected_load(block_code: str) -> dict[str, tuple]:
+    """A block feed's load events as the bookings say, one booking at a time: per slot, the
+    live count and the latest change, cancelled bookings in the window included."""
+    slots: dict[dt.datetime, list] = {}
+    for booking in db.session.scalars(
+        select(Booking).join(Booking.block).where(Block.code == block_code)
+    ):
+        slots.setdefault(booking.starts_at, []).append(booking)
+    expected = {}
+    for starts_at, held in slots.items():
+        live = sum(b.status != BookingStatus.CANCELLED for b in held)
+        uid = f"load-{block_code}-{starts_at.astimezone(dt.UTC):%Y%m%dT%H%M%SZ}@127.0.0.1"
+        expected[uid] = (
+            starts_at,
+            held[0].ends_at,
+            f"{live} appointment{'s' if live != 1 else ''} booked",
+            "CONFIRMED" if live else "CANCELLED",
+            max(b.updated_at for b in held).replace(microsecond=0),
+        )
+    return expected
+
+
+def shown_load(calendar: Calendar) -> dict[str, tuple]:
+    return {
+        str(e["UID"]): (
+            e.decoded("DTSTART"),
+            e.decoded("DTEND"),
+            str(e["SUMMARY"]),
+            str(e["STATUS"]),
+            e.decoded("LAST-MODIFIED"),
+        )
+        for e in events(calendar, "load-")
+    }
+
+
+@pytest.mark.parametrize("change", CLOCK_CHANGES)
+def test_block_feed_counts_each_slot_as_its_bookings_do_across_a_clock_change(
+    change, clock, me, other, roster, book, users, blocks, get_feed
+):
+    clock_at, monday, offset = CLOCK_CHANGES[change]
+    clock.set_local(*clock_at.timetuple()[:5])
+    sunday = monday - dt.timedelta(days=1)
+    for day in (sunday, monday):
+        roster(me, "perry-barr", day)
+        roster(other, "perry-barr", day)
+    made = []
+    for day, hour, minute in [(sunday, 10, 0), (sunday, 10, 0), (sunday, 10, 30), (monday, 10, 0)]:
+        clock.set(clock() + dt.timedelta(minutes=7))
+        made.append(book(local(day.year, day.month, day.day, hour, minute), "perry-barr"))
+    clock.set(clock() + dt.timedelta(minutes=7))
+    bookings.cancel(made[1], "Released", by=users[Role.SERGEANT], now=clock())
+    bookings.cancel(made[3], "Released", by=users[Role.SERGEANT], now=clock())
+    db.session.commit()
+
+    calendar = get_feed(feed_path(blocks["perry-barr"])).calendar
+
+    shown = shown_load(calendar)
+    assert shown == expected_load("perry-barr")
+    by_start = {starts.astimezone(LONDON): rest for starts, *rest in shown.values()}
+    sunday_ten = dt.datetime(sunday.year, sunday.month, sunday.day, 10, tzinfo=LONDON)
+    monday_ten = dt.datetime(monday.year, monday.month, monday.day, 10, tzinfo=LONDON)
+    assert [(s.time(), s.utcoffset()) for s in sorted(by_start)] == [
+        (dt.time(10, 0), offset),
+        (dt.time(10, 30), offset),
+        (dt.time(10, 0), offset),
+    ]
+    assert by_start[sunday_ten][1:3] == ["1 appointment booked", "CONFIRMED"]
+    assert by_start[monday_ten][1:3] == ["0 appointments booked", "CANCELLED"]
+    # The slot whose second booking was cancelled last changed at the cancellation.
+    assert by_start[sunday_ten][3] == made[1].cancelled_at.replace(microsecond=0)
+
+
+def test_feeds_already_served_show_a_moved_shift_and_a_cancelled_appointment(
+    me, roster, book, clock, users, blocks, get_feed
+):
+    shift = roster(me, "stechford", THURSDAY)
+    booking = book(local(2027, 1, 14, 10, 0))
+    mine, theirs = feed_path(me), feed_path(blocks["stechford"])
+    before = {path: get_feed(path) for path in (mine, theirs)}
+
+    clock.set(clock() + dt.timedelta(minutes=5))
+    bookings.cancel(booking, "Released", by=users[Role.SERGEANT], now=clock())
+    friday = THURSDAY + dt.timedelta(days=1)
+    (window,) = rota.cover_windows(blocks["stechford"], friday)
+    rota_changes.change_shift(
+        shift,
+        worker=me,
+        block=blocks["stechford"],
+        starts_at=window.starts_at,
+        ends_at=window.ends_at,
+        now=clock(),
+        by=users[Role.COORDINATOR],
+    )
+    db.session.commit()
+
+    after = {
+        path: get_feed(path, **{"If-None-Match": before[path].headers["ETag"]}) for path in before
+    }
+    for path in before:
+        assert after[path].status_code == 200
+        moved = event_with_uid(after[path].calendar, f"shift-{shift.id}@127.0.0.1")
+        assert moved.decoded("DTSTART") == window.starts_at
+        assert moved["SEQUENCE"] == 1
+    appointment = event_with_uid(after[mine].calendar, uid_of(booking))
+    assert (str(appointment["STATUS"]), appointment["SEQUENCE"]) == ("CANCELLED", 1)
+    (load,) = events(after[theirs].calendar, "load-")
+    assert (str(load["SUMMARY"]), str(load["STATUS"])) == ("0 appointments booked", "CANCELLED")
+
+
+def test_feeds_already_served_show_a_renamed_block_and_worker(me, roster, book, blocks, get_feed):
+    roster(me, "stechford", THURSDAY)
+    book(local(2027, 1, 14, 10, 0))
+    mine, theirs = feed_path(me), feed_path(blocks["stechford"])
+    get_feed(mine), get_feed(theirs)
+
+    blocks["stechford"].name = "Stechford Green"
+    blocks["stechford"].address = "1 New Road, Birmingham"
+    me.name = "Alex Renamed"
+    db.session.commit()
+
+    worker_events = get_feed(mine).calendar.walk("VEVENT")
+    assert {str(e["LOCATION"]) for e in worker_events} == {
+        "Stechford Green custody block, 1 New Road, Birmingham"
+    }
+    assert [str(e["SUMMARY"]) for e in events(get_feed(mine).calendar, "shift-")] == [
+        "On site at Stechford Green"
+    ]
+    (on_site,) = events(get_feed(theirs).calendar, "shift-")
+    assert str(on_site["SUMMARY"]) == "Alex Renamed on site"
+    assert str(on_site["LOCATION"]) == "Stechford Green custody block, 1 New Road, Birmingham"
+
+
+def test_a_feed_written_afresh_is_the_feed_kept_and_has_icalendars_own_vtimezone(
+    me, other, roster, book, blocks, get_feed
+):
+    roster(me, "stechford", THURSDAY)
+    roster(other, "stechford", THURSDAY)
+    book(local(2027, 1, 14, 10, 0))
+    for path in (feed_path(me), feed_path(blocks["stechford"])):
+        kept = get_feed(path).data
+        calendars.forget_written_events()
+        afresh = get_feed(path).data
+        assert afresh == kept
+
+        # The VTIMEZONE written once per process is the one icalendar would add to this file.
+        calendar = Calendar.from_ical(afresh)
+        calendar.subcomponents = [c for c in calendar.subcomponents if c.name != "VTIMEZONE"]
+        calendar.add_missing_timezones()
+        assert calendar.to_ical() == afresh
+
+
+def test_a_feed_with_no_events_has_no_vtimezone(me, blocks, get_feed):
+    for path in (feed_path(me), feed_path(blocks["oldbury"])):
+        response = get_feed(path)
+        assert not response.calendar.walk("VEVENT")
+        assert b"VTIMEZONE" not in response.data
