@@ -87,7 +87,7 @@ class StandIn:
 # Dispatchers and the floor, each in a process of its own ----------------------------------
 
 
-def dispatcher_main(url: str, twilio_env: dict, ready, go, results) -> None:
+def dispatcher_main(url: str, twilio_env: dict, profile_as: str | None, ready, go, results) -> None:
     logging.disable(logging.WARNING)  # the service logs each send at INFO
     app = common.make_app(url, SMS_BACKEND="twilio", **twilio_env)
     from booking.dispatch import dispatch
@@ -101,7 +101,8 @@ def dispatcher_main(url: str, twilio_env: dict, ready, go, results) -> None:
         ready.wait()
         go.wait()
         t0 = time.perf_counter()
-        report = dispatch(lambda: dt.datetime.now(dt.UTC))
+        with common.maybe_profile(profile_as is not None, profile_as or ""):
+            report = dispatch(lambda: dt.datetime.now(dt.UTC))
         elapsed = time.perf_counter() - t0
         results.put(
             {
@@ -290,6 +291,9 @@ def main() -> None:
             ),
         }
 
+    def profile_as(parallel: int, k: int) -> str | None:
+        return f"sms_dispatch-{args.db}-x{parallel}-{k + 1}" if args.profile else None
+
     runs = {}
     with StandIn() as standin:
         twilio_env = {
@@ -329,7 +333,10 @@ def main() -> None:
                     db.session.remove()
 
             wall, results, finished = run_processes(
-                [(dispatcher_main, (url, twilio_env)) for _ in range(parallel)],
+                [
+                    (dispatcher_main, (url, twilio_env, profile_as(parallel, k)))
+                    for k in range(parallel)
+                ],
                 args.max_seconds,
                 withdraw,
             )

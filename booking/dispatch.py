@@ -1,16 +1,29 @@
 """Sending the outbox: each due message claimed by one dispatcher, sent once, recorded at once.
 
-Several dispatchers may run together (several `flask scheduler run` processes). A claim marks
-messages `sending` with a lease, atomically: `FOR UPDATE SKIP LOCKED` on PostgreSQL, a
-conditional update on SQLite (whose writes are serialised). A dispatcher killed mid-batch leaves
-its claims, which others take over once the lease has run out. A slow batch can outlast its
-lease too, so just before each message goes its lease is renewed, and only if it is still this
-dispatcher's claim (the lease value is the claim's token). The provider's id is stored the
-moment it answers, and a message holding one is never sent again.
+Several dispatchers may run together (several `flask scheduler run` processes). A claim marks a
+batch of messages `sending` with a lease, in one statement: `FOR UPDATE SKIP LOCKED` on
+PostgreSQL, a conditional update under SQLite's write lock. A dispatcher killed mid-batch leaves
+its claims, which others take over once the lease has run out.
+
+The batch is then checked against its bookings in one read (moved, cancelled, concluded, no
+consent, opted out, quiet hours), and what may go is sent by a few threads at once, each
+message by one thread: Twilio's answer is what takes the time, and answers overlap.
+
+Just before each message goes, its sender makes sure the claim still holds it for longer than
+a send can take. A claim younger than FRESH does: its lease has most of its two minutes left,
+nobody else may take the message before then, and its booking was read moments ago. An older
+claim (a slow batch) is checked again in the database, message by message: the booking re-read
+and the lease renewed, only if it is still this dispatcher's claim (the lease value is the
+claim's token). So no other dispatcher can ever be sending the same message.
+
+The provider's id is stored the moment it answers, and a message holding one is never sent
+again. Answers that arrive together are stored in one commit (the dispatcher's thread stores
+while its senders wait on Twilio), so a message waits for at most the commit in progress and its
+own.
 
 The one window that no design closes: a dispatcher killed after Twilio accepted a message but
 before its id was committed. After the lease that message is sent a second time. The window is
-one HTTP answer and one small commit long, per message; nothing else is done in between.
+one HTTP answer and a commit or two long, per message; at most SENDERS messages are in it at once.
 """
 
 from __future__ import annotations
@@ -18,23 +31,31 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 from flask import current_app
 from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import joinedload
 
 from . import outbox, texts
 from .extensions import db
-from .models import Booking, BookingStatus, Message, MessageKind, MessageStatus
+from .models import Booking, BookingStatus, Message, MessageKind, MessageStatus, OptOut
 from .reminders import ReminderPolicy
 from .sms import SendFailed, backend_for
 
 log = logging.getLogger(__name__)
 
 LEASE = dt.timedelta(minutes=2)
-BATCH = 50
+# How long a claim (and the booking read with it) is trusted without asking the database again.
+FRESH = dt.timedelta(seconds=5)
+BATCH = 100
+# Messages in flight at once, for a backend that may be called from several threads.
+SENDERS = 4
 REMINDERS = (MessageKind.DAY_BEFORE, MessageKind.SAME_DAY)
 FOR_A_LIVE_APPOINTMENT = (MessageKind.CONFIRMATION, MessageKind.CHANGED, *REMINDERS)
+RETRYING = "retrying"
+GONE = "gone"
 
 
 @dataclass
@@ -46,6 +67,40 @@ class DispatchReport:
     failed: int = 0
     claimed: list[int] = field(default_factory=list)
 
+    def count(self, outcome: str) -> None:
+        if outcome == MessageStatus.SENT:
+            self.sent += 1
+        elif outcome == MessageStatus.SKIPPED:
+            self.skipped += 1
+        elif outcome == MessageStatus.CANCELLED:
+            self.cancelled += 1
+        elif outcome == RETRYING:
+            self.retrying += 1
+        elif outcome == MessageStatus.FAILED:
+            self.failed += 1
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A claimed message, checked against its booking, ready to go."""
+
+    message_id: int
+    to: str
+    body: str
+    attempts: int
+    lease_until: dt.datetime  # the claim's lease, its token
+    checked_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What came of one send: the provider's id, a failure, or an outcome already stored."""
+
+    at: dt.datetime
+    provider_id: str | None = None
+    failure: SendFailed | None = None
+    outcome: str | None = None
+
 
 def _due(now: dt.datetime):
     return or_(
@@ -56,37 +111,27 @@ def _due(now: dt.datetime):
 
 def claim(now: dt.datetime, limit: int = BATCH, lease: dt.timedelta = LEASE) -> list[int]:
     """Claim up to `limit` due messages for this dispatcher; their ids, earliest due first."""
-    claimed_values = {"status": MessageStatus.SENDING, "lease_until": now + lease}
+    candidates = (
+        select(Message.id)
+        .where(_due(now), Message.provider_id.is_(None))
+        .order_by(Message.due_at, Message.id)
+        .limit(limit)
+    )
     if db.engine.dialect.name == "postgresql":
-        candidates = (
-            select(Message.id)
-            .where(_due(now), Message.provider_id.is_(None))
-            .order_by(Message.due_at, Message.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
+        candidates = candidates.with_for_update(skip_locked=True)
+    # (SQLite's transactions take its write lock at BEGIN: no other claim runs in between.)
+    # A CTE, so that PostgreSQL picks the candidates once: a subquery the planner chose to
+    # run again per row would skip the rows this very statement locked, and claim more.
+    claimable = candidates.cte("claimable")
+    ids = db.session.scalars(
+        update(Message)
+        .where(Message.id.in_(select(claimable.c.id)))
+        .values(
+            status=MessageStatus.SENDING, lease_until=now + lease, attempts=Message.attempts + 1
         )
-        ids = db.session.scalars(
-            update(Message)
-            .where(Message.id.in_(candidates.scalar_subquery()))
-            .values(attempts=Message.attempts + 1, **claimed_values)
-            .returning(Message.id)
-        ).all()
-    else:
-        ids = []
-        candidates = db.session.scalars(
-            select(Message.id)
-            .where(_due(now), Message.provider_id.is_(None))
-            .order_by(Message.due_at, Message.id)
-            .limit(limit)
-        ).all()
-        for message_id in candidates:
-            result = db.session.execute(
-                update(Message)
-                .where(Message.id == message_id, _due(now), Message.provider_id.is_(None))
-                .values(attempts=Message.attempts + 1, **claimed_values)
-            )
-            if result.rowcount == 1:
-                ids.append(message_id)
+        .returning(Message.id)
+        .execution_options(synchronize_session=False)
+    ).all()
     db.session.commit()
     return sorted(ids)
 
@@ -107,10 +152,151 @@ def _stale(message: Message, booking: Booking, now: dt.datetime) -> str | None:
     return None
 
 
-def _finish(message_id: int, change: Callable[[Message], None]) -> None:
-    message = db.session.get(Message, message_id)
-    change(message)
-    db.session.commit()
+def _held_back(
+    message: Message,
+    now: dt.datetime,
+    policy: ReminderPolicy,
+    opt_out_on_record: bool = True,
+) -> str | None:
+    """Stop a message that must not go now (stale, not allowed, quiet hours); its new status.
+
+    `opt_out_on_record` False says the number has no opt-out row, which spares a query.
+    """
+    booking = message.booking
+    stale = _stale(message, booking, now)
+    reason = None
+    if not stale and (opt_out_on_record or not (booking.mobile and booking.sms_consent)):
+        reason = outbox.skip_reason(booking)
+    if not stale and not reason and message.kind in REMINDERS and policy.is_quiet(now):
+        reason = "The reminder's time passed while no texts could be sent"
+    if not stale and not reason:
+        return None
+    message.status = MessageStatus.CANCELLED if stale else MessageStatus.SKIPPED
+    message.skip_reason = stale or reason
+    message.lease_until = None
+    message.status_at = now
+    return message.status
+
+
+def _is_claimed(message: Message | None, lease_until: dt.datetime | None) -> bool:
+    return (
+        message is not None
+        and message.status == MessageStatus.SENDING
+        and not message.provider_id
+        and (lease_until is None or message.lease_until == lease_until)
+    )
+
+
+def _outgoing(message: Message, checked_at: dt.datetime) -> Outgoing:
+    return Outgoing(
+        message.id,
+        message.booking.mobile,
+        texts.render(message.kind, message.booking),
+        message.attempts,
+        message.lease_until,
+        checked_at,
+    )
+
+
+def _check_batch(
+    ids: list[int], lease_until: dt.datetime, now: dt.datetime, policy: ReminderPolicy, report
+) -> list[Outgoing]:
+    """Read the claimed messages with their bookings at once; stop those that may not go."""
+    messages = db.session.scalars(
+        select(Message)
+        .where(Message.id.in_(ids))
+        .options(joinedload(Message.booking).joinedload(Booking.block))
+        .order_by(Message.due_at, Message.id)
+    ).all()
+    mobiles = {m.booking.mobile for m in messages if m.booking.mobile}
+    on_record = set(db.session.scalars(select(OptOut.mobile).where(OptOut.mobile.in_(mobiles))))
+    outgoing = []
+    for message in messages:
+        if not _is_claimed(message, lease_until):
+            continue
+        try:
+            stopped = _held_back(message, now, policy, message.booking.mobile in on_record)
+            if not stopped:
+                outgoing.append(_outgoing(message, now))
+        except Exception:  # one bad message must not stop the others; its lease runs out
+            log.exception("sms.dispatch_error", extra={"message_id": message.id})
+            continue
+        if stopped:
+            report.count(stopped)
+    db.session.commit()  # hold no transaction (nor SQLite's write lock) while Twilio answers
+    return outgoing
+
+
+def _status_callback(config) -> str:
+    return f"{config['PUBLIC_BASE_URL']}/sms/status"
+
+
+def _call(backend, item: Outgoing, now: dt.datetime, callback: str) -> Answer:
+    try:
+        return Answer(now, provider_id=backend.send(item.to, item.body, callback))
+    except SendFailed as failure:
+        return Answer(now, failure=failure)
+
+
+def _set(message_id: int, **values) -> None:
+    db.session.execute(
+        update(Message)
+        .where(Message.id == message_id)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _store(item: Outgoing, answer: Answer) -> str:
+    """Stage what Twilio answered (the caller commits); the message's new status."""
+    now, failure = answer.at, answer.failure
+    if failure is None:
+        _set(
+            item.message_id,
+            status=MessageStatus.SENT,
+            provider_id=answer.provider_id,
+            sent_at=now,
+            status_at=now,
+            lease_until=None,
+            error_code=None,
+        )
+        return MessageStatus.SENT
+
+    config = current_app.config
+    if failure.opted_out:
+        outbox.set_opt_out(item.to, True, now)
+        _set(
+            item.message_id,
+            status=MessageStatus.SKIPPED,
+            skip_reason=outbox.OPTED_OUT,
+            error_code=failure.code,
+            lease_until=None,
+            status_at=now,
+        )
+        return MessageStatus.SKIPPED
+
+    if failure.transient and item.attempts < config["SMS_MAX_ATTEMPTS"]:
+        delay = dt.timedelta(seconds=config["SMS_RETRY_BASE_SECONDS"] * 2 ** (item.attempts - 1))
+        _set(
+            item.message_id,
+            status=MessageStatus.PENDING,
+            due_at=now + delay,
+            lease_until=None,
+            error_code=failure.code,
+        )
+        log.warning("sms.retry", extra={"message_id": item.message_id, "attempts": item.attempts})
+        return RETRYING
+
+    _set(
+        item.message_id,
+        status=MessageStatus.FAILED,
+        skip_reason="Text not delivered: phone them",
+        error_code=failure.code,
+        lease_until=None,
+        status_at=now,
+    )
+    log.warning("sms.failed", extra={"message_id": item.message_id, "code": failure.code})
+    return MessageStatus.FAILED
 
 
 def send_one(
@@ -120,39 +306,21 @@ def send_one(
     policy: ReminderPolicy,
     lease_until: dt.datetime | None = None,
 ) -> str:
-    """Send one claimed message; the status it ends in.
+    """Check one claimed message afresh, renew its lease, send it; the status it ends in.
 
     `lease_until` is the lease this dispatcher's claim set: if the message now holds another,
     the lease ran out and another dispatcher has claimed it since, so it is left to them.
     """
-    config = current_app.config
     message = db.session.get(Message, message_id)
-    if (
-        message is None
-        or message.status != MessageStatus.SENDING
-        or message.provider_id
-        or (lease_until is not None and message.lease_until != lease_until)
-    ):
+    if not _is_claimed(message, lease_until):
         db.session.rollback()
-        return "gone"
-    lease_until = message.lease_until
-    booking = message.booking  # re-read now, not trusted from when it was queued
-
-    stale = _stale(message, booking, now)
-    reason = None if stale else outbox.skip_reason(booking)
-    if not stale and not reason and message.kind in REMINDERS and policy.is_quiet(now):
-        reason = "The reminder's time passed while no texts could be sent"
-    if stale or reason:
-        message.status = MessageStatus.CANCELLED if stale else MessageStatus.SKIPPED
-        message.skip_reason = stale or reason
-        message.lease_until = None
-        message.status_at = now
+        return GONE
+    stopped = _held_back(message, now, policy)  # the booking re-read, not trusted from before
+    if stopped:
         db.session.commit()
-        return message.status
+        return stopped
 
-    to, body = booking.mobile, texts.render(message.kind, booking)
-    callback = f"{config['PUBLIC_BASE_URL']}/sms/status"
-    attempts = message.attempts
+    item = _outgoing(message, now)
     # Renew the lease for the time Twilio takes, if it is still ours: a batch may outlast the
     # lease it was claimed with, and another dispatcher may then have claimed this message.
     renewed = db.session.execute(
@@ -160,7 +328,7 @@ def send_one(
         .where(
             Message.id == message_id,
             Message.status == MessageStatus.SENDING,
-            Message.lease_until == lease_until,
+            Message.lease_until == item.lease_until,
             Message.provider_id.is_(None),
         )
         .values(lease_until=now + LEASE)
@@ -168,89 +336,86 @@ def send_one(
     )
     db.session.commit()  # hold no transaction (nor SQLite's write lock) while Twilio answers
     if renewed.rowcount != 1:
-        return "gone"
+        return GONE
 
+    outcome = _store(item, _call(backend, item, now, _status_callback(current_app.config)))
+    db.session.commit()
+    return outcome
+
+
+def _send_batch(
+    outgoing: list[Outgoing], send: Callable[[Outgoing], Answer], senders: int, report
+) -> None:
+    """Send with up to `senders` in flight; store the answers as they come, together."""
+    if senders == 1:
+        for item in outgoing:
+            _store_answers([(item, send(item))], report)
+        return
+    with ThreadPoolExecutor(senders, thread_name_prefix="sms-sender") as pool:
+        in_flight = {pool.submit(send, item): item for item in outgoing}
+        while in_flight:
+            done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+            answered = []
+            for future in done:
+                item = in_flight.pop(future)
+                try:
+                    answered.append((item, future.result()))
+                except Exception:  # one bad message must not stop the others; its lease runs out
+                    log.exception("sms.dispatch_error", extra={"message_id": item.message_id})
+            _store_answers(answered, report)
+
+
+def _store_answers(answered: list[tuple[Outgoing, Answer]], report) -> None:
+    """Store the answers in one commit; if that fails, each on its own."""
     try:
-        provider_id = backend.send(to, body, callback)
-    except SendFailed as failure:
-        return _failed(message_id, failure, attempts, to, now)
-
-    def sent(m: Message) -> None:
-        m.status = MessageStatus.SENT
-        m.provider_id = provider_id
-        m.sent_at = m.status_at = now
-        m.lease_until = None
-        m.error_code = None
-
-    _finish(message_id, sent)
-    return MessageStatus.SENT
-
-
-def _failed(message_id: int, failure: SendFailed, attempts: int, to: str, now: dt.datetime) -> str:
-    config = current_app.config
-    if failure.opted_out:
-        outbox.set_opt_out(to, True, now)
-
-        def opted_out(m: Message) -> None:
-            m.status = MessageStatus.SKIPPED
-            m.skip_reason = outbox.OPTED_OUT
-            m.error_code = failure.code
-            m.lease_until = None
-            m.status_at = now
-
-        _finish(message_id, opted_out)
-        return MessageStatus.SKIPPED
-
-    if failure.transient and attempts < config["SMS_MAX_ATTEMPTS"]:
-        delay = dt.timedelta(seconds=config["SMS_RETRY_BASE_SECONDS"] * 2 ** (attempts - 1))
-
-        def retry(m: Message) -> None:
-            m.status = MessageStatus.PENDING
-            m.due_at = now + delay
-            m.lease_until = None
-            m.error_code = failure.code
-
-        _finish(message_id, retry)
-        log.warning("sms.retry", extra={"message_id": message_id, "attempts": attempts})
-        return "retrying"
-
-    def failed(m: Message) -> None:
-        m.status = MessageStatus.FAILED
-        m.skip_reason = "Text not delivered: phone them"
-        m.error_code = failure.code
-        m.lease_until = None
-        m.status_at = now
-
-    _finish(message_id, failed)
-    log.warning("sms.failed", extra={"message_id": message_id, "code": failure.code})
-    return MessageStatus.FAILED
+        outcomes = [answer.outcome or _store(item, answer) for item, answer in answered]
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        if len(answered) > 1:
+            for one in answered:
+                _store_answers([one], report)
+            return
+        # Left to its lease, like a message whose dispatcher died here.
+        log.exception("sms.dispatch_error", extra={"message_id": answered[0][0].message_id})
+        return
+    for outcome in outcomes:
+        report.count(outcome)
 
 
-def dispatch(now_fn: Callable[[], dt.datetime], backend=None, limit: int = BATCH) -> DispatchReport:
-    """One pass: claim and send batches until nothing is due."""
-    backend = backend or backend_for(current_app)
-    policy = ReminderPolicy.from_config(current_app.config)
+def dispatch(
+    now_fn: Callable[[], dt.datetime],
+    backend=None,
+    limit: int = BATCH,
+    senders: int | None = None,
+) -> DispatchReport:
+    """One pass: claim and send batches until nothing is due.
+
+    Several messages are in flight at once only with a backend that may be called from several
+    threads (`concurrent`); otherwise one at a time.
+    """
+    app = current_app._get_current_object()
+    backend = backend or backend_for(app)
+    senders = senders or (SENDERS if getattr(backend, "concurrent", False) else 1)
+    policy = ReminderPolicy.from_config(app.config)
     report = DispatchReport()
+
+    callback = _status_callback(app.config)
+
+    def send(item: Outgoing) -> Answer:
+        now = now_fn()
+        if now < item.checked_at + FRESH:
+            return _call(backend, item, now, callback)
+        # An old claim: check the message again and renew its lease first, in the database.
+        with app.app_context():
+            outcome = send_one(item.message_id, backend, now, policy, item.lease_until)
+        return Answer(now, outcome=outcome)
+
     while True:
         claimed_at = now_fn()
         ids = claim(claimed_at, limit)
         if not ids:
             return report
         report.claimed.extend(ids)
-        for message_id in ids:
-            try:
-                outcome = send_one(message_id, backend, now_fn(), policy, claimed_at + LEASE)
-            except Exception:  # one bad message must not stop the others; its lease runs out
-                db.session.rollback()
-                log.exception("sms.dispatch_error", extra={"message_id": message_id})
-                continue
-            if outcome == MessageStatus.SENT:
-                report.sent += 1
-            elif outcome == MessageStatus.SKIPPED:
-                report.skipped += 1
-            elif outcome == MessageStatus.CANCELLED:
-                report.cancelled += 1
-            elif outcome == "retrying":
-                report.retrying += 1
-            elif outcome == MessageStatus.FAILED:
-                report.failed += 1
+        outgoing = _check_batch(ids, claimed_at + LEASE, now_fn(), policy, report)
+        _send_batch(outgoing, send, senders, report)

@@ -7,6 +7,7 @@ again could help.
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 from dataclasses import dataclass
 
@@ -37,6 +38,8 @@ class SendFailed(Exception):
 class ConsoleBackend:
     """Logs each message (never the number) and keeps it in the outbox."""
 
+    concurrent = False  # nothing to wait for: one at a time, logged in order
+
     def send(self, to: str, body: str, status_callback: str | None) -> str:
         provider_id = f"console-{uuid.uuid4().hex}"
         # The text itself carries no personal data (see texts.py); the number is never logged.
@@ -45,12 +48,28 @@ class ConsoleBackend:
 
 
 class TwilioBackend:
+    """Sends through the twilio client; several threads may send at once."""
+
+    concurrent = True
+
     def __init__(self, account_sid: str, auth_token: str, from_number: str, api_base_url: str):
-        http_client = TwilioHttpClient(timeout=TIMEOUT_SECONDS)
-        self.client = Client(account_sid, auth_token, http_client=http_client)
-        # Point the client at TWILIO_API_BASE_URL (a stand-in on loopback in tests).
-        self.client.api.base_url = api_base_url.rstrip("/")
+        self.account_sid, self.auth_token = account_sid, auth_token
+        self.api_base_url = api_base_url.rstrip("/")
         self.from_number = from_number
+        self.timeout = TIMEOUT_SECONDS
+        # A client per thread: the twilio client and its HTTP session are not made to be shared.
+        self._local = threading.local()
+
+    @property
+    def client(self) -> Client:
+        client = getattr(self._local, "client", None)
+        if client is None:
+            http_client = TwilioHttpClient(timeout=self.timeout)
+            client = Client(self.account_sid, self.auth_token, http_client=http_client)
+            # Point the client at TWILIO_API_BASE_URL (a stand-in on loopback in tests).
+            client.api.base_url = self.api_base_url
+            self._local.client = client
+        return client
 
     def send(self, to: str, body: str, status_callback: str | None) -> str:
         try:
