@@ -9,8 +9,16 @@ URLs against `gunicorn wsgi:app` (one sync worker) on 127.0.0.1. Reports p50 and
 The worker is one of a high-activity block's team, with a year of shifts behind them and the
 56-day look-ahead in front; the block is a high-activity one (weekends too).
 
+Each event a feed shows is written once per process and kept by its content
+(booking.calendars), so a feed polled again costs its queries and little more. The series
+"events not yet written" empties that store before each run: the cost of a feed's first build in
+a process (or after everything in it has changed); it has no goal of its own.
+
 Floor: the two SELECTs the feed needs (the shifts and the appointments in the feed's window,
 as plain columns), timed alone. Goal: p95 <= 50 ms.
+
+SQLite: --db sqlite reads /tmp/booking-bench/national.sqlite; another file with
+--database-url sqlite:////tmp/bench-national.sqlite.
 """
 
 from __future__ import annotations
@@ -40,7 +48,7 @@ def main() -> None:
     app = common.make_app(url)
     meta = common.require_data(app)
 
-    from sqlalchemy import func, or_, select
+    from sqlalchemy import func, inspect, or_, select
 
     from booking import calendars
     from booking.extensions import db
@@ -56,6 +64,10 @@ def main() -> None:
         worker_id, block_id = worker.id, block.id
         notes["worker_shifts_in_db"] = db.session.scalar(
             select(func.count(Shift.id)).where(Shift.worker_id == worker_id)
+        )
+        # Whether the data set has the index the worker feed's appointments query needs.
+        notes["bookings_indexes"] = sorted(
+            index["name"] for index in inspect(db.engine).get_indexes("bookings")
         )
         db.session.remove()
 
@@ -104,6 +116,13 @@ def main() -> None:
             db.session.remove()
             return body
 
+        def first_build(feed):
+            def build():
+                calendars.forget_written_events()
+                return feed()
+
+            return build
+
         notes["worker_feed_rows"] = dict(
             zip(("shifts", "appointments"), worker_floor(), strict=False)
         )
@@ -121,7 +140,12 @@ def main() -> None:
             series[name] = common.summary_ms(
                 common.timed_runs(fn, args.runs, max_seconds=args.max_seconds)
             )
-        for name, fn in (("worker feed", worker_feed), ("block feed", block_feed)):
+        for name, fn in (
+            ("worker feed", worker_feed),
+            ("block feed", block_feed),
+            ("worker feed cold", first_build(worker_feed)),
+            ("block feed cold", first_build(block_feed)),
+        ):
             with common.maybe_profile(args.profile, f"{args.db}-{name.replace(' ', '-')}"):
                 series[name] = common.summary_ms(
                     common.timed_runs(fn, args.runs, max_seconds=args.max_seconds)
@@ -141,21 +165,29 @@ def main() -> None:
                 common.timed_runs(fetch, args.http_runs, max_seconds=args.max_seconds)
             )
 
+    wheres = {
+        "feed": "in process",
+        "feed HTTP": "over HTTP (gunicorn, 1 worker)",
+        "feed cold": "in process, events not yet written",
+    }
     for kind in ("worker", "block"):
         floor = series[f"{kind} floor"]
-        for name in (f"{kind} feed", f"{kind} feed HTTP"):
+        for suffix, where in wheres.items():
+            name = f"{kind} {suffix}"
             s = series[name]
-            where = "over HTTP (gunicorn, 1 worker)" if "HTTP" in name else "in process"
+            has_goal = suffix != "feed cold"
             measures.append(
                 common.measure(
                     f"{kind} feed {where}, p95",
                     s["p95_ms"],
                     "ms",
-                    goal=f"<= {GOAL_MS:g} ms",
+                    goal=f"<= {GOAL_MS:g} ms"
+                    if has_goal
+                    else "(none set; first build in a process)",
                     floor=floor["p95_ms"],
                     floor_name="the feed's two SELECTs (plain columns), p95",
                     ratio=s["p95_ms"] / floor["p95_ms"],
-                    met=s["p95_ms"] <= GOAL_MS,
+                    met=s["p95_ms"] <= GOAL_MS if has_goal else None,
                     p50_ms=s["p50_ms"],
                     cpu_p50_ms=None if "HTTP" in name else s.get("cpu_p50_ms"),
                     n=s["n"],
