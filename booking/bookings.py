@@ -34,7 +34,14 @@ from .models import (
 from .phones import InvalidMobile, normalise_mobile
 from .references import new_reference, normalise_reference
 from .reminders import ReminderPolicy
-from .slots import SlotRules, earliest_allowed, free_slots, is_on_grid, latest_allowed
+from .slots import (
+    SlotRules,
+    earliest_allowed,
+    find_slot,
+    free_slots,
+    is_on_grid,
+    latest_allowed,
+)
 
 POSITIVE_RESULTS = {TestResult.OPIATES, TestResult.COCAINE, TestResult.BOTH}
 ALTERNATIVES = 5
@@ -169,15 +176,14 @@ def _check_slot_time(
             "That time is too far ahead.",
             {"starts_at": f"Choose a slot within {rules.max_days_ahead} days"},
         )
-    ends_at = starts_at + rules.length
-    rostered = db.session.scalar(
-        select(exists().where(Shift.block_id == block.id, *Shift.covering(starts_at, ends_at)))
-    )
-    if not rostered:
-        raise InvalidField(
-            "No worker is rostered then.",
-            {"starts_at": "No worker is rostered at that block at that time: choose a listed slot"},
+
+
+def _is_rostered(block: Block, starts_at: dt.datetime, ends_at: dt.datetime) -> bool:
+    return bool(
+        db.session.scalar(
+            select(exists().where(Shift.block_id == block.id, *Shift.covering(starts_at, ends_at)))
         )
+    )
 
 
 def _claim_slot(
@@ -192,17 +198,10 @@ def _claim_slot(
     Each attempt runs in a savepoint: if another transaction took that worker first, the unique
     index refuses the row, the savepoint rolls back and the next free worker is tried.
     """
-    matches = free_slots(
-        rules,
-        now,
-        after=starts_at,
-        before=starts_at + dt.timedelta(microseconds=1),
-        block_codes=[block.code],
-        limit=1,
-        disputed=booking.disputed,
-        tested_at=booking.tested_at,
+    slot = find_slot(
+        rules, now, block, starts_at, disputed=booking.disputed, tested_at=booking.tested_at
     )
-    candidates = matches[0].free_worker_ids if matches else ()
+    candidates = slot.free_worker_ids if slot else ()
     for worker_id in candidates:
         try:
             with db.session.begin_nested():
@@ -215,6 +214,13 @@ def _claim_slot(
             return
         except IntegrityError:
             continue
+    # Checked only now, as the happy path needs no extra query: a time nobody is rostered
+    # for is a mistake in the request (422), a full slot a race lost (409).
+    if not _is_rostered(block, starts_at, starts_at + rules.length):
+        raise InvalidField(
+            "No worker is rostered then.",
+            {"starts_at": "No worker is rostered at that block at that time: choose a listed slot"},
+        )
     raise SlotTaken(
         free_slots(
             rules,
@@ -264,7 +270,10 @@ def book(
         raise InvalidField("Choose a custody block from the list.", {"block": "Unknown block"})
 
     _check_slot_time(rules, now, block, starts_at, details.disputed, details.tested_at)
-    arrest_block = get_block(details.arrest_block, "arrest_block")
+    if details.arrest_block == block.code:
+        arrest_block = block
+    else:
+        arrest_block = get_block(details.arrest_block, "arrest_block")
     booking = Booking(
         reference=_unused_reference(),
         status=BookingStatus.BOOKED,
@@ -278,6 +287,10 @@ def book(
         disputed=details.disputed,
         arrest_block=arrest_block,
         notice_version=1,
+        # Empty, not unloaded: the rows added below join them, and the answer lists them
+        # without reading them back.
+        notices=[],
+        messages=[],
         created_at=now,
         created_by_id=by.id,
         updated_at=now,

@@ -180,31 +180,24 @@ def _free_in(
     return [(block_id, start, tuple(free_workers[(block_id, start)])) for block_id, start in places]
 
 
-def free_slots(
+def _earliest(
+    blocks: dict[int, Block | Row],
     rules: SlotRules,
     now: dt.datetime,
     *,
-    after: dt.datetime | None = None,
-    before: dt.datetime | None = None,
-    block_codes: Iterable[str] | None = None,
-    limit: int = 10,
-    disputed: bool = False,
-    tested_at: dt.datetime | None = None,
-) -> list[Slot]:
-    """The earliest free slots, earliest first then by block code.
+    after: dt.datetime | None,
+    before: dt.datetime | None,
+    limit: int,
+    disputed: bool,
+    tested_at: dt.datetime | None,
+) -> list[tuple[int, dt.datetime, tuple[int, ...]]]:
+    """The earliest free slots at `blocks` (anything with id, code and timezone), as
+    (block id, start, free worker ids).
 
     Searches the first few hours, then spans twice as long each time, and stops as soon as
     it has enough: at national scale the common answer (the next hour or two) costs two small
     queries, and an empty 28-day window about a dozen.
     """
-    query = select(Block.id, Block.code, Block.timezone)
-    codes = list(block_codes or [])
-    if codes:
-        query = query.where(Block.code.in_(codes))
-    blocks = {row.id: row for row in db.session.execute(query)}
-    if not blocks:
-        return []
-
     window_start = earliest_allowed(rules, now, disputed, tested_at)
     if after is not None:
         window_start = max(window_start, after)
@@ -221,6 +214,38 @@ def free_slots(
         found.extend(_free_in(blocks, chunk_start, chunk_end, rules, limit - len(found)))
         chunk_start = chunk_end
         span *= 2
+    return found
+
+
+def free_slots(
+    rules: SlotRules,
+    now: dt.datetime,
+    *,
+    after: dt.datetime | None = None,
+    before: dt.datetime | None = None,
+    block_codes: Iterable[str] | None = None,
+    limit: int = 10,
+    disputed: bool = False,
+    tested_at: dt.datetime | None = None,
+) -> list[Slot]:
+    """The earliest free slots, earliest first then by block code."""
+    query = select(Block.id, Block.code, Block.timezone)
+    codes = list(block_codes or [])
+    if codes:
+        query = query.where(Block.code.in_(codes))
+    blocks = {row.id: row for row in db.session.execute(query)}
+    if not blocks:
+        return []
+    found = _earliest(
+        blocks,
+        rules,
+        now,
+        after=after,
+        before=before,
+        limit=limit,
+        disputed=disputed,
+        tested_at=tested_at,
+    )
     # Whole blocks only for the slots found, not for every block searched.
     found_ids = {block_id for block_id, *_ in found}
     whole = {
@@ -234,16 +259,26 @@ def free_slots(
 
 
 def find_slot(
-    rules: SlotRules, now: dt.datetime, block: Block, starts_at: dt.datetime, **window
+    rules: SlotRules,
+    now: dt.datetime,
+    block: Block,
+    starts_at: dt.datetime,
+    *,
+    disputed: bool = False,
+    tested_at: dt.datetime | None = None,
 ) -> Slot | None:
     """The slot at `block` starting exactly at `starts_at`, if it is open and free now."""
-    matches = free_slots(
+    found = _earliest(
+        {block.id: block},
         rules,
         now,
         after=starts_at,
         before=starts_at + dt.timedelta(microseconds=1),
-        block_codes=[block.code],
         limit=1,
-        **window,
+        disputed=disputed,
+        tested_at=tested_at,
     )
-    return matches[0] if matches else None
+    if not found:
+        return None
+    _, start, workers = found[0]
+    return Slot(block, start, start + rules.length, len(workers), workers)

@@ -8,6 +8,7 @@ import secrets
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .errors import InvalidField
@@ -108,7 +109,9 @@ def issue_token(user: User, now: dt.datetime) -> str:
 
 def user_for_token(token: str) -> User | None:
     api_token = db.session.scalar(
-        select(ApiToken).where(ApiToken.token_hash == _digest(token), ApiToken.revoked_at.is_(None))
+        select(ApiToken)
+        .options(joinedload(ApiToken.user))
+        .where(ApiToken.token_hash == _digest(token), ApiToken.revoked_at.is_(None))
     )
     if api_token is None or not api_token.user.active:
         return None
