@@ -2,16 +2,34 @@
 
 Only non-identifying fields are read (status, times, blocks, requirement, message statuses),
 so the figures stay the same after the retention purge, and no row carries personal data.
+
+The database does the counting: one row per block and month comes back, whatever the number
+of appointments, and the totals, blocks and months are sums of those rows. Medians and
+percentiles do not add up, so the database ranks the waits within each grouping and returns
+only the few values the interpolation needs.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import statistics
-from collections import defaultdict
-from dataclasses import asdict, dataclass, field
+import math
+from dataclasses import asdict, dataclass, fields
 
-from sqlalchemy import case, func, select
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    union_all,
+)
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
 from .clock import LONDON
 from .extensions import db
@@ -19,6 +37,7 @@ from .models import Block, Booking, BookingStatus, Message, MessageStatus, Requi
 from .outbox import OPTED_OUT
 
 OUTCOME_STATUSES = (BookingStatus.ATTENDED, BookingStatus.LEFT_EARLY, BookingStatus.DID_NOT_ATTEND)
+NOT_ATTENDED_STATUSES = (BookingStatus.LEFT_EARLY, BookingStatus.DID_NOT_ATTEND)
 BY_APPOINTMENT_BLOCK = "appointment"
 BY_ARREST_BLOCK = "arrest"
 
@@ -46,7 +65,10 @@ class Figures:
     sms_opted_out: int = 0
     cover_hours: float = 0.0
     gap_hours: float = 0.0
-    hours_to_appointment: list[float] = field(default_factory=list, repr=False)
+    # Hours from the test to the appointment, over initial and voluntary assessments not
+    # cancelled: worked out over the whole set, as they cannot be summed.
+    median_hours_to_appointment: float | None = None
+    p90_hours_to_appointment: float | None = None
 
     @property
     def attendance_rate(self) -> float | None:
@@ -58,24 +80,15 @@ class Figures:
         live = self.bookings - self.cancelled
         return round(self.other_block / live, 3) if live else None
 
-    @property
-    def median_hours_to_appointment(self) -> float | None:
-        if not self.hours_to_appointment:
-            return None
-        return round(statistics.median(self.hours_to_appointment), 1)
-
-    @property
-    def p90_hours_to_appointment(self) -> float | None:
-        values = sorted(self.hours_to_appointment)
-        if not values:
-            return None
-        if len(values) == 1:
-            return round(values[0], 1)
-        return round(statistics.quantiles(values, n=10, method="inclusive")[-1], 1)
+    def add(self, other: Figures) -> None:
+        """Add the counts and hours of `other` (not the median and percentile)."""
+        for name in SUMMED:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
 
     def as_dict(self) -> dict:
         figures = asdict(self)
-        figures.pop("hours_to_appointment")
+        for name in ("median_hours_to_appointment", "p90_hours_to_appointment"):
+            figures.pop(name)
         figures["cover_hours"] = round(self.cover_hours, 1)
         figures["gap_hours"] = round(self.gap_hours, 1)
         figures["attendance_rate"] = self.attendance_rate
@@ -83,6 +96,9 @@ class Figures:
         figures["median_hours_to_appointment"] = self.median_hours_to_appointment
         figures["p90_hours_to_appointment"] = self.p90_hours_to_appointment
         return figures
+
+
+SUMMED = tuple(f.name for f in fields(Figures) if f.type in ("int", "float"))
 
 
 @dataclass
@@ -98,6 +114,15 @@ class Report:
     rows: dict[tuple[str, str], Figures]
 
 
+@dataclass(frozen=True)
+class Month:
+    """A local calendar month, clipped to the period, as UTC instants."""
+
+    key: str  # "2027-03"
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+
+
 def _bounds(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
     """Local midnight at the start of `start` to local midnight after `end`, in UTC."""
     first = dt.datetime.combine(start, dt.time(0), tzinfo=LONDON).astimezone(dt.UTC)
@@ -109,6 +134,59 @@ def _month(instant: dt.datetime) -> str:
     return instant.astimezone(LONDON).strftime("%Y-%m")
 
 
+def _months(first: dt.datetime, after: dt.datetime) -> list[Month]:
+    """The local months from `first` to `after`, each from local midnight on its first day."""
+    months = []
+    month_start = first
+    while month_start < after:
+        local = month_start.astimezone(LONDON)
+        next_local = (local.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+        month_end = min(
+            dt.datetime.combine(next_local.date(), dt.time(0), tzinfo=LONDON).astimezone(dt.UTC),
+            after,
+        )
+        months.append(Month(_month(month_start), month_start, month_end))
+        month_start = month_end
+    return months
+
+
+def _month_number(instant, months: list[Month]):
+    """The index in `months` of the month an instant falls in, as SQL: comparing with each
+    month's UTC end keeps local months right across the clock changes, on every database."""
+    if len(months) == 1:
+        return literal(0)
+    return case(
+        *((instant < month.ends_at, number) for number, month in enumerate(months[:-1])),
+        else_=len(months) - 1,
+    )
+
+
+class _MicrosecondsBetween(FunctionElement):
+    """Whole microseconds from one UTC timestamp to a later one: exact on both databases."""
+
+    type = BigInteger()
+    inherit_cache = True
+    name = "microseconds_between"
+
+
+@compiles(_MicrosecondsBetween, "postgresql")
+def _microseconds_between_postgresql(element, compiler, **kw):
+    earlier, later = (compiler.process(c, **kw) for c in element.clauses)
+    return f"CAST(EXTRACT(EPOCH FROM ({later} - {earlier})) * 1000000 AS BIGINT)"
+
+
+@compiles(_MicrosecondsBetween, "sqlite")
+def _microseconds_between_sqlite(element, compiler, **kw):
+    # Stored as 'YYYY-MM-DD HH:MM:SS.ffffff' in UTC: whole seconds, then the fraction.
+    earlier, later = (compiler.process(c, **kw) for c in element.clauses)
+    return (
+        f"((CAST(strftime('%s', {later}) AS INTEGER)"
+        f" - CAST(strftime('%s', {earlier}) AS INTEGER)) * 1000000"
+        f" + CAST(substr({later}, 21, 6) AS INTEGER)"
+        f" - CAST(substr({earlier}, 21, 6) AS INTEGER))"
+    )
+
+
 def build(
     start: dt.date,
     end: dt.date,
@@ -118,23 +196,19 @@ def build(
 ) -> Report:
     """Figures over appointments starting between `start` and `end` (inclusive, local dates)."""
     first, after = _bounds(start, end)
-    blocks = {b.id: b for b in db.session.scalars(select(Block).order_by(Block.code))}
+    months = _months(first, after)
+    codes = dict(db.session.execute(select(Block.id, Block.code).order_by(Block.code)).all())
     block_column = Booking.arrest_block_id if block_by == BY_ARREST_BLOCK else Booking.block_id
-    chosen = [b.id for b in blocks.values() if b.code == block_code] if block_code else None
+    included = [id_ for id_, code in codes.items() if not block_code or code == block_code]
 
     conditions = [Booking.starts_at >= first, Booking.starts_at < after]
-    if chosen is not None:
-        conditions.append(block_column.in_(chosen))
-
-    total = Figures()
-    by_block: dict[str, Figures] = defaultdict(Figures)
-    by_month: dict[str, Figures] = defaultdict(Figures)
-    rows: dict[tuple[str, str], Figures] = defaultdict(Figures)
-
-    bookings = db.session.execute(
+    if block_code:
+        conditions.append(block_column.in_(included))
+    appointments = (
         select(
             Booking.id,
-            block_column,
+            block_column.label("group_block_id"),
+            _month_number(Booking.starts_at, months).label("month"),
             Booking.block_id,
             Booking.arrest_block_id,
             Booking.status,
@@ -142,128 +216,311 @@ def build(
             Booking.notice_version,
             Booking.starts_at,
             Booking.tested_at,
-            Booking.police_informed_at.is_not(None),
-        ).where(*conditions)
-    ).all()
-    group_of: dict[int, list[Figures]] = {}
-    for (
-        booking_id,
-        grouped_block_id,
-        block_id,
-        arrest_block_id,
-        status,
-        requirement,
-        notice_version,
-        starts_at,
-        tested_at,
-        informed,
-    ) in bookings:
-        code = blocks[grouped_block_id].code
-        month = _month(starts_at)
-        groups = [total, by_block[code], by_month[month], rows[(code, month)]]
-        group_of[booking_id] = groups
-        for figures in groups:
-            figures.bookings += 1
-            if requirement == Requirement.INITIAL:
-                figures.initial += 1
-            elif requirement == Requirement.FOLLOW_UP:
-                figures.follow_up += 1
-            else:
-                figures.voluntary += 1
-            if status == BookingStatus.CANCELLED:
-                figures.cancelled += 1
-            elif status == BookingStatus.BOOKED:
-                if starts_at < now:
-                    figures.awaiting_outcome += 1
-            else:
-                setattr(figures, status, getattr(figures, status) + 1)
-            if status in (BookingStatus.LEFT_EARLY, BookingStatus.DID_NOT_ATTEND):
-                figures.police_to_inform += 1
-                figures.police_informed += bool(informed)
-            if notice_version > 1:
-                figures.rearranged += 1
-            if status != BookingStatus.CANCELLED:
-                figures.other_block += block_id != arrest_block_id
-                # A follow-up keeps its initial assessment's test time: its wait is not one.
-                if requirement != Requirement.FOLLOW_UP:
-                    figures.hours_to_appointment.append(
-                        (starts_at - tested_at).total_seconds() / 3600
-                    )
-
-    if group_of:
-        _add_messages(group_of, conditions)
-    _add_cover(blocks, chosen, first, after, total, by_block, by_month, rows)
-    return Report(
-        start, end, block_code, block_by, total, dict(by_block), dict(by_month), dict(rows)
+            Booking.police_informed_at,
+        )
+        .where(*conditions)
+        .subquery("appointments")
     )
+    # Every block and month, in order, even those without a single appointment.
+    rows = {(codes[b], month.key): Figures() for b in included for month in months}
+
+    def row(block_id: int, month: int) -> Figures:
+        return rows[(codes[block_id], months[month].key)]
+
+    _add_counts(row, appointments, now)
+    _add_messages(row, appointments)
+    _add_cover(row, included, months)
+
+    total = Figures()
+    by_block = {codes[b]: Figures() for b in included}
+    by_month = {month.key: Figures() for month in months}
+    for (code, month), figures in rows.items():
+        for group in (total, by_block[code], by_month[month]):
+            group.add(figures)
+    _add_waits(appointments, codes, months, total, by_block, by_month, rows)
+    return Report(start, end, block_code, block_by, total, by_block, by_month, rows)
 
 
-def _add_messages(group_of: dict[int, list[Figures]], conditions) -> None:
-    sent = Message.provider_id.is_not(None)
+def _count(condition):
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def _add_counts(row, appointments, now: dt.datetime) -> None:
+    a = appointments.c
     counts = db.session.execute(
         select(
-            Message.booking_id,
-            func.sum(case((sent, 1), else_=0)),
-            func.sum(case((Message.status == MessageStatus.DELIVERED, 1), else_=0)),
-            func.sum(case((Message.status == MessageStatus.FAILED, 1), else_=0)),
-            func.sum(case((Message.skip_reason == OPTED_OUT, 1), else_=0)),
+            a.group_block_id,
+            a.month,
+            func.count(),
+            _count(a.requirement == Requirement.INITIAL),
+            _count(a.requirement == Requirement.FOLLOW_UP),
+            _count(a.status == BookingStatus.ATTENDED),
+            _count(a.status == BookingStatus.LEFT_EARLY),
+            _count(a.status == BookingStatus.DID_NOT_ATTEND),
+            _count(a.status == BookingStatus.CANCELLED),
+            _count(a.notice_version > 1),
+            _count(and_(a.status == BookingStatus.BOOKED, a.starts_at < now)),
+            _count(and_(a.status.in_(NOT_ATTENDED_STATUSES), a.police_informed_at.is_not(None))),
+            _count(and_(a.status != BookingStatus.CANCELLED, a.block_id != a.arrest_block_id)),
+        ).group_by(a.group_block_id, a.month)
+    ).all()
+    for (
+        block_id,
+        month,
+        bookings,
+        initial,
+        follow_up,
+        attended,
+        left_early,
+        did_not_attend,
+        cancelled,
+        rearranged,
+        awaiting_outcome,
+        police_informed,
+        other_block,
+    ) in counts:
+        figures = row(block_id, month)
+        figures.bookings = bookings
+        figures.initial = initial
+        figures.follow_up = follow_up
+        figures.voluntary = bookings - initial - follow_up
+        figures.attended = attended
+        figures.left_early = left_early
+        figures.did_not_attend = did_not_attend
+        figures.cancelled = cancelled
+        figures.rearranged = rearranged
+        figures.awaiting_outcome = awaiting_outcome
+        # Every non-attendance or early leaving must be reported to the police.
+        figures.police_to_inform = left_early + did_not_attend
+        figures.police_informed = police_informed
+        figures.other_block = other_block
+
+
+def _add_messages(row, appointments) -> None:
+    a = appointments.c
+    counts = db.session.execute(
+        select(
+            a.group_block_id,
+            a.month,
+            _count(Message.provider_id.is_not(None)),
+            _count(Message.status == MessageStatus.DELIVERED),
+            _count(Message.status == MessageStatus.FAILED),
+            _count(Message.skip_reason == OPTED_OUT),
         )
-        .join(Booking)
-        .where(*conditions)
-        .group_by(Message.booking_id)
+        .select_from(Message)
+        .join(appointments, Message.booking_id == a.id)
+        .group_by(a.group_block_id, a.month)
     ).all()
-    for booking_id, n_sent, delivered, failed, opted_out in counts:
-        for figures in group_of[booking_id]:
-            figures.sms_sent += n_sent or 0
-            figures.sms_delivered += delivered or 0
-            figures.sms_failed += failed or 0
-            figures.sms_opted_out += opted_out or 0
+    for block_id, month, sent, delivered, failed, opted_out in counts:
+        figures = row(block_id, month)
+        figures.sms_sent = sent
+        figures.sms_delivered = delivered
+        figures.sms_failed = failed
+        figures.sms_opted_out = opted_out
 
 
-def _add_cover(blocks, chosen, first, after, total, by_block, by_month, rows) -> None:
-    """Hours with a worker on site, and hours without (the out-of-hours gaps), per block."""
-    included = chosen if chosen is not None else list(blocks)
-    shifts = db.session.execute(
-        select(Shift.block_id, Shift.starts_at, Shift.ends_at)
-        .where(Shift.block_id.in_(included), Shift.starts_at < after, Shift.ends_at > first)
-        .order_by(Shift.block_id, Shift.starts_at)
-    ).all()
-    intervals: dict[int, list[tuple[dt.datetime, dt.datetime]]] = defaultdict(list)
-    for block_id, starts_at, ends_at in shifts:
-        intervals[block_id].append((max(starts_at, first), min(ends_at, after)))
-    for block_id in included:
-        code = blocks[block_id].code
-        for month, covered, whole in _hours_by_month(intervals[block_id], first, after):
-            gap = whole - covered
-            for figures in (total, by_block[code], by_month[month], rows[(code, month)]):
-                figures.cover_hours += covered
-                figures.gap_hours += gap
-
-
-def _hours_by_month(intervals, first: dt.datetime, after: dt.datetime):
-    """(month, hours covered by the union of intervals, hours in the month) for each month."""
-    merged: list[list[dt.datetime]] = []
-    for starts_at, ends_at in sorted(intervals):
-        if merged and starts_at <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], ends_at)
+def _add_waits(appointments, codes, months, total, by_block, by_month, rows) -> None:
+    """The median and 90th percentile of the hours from test to appointment, per block and
+    month, per block, per month and in total: the database sorts the waits and gives back
+    the few at the ranks each figure reads; the interpolation is the statistics module's
+    (`median`, and `quantiles` inclusive), as for a list of the waits in hours."""
+    a = appointments.c
+    # A follow-up keeps its initial assessment's test time: its wait is not one.
+    waits = (
+        select(
+            a.group_block_id.label("block_id"),
+            a.month,
+            _MicrosecondsBetween(a.tested_at, a.starts_at).label("wait"),
+        )
+        .where(a.status != BookingStatus.CANCELLED, a.requirement != Requirement.FOLLOW_UP)
+        .subquery("waits")
+    )
+    if db.session.get_bind().dialect.name == "postgresql":
+        ranked = _ranked_waits_postgresql(waits)
+    else:
+        ranked = _ranked_waits(waits)
+    for (block_id, month), (n, microseconds_at) in ranked.items():
+        if block_id is not None and month is not None:
+            figures = rows[(codes[block_id], months[month].key)]
+        elif block_id is not None:
+            figures = by_block[codes[block_id]]
+        elif month is not None:
+            figures = by_month[months[month].key]
         else:
-            merged.append([starts_at, ends_at])
-    month_start = first
-    while month_start < after:
-        local = month_start.astimezone(LONDON)
-        next_local = (local.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
-        month_end = min(
-            dt.datetime.combine(next_local.date(), dt.time(0), tzinfo=LONDON).astimezone(dt.UTC),
-            after,
+            figures = total
+        # As timedelta.total_seconds() / 3600 would give them.
+        hours_at = {rank: value / 10**6 / 3600 for rank, value in microseconds_at.items()}
+        figures.median_hours_to_appointment = round(_median(hours_at, n), 1)
+        figures.p90_hours_to_appointment = round(_p90(hours_at, n), 1)
+
+
+def _median(hours_at: dict[int, float], n: int) -> float:
+    """statistics.median of n sorted values, given those at the ranks (from 0) it reads."""
+    if n % 2 == 1:
+        return hours_at[n // 2]
+    return (hours_at[n // 2 - 1] + hours_at[n // 2]) / 2
+
+
+def _p90(hours_at: dict[int, float], n: int) -> float:
+    """statistics.quantiles(n=10, method="inclusive")[-1] likewise; one value is its own."""
+    if n == 1:
+        return hours_at[0]
+    j, delta = divmod(9 * (n - 1), 10)
+    upper = hours_at[j + 1] if delta else 0.0
+    return (hours_at[j] * (10 - delta) + upper * delta) / 10
+
+
+def _ranked_waits(waits) -> dict[tuple, tuple[int, dict[int, int]]]:
+    """{(block id or None, month or None): (n, {rank: wait})} for each block and month, each
+    block, each month and all (None where a key is summed over), with the waits at the ranks
+    _median and _p90 read: window functions rank the waits in each grouping."""
+    w = waits.c
+    picks = []
+    for keys in [("block_id", "month"), ("block_id",), ("month",), ()]:
+        partition = [w[key] for key in keys] or None
+        ranked = select(
+            (w.block_id if "block_id" in keys else cast(null(), Integer)).label("block_id"),
+            (w.month if "month" in keys else cast(null(), Integer)).label("month"),
+            func.count().over(partition_by=partition).label("n"),
+            (func.row_number().over(partition_by=partition, order_by=w.wait) - 1).label("rank"),
+            w.wait,
+        ).subquery()
+        n, rank = ranked.c.n, ranked.c.rank
+        picks.append(
+            select(ranked).where(
+                or_(
+                    rank == (n - 1) // 2,
+                    rank == n // 2,
+                    rank == 9 * (n - 1) // 10,
+                    rank == 9 * (n - 1) // 10 + 1,
+                )
+            )
         )
-        covered = sum(
-            (min(e, month_end) - max(s, month_start)).total_seconds()
-            for s, e in merged
-            if s < month_end and e > month_start
+    found: dict[tuple, tuple[int, dict[int, int]]] = {}
+    for block_id, month, n, rank, wait in db.session.execute(union_all(*picks)):
+        found.setdefault((block_id, month), (n, {}))[1][rank] = wait
+    return found
+
+
+def _ranked_waits_postgresql(waits) -> dict[tuple, tuple[int, dict[int, int]]]:
+    """What _ranked_waits gives, in one sorting pass over every grouping (CUBE).
+
+    percentile_cont interpolates between the two values around a rank and percentile_disc
+    returns one of them: with the number of values, that pins down both, as they are whole
+    microseconds."""
+    w = waits.c
+    grouped = db.session.execute(
+        select(
+            w.block_id,
+            w.month,
+            func.grouping(w.block_id, w.month),
+            func.count(),
+            *(
+                aggregate(fraction).within_group(w.wait)
+                for fraction in (0.5, 0.9)
+                for aggregate in (func.percentile_cont, func.percentile_disc)
+            ),
+        ).group_by(func.cube(w.block_id, w.month))
+    )
+    found = {}
+    for block_id, month, left_out, n, cont_50, disc_50, cont_90, disc_90 in grouped:
+        if not n:  # the grand total of no waits at all
+            continue
+        # GROUPING() sets 2 when the block is summed over, 1 when the month is.
+        key = (None if left_out & 2 else block_id, None if left_out & 1 else month)
+        found[key] = (n, _around(0.5, n, cont_50, disc_50) | _around(0.9, n, cont_90, disc_90))
+    return found
+
+
+def _around(fraction: float, n: int, cont: float, disc: int) -> dict[int, int]:
+    """{rank: value} for the values percentile_cont(fraction) interpolated between, from its
+    result and percentile_disc(fraction)'s, the same floating point as PostgreSQL's."""
+    position = fraction * (n - 1)
+    below = math.floor(position)
+    proportion = position - below
+    if proportion == 0:
+        return {below: round(cont)}
+    # percentile_disc gives the value at rank ceil(fraction * n) - 1: `below` or the next.
+    if max(math.ceil(fraction * n), 1) - 1 == below:
+        return {below: disc, below + 1: disc + round((cont - disc) / proportion)}
+    return {below: disc - round((disc - cont) / (1 - proportion)), below + 1: disc}
+
+
+def _add_cover(row, included: list[int], months: list[Month]) -> None:
+    """Hours with a worker on site, and hours without (the out-of-hours gaps), per block."""
+    if not included:
+        return
+    covered = _covered_microseconds(included, months)
+    for block_id in included:
+        for number, month in enumerate(months):
+            figures = row(block_id, number)
+            whole = (month.ends_at - month.starts_at).total_seconds() / 3600
+            figures.cover_hours = covered.get((block_id, number), 0) / 10**6 / 3600
+            figures.gap_hours = whole - figures.cover_hours
+
+
+def _covered_microseconds(included: list[int], months: list[Month]) -> dict[tuple, int]:
+    """{(block id, month): microseconds in the union of the block's shifts} in that month.
+
+    Each shift is cut to each month it touches; in start order within a block and month, a
+    piece adds only what it reaches beyond the latest end before it, so that two workers on
+    site at once count once."""
+    first, after = months[0].starts_at, months[-1].ends_at
+    month_table = union_all(
+        *(
+            select(
+                literal(number, Integer).label("number"),
+                literal(month.starts_at, Shift.starts_at.type).label("starts_at"),
+                literal(month.ends_at, Shift.ends_at.type).label("ends_at"),
+            )
+            for number, month in enumerate(months)
         )
-        whole = (month_end - month_start).total_seconds()
-        yield _month(month_start), covered / 3600, whole / 3600
-        month_start = month_end
+    ).cte("months")
+    m = month_table.c
+    pieces = (
+        select(
+            Shift.block_id,
+            m.number.label("month"),
+            case((Shift.starts_at > m.starts_at, Shift.starts_at), else_=m.starts_at).label(
+                "starts_at"
+            ),
+            case((Shift.ends_at < m.ends_at, Shift.ends_at), else_=m.ends_at).label("ends_at"),
+        )
+        .join(month_table, and_(Shift.starts_at < m.ends_at, Shift.ends_at > m.starts_at))
+        .where(Shift.block_id.in_(included), Shift.starts_at < after, Shift.ends_at > first)
+        .subquery("pieces")
+    )
+    p = pieces.c
+    reached = (
+        select(
+            p.block_id,
+            p.month,
+            p.starts_at,
+            p.ends_at,
+            func.max(p.ends_at)
+            .over(
+                partition_by=(p.block_id, p.month),
+                order_by=(p.starts_at, p.ends_at),
+                rows=(None, -1),
+            )
+            .label("covered_until"),
+        )
+    ).subquery("reached")
+    r = reached.c
+    added = case(
+        (
+            or_(r.covered_until.is_(None), r.covered_until < r.starts_at),
+            _MicrosecondsBetween(r.starts_at, r.ends_at),
+        ),
+        (r.covered_until < r.ends_at, _MicrosecondsBetween(r.covered_until, r.ends_at)),
+        else_=0,
+    )
+    return {
+        (block_id, month): int(microseconds)
+        for block_id, month, microseconds in db.session.execute(
+            select(r.block_id, r.month, func.sum(added)).group_by(r.block_id, r.month)
+        )
+    }
 
 
 CSV_COLUMNS = [
