@@ -50,6 +50,8 @@ common.fix_sys_path()
 SERGEANT = "sergeant@demo.test"
 REDIS_URL = "redis://127.0.0.1:6379/13"  # the tests use database 15
 SCHEMA_PREFIX = "scale_out_"
+# The schemas these scripts may create and drop (bench/pg_restart.py uses the second).
+OWN_SCHEMA_PREFIXES = (SCHEMA_PREFIX, "db_restart_")
 PUBLIC_BASE_URL = "https://booking.example.test"
 FLASK = Path(sys.executable).parent / "flask"
 GUNICORN = Path(sys.executable).parent / "gunicorn"
@@ -89,7 +91,7 @@ def drop_schema(schema: str, server: str = common.POSTGRES_SERVER) -> None:
 
 def _schema_statement(statement: str, schema: str, server: str) -> None:
     # Only ever a schema of these scripts' own: never public, never the benchmarks' data set.
-    if not schema.startswith(SCHEMA_PREFIX) or not schema.replace("_", "").isalnum():
+    if not schema.startswith(OWN_SCHEMA_PREFIXES) or not schema.replace("_", "").isalnum():
         raise ValueError(f"not a scale-out schema: {schema!r}")
     import psycopg
 
