@@ -7,10 +7,13 @@ import datetime as dt
 import logging
 import signal
 import sys
+import zlib
+from collections.abc import Callable, Iterator
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
+from sqlalchemy import text
 
 from . import clock, demo, dispatch, retention, rota, users
 from .errors import InvalidField
@@ -149,12 +152,48 @@ def extend_rota() -> int:
     )
 
 
+@contextlib.contextmanager
+def held_alone(name: str) -> Iterator[bool]:
+    """Whether this process may run the job `name` now: no other scheduler is running it.
+
+    On PostgreSQL a session advisory lock on its own connection, held for the job's length (a
+    lost connection releases it); SQLite serialises every write, so it needs none.
+    """
+    if db.engine.dialect.name != "postgresql":
+        yield True
+        return
+    key = zlib.crc32(f"booking.scheduler.{name}".encode())
+    with db.engine.connect() as connection:
+        held = connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}).scalar()
+        connection.commit()
+        try:
+            yield held
+        finally:
+            if held:
+                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                connection.commit()
+
+
+def run_alone(job: Callable[[], object]) -> Callable[[], object]:
+    """A nightly job that one scheduler runs while the others, due at the same time, skip it."""
+
+    def run():
+        with held_alone(job.__name__) as mine:
+            if mine:
+                return job()
+            log.info("scheduler.job_skipped", extra={"job": job.__name__})
+            return None
+
+    run.__name__ = job.__name__
+    return run
+
+
 @scheduler_cli.command("run")
 def scheduler_run():
     """Run the scheduler until stopped: text messages every 30 seconds and the nightly jobs.
 
     It is its own process, never inside the web workers; several may run at once, since each
-    message is claimed by one dispatcher only.
+    message is claimed by one dispatcher only, and each nightly job runs in one of them.
     """
     from apscheduler.schedulers.blocking import BlockingScheduler
 
@@ -179,8 +218,12 @@ def scheduler_run():
     scheduler.add_job(
         in_app(send_due_messages), "interval", seconds=30, id="dispatch", misfire_grace_time=60
     )
-    scheduler.add_job(in_app(extend_rota), "cron", hour=2, minute=30, id="rota_look_ahead")
-    scheduler.add_job(in_app(purge_personal_data), "cron", hour=3, minute=15, id="retention_purge")
+    scheduler.add_job(
+        in_app(run_alone(extend_rota)), "cron", hour=2, minute=30, id="rota_look_ahead"
+    )
+    scheduler.add_job(
+        in_app(run_alone(purge_personal_data)), "cron", hour=3, minute=15, id="retention_purge"
+    )
 
     def stop(signum, frame):
         raise KeyboardInterrupt

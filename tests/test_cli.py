@@ -156,3 +156,18 @@ def test_the_scheduler_stops_cleanly_on_sigterm(schema):
             scheduler.communicate()
     assert scheduler.returncode == 0, output
     assert "Scheduler stopped." in output
+
+
+def test_a_nightly_job_runs_in_one_scheduler_at_a_time(app, team, clock, is_postgres):
+    """Several schedulers may run; the one that finds a nightly job taken skips it."""
+    from booking.cli import extend_rota, held_alone, run_alone
+
+    if is_postgres:
+        with held_alone("extend_rota") as mine:
+            assert mine
+            with held_alone("extend_rota") as theirs:
+                assert not theirs
+            assert run_alone(extend_rota)() is None  # skipped: another one holds it
+            assert rows(Shift) == 0
+    assert run_alone(extend_rota)() > 0
+    assert rows(Shift) > 0
