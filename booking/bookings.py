@@ -10,6 +10,7 @@ audit event or idempotency record lands in the same transaction as the change.
 from __future__ import annotations
 
 import datetime as dt
+import random
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -197,12 +198,15 @@ def _claim_slot(
 
     Each attempt runs in a savepoint: if another transaction took that worker first, the unique
     index refuses the row, the savepoint rolls back and the next free worker is tried.
+    Bookings racing for one slot start from different free workers, so they seldom wait on
+    each other's uncommitted rows (which the index makes them do for the same worker).
     """
     slot = find_slot(
         rules, now, block, starts_at, disputed=booking.disputed, tested_at=booking.tested_at
     )
     candidates = slot.free_worker_ids if slot else ()
-    for worker_id in candidates:
+    first = random.randrange(len(candidates)) if candidates else 0
+    for worker_id in candidates[first:] + candidates[:first]:
         try:
             with db.session.begin_nested():
                 booking.block = block

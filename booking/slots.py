@@ -52,7 +52,7 @@ class Slot:
     starts_at: dt.datetime
     ends_at: dt.datetime
     free: int
-    # The workers on site and not yet booked, in the order a booking should take them.
+    # The workers on site and not yet booked, in shift order.
     free_worker_ids: tuple[int, ...] = field(default=(), compare=False, repr=False)
 
 
