@@ -1,6 +1,9 @@
 """The results table: every measure in bench/results/*.json as one Markdown table.
 
 python bench/table.py [RESULTS_DIR]
+
+The "before" column is the same measure in RESULTS_DIR/before/ (the results before the fixes
+described in bench/README.md), where there is one.
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ import json
 import sys
 from pathlib import Path
 
-ORDER = ["slots", "booking_load", "sms_dispatch", "calendar", "reports"]
+ORDER = ["slots", "booking_load", "sms_dispatch", "calendar", "reports", "scale_out", "pg_restart"]
 
 
 def fmt(value) -> str:
@@ -30,16 +33,27 @@ def main() -> None:
     records.sort(
         key=lambda r: (ORDER.index(r["benchmark"]) if r["benchmark"] in ORDER else 99, r["db"])
     )
-    print("| benchmark | db | data | measure | value | goal | floor | ratio | met | load avg |")
-    print("| --- | --- | --- | --- | ---: | --- | ---: | ---: | --- | --- |")
+    before = {
+        (r["benchmark"], r["db"], m["measure"]): m
+        for r in (json.loads(p.read_text()) for p in sorted((folder / "before").glob("*.json")))
+        for m in r["measures"]
+    }
+    print(
+        "| benchmark | db | data | measure | before | value | goal | floor | ratio | met"
+        " | load avg |"
+    )
+    print("| --- | --- | --- | --- | ---: | ---: | --- | ---: | ---: | --- | --- |")
     for record in records:
         past = record.get("notes", {}).get("data", {}).get("past bookings", 0)
         data = f"{past / 1e6:g}M" if past >= 1e6 else f"{past / 1e3:g}k"
         for m in record["measures"]:
             value = f"{fmt(m['value'])} {m['unit']}"
+            earlier = before.get((record["benchmark"], record["db"], m["measure"]))
+            was = f"{fmt(earlier['value'])} {earlier['unit']}" if earlier else ""
             floor = f"{fmt(m['floor'])}" if "floor" in m else ""
             print(
-                f"| {record['benchmark']} | {record['db']} | {data} | {m['measure']} | {value} | "
+                f"| {record['benchmark']} | {record['db']} | {data} | {m['measure']} | {was} "
+                f"| {value} | "
                 f"{m.get('goal', '')} | {floor} | {fmt(m.get('ratio'))} | {fmt(m.get('met'))} | "
                 f"{record.get('load_average_at_end', '')} |"
             )
