@@ -65,11 +65,11 @@ def main() -> None:
         notes["worker_shifts_in_db"] = db.session.scalar(
             select(func.count(Shift.id)).where(Shift.worker_id == worker_id)
         )
+        db.session.remove()
         # Whether the data set has the index the worker feed's appointments query needs.
         notes["bookings_indexes"] = sorted(
             index["name"] for index in inspect(db.engine).get_indexes("bookings")
         )
-        db.session.remove()
 
         def feed_rows(condition_shift, condition_booking):
             now = dt.datetime.now(dt.UTC)
