@@ -15,11 +15,12 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-import requests
 from sqlalchemy import text
 
 from booking import create_app
@@ -235,6 +236,17 @@ def test_successful_health_checks_are_not_logged_but_failed_ones_are(monkeypatch
     )
 
 
+def http_get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict, bytes]:
+    """(status, headers, body) of a GET, whatever the status."""
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        with error:
+            return error.code, dict(error.headers), error.read()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -265,17 +277,16 @@ def test_gunicorn_wsgi_app_serves_with_this_configuration(schema, tmp_path):
         deadline = time.monotonic() + 60
         while True:
             try:
-                health = requests.get(f"{base}/healthz", timeout=5)
+                health = http_get(f"{base}/healthz")
                 break
-            except requests.ConnectionError:
+            except OSError:  # not listening yet
                 assert server.poll() is None, log_path.read_text()
                 assert time.monotonic() < deadline, "gunicorn did not start"
                 time.sleep(0.2)
-        assert health.json() == {"status": "ok"}
-        forged = requests.get(f"{base}/healthz", headers={"X-Forwarded-Proto": "https"}, timeout=5)
-        assert "Strict-Transport-Security" not in forged.headers
-        feed = requests.get(f"{base}/calendar/{SECRET_TOKEN}.ics?refresh=1", timeout=5)
-        assert feed.status_code == 404
+        assert json.loads(health[2]) == {"status": "ok"}
+        _, forged_headers, _ = http_get(f"{base}/healthz", {"X-Forwarded-Proto": "https"})
+        assert "Strict-Transport-Security" not in forged_headers
+        assert http_get(f"{base}/calendar/{SECRET_TOKEN}.ics?refresh=1")[0] == 404
     finally:
         server.send_signal(signal.SIGTERM)
         exit_code = server.wait(timeout=60)
