@@ -660,12 +660,14 @@ def test_block_feed_answers_304_to_its_etag(blocks, get_feed):
     assert again.status_code == 304
 
 
-# Feeds polled again: each event is written once and kept by its content
+# Feeds at scale: slot loads counted by the database, each event written once and kept by its
+# content, so that a feed polled again shows every change
 
 
 def expected_load(block_code: str) -> dict[str, tuple]:
-    """A block feed's load events as the bookings say, one booking at a time: per slot, the
-    live count and the latest change, cancelled bookings in the window included."""
+    """A block feed's load events worked out one booking at a time: per slot, the live count
+    and the latest change, cancelled bookings included (the tests' bookings are all in the
+    feed's window)."""
     slots: dict[dt.datetime, list] = {}
     for booking in db.session.scalars(
         select(Booking).join(Booking.block).where(Block.code == block_code)
