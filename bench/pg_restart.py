@@ -167,43 +167,20 @@ class MainCluster:
 
 
 def free_places(app: str, token: str, wanted: int) -> list[dict]:
-    """The earliest free places (one per worker free in a slot), up to `wanted`."""
-    import requests
-
-    places: list[dict] = []
-    seen: set[tuple[str, str]] = set()
-    after = None
-    with requests.Session() as session:
-        for _ in range(50):
-            params = {"limit": 100}
-            if after:
-                params["after"] = after
-            slots = session.get(
-                f"{app}/api/v1/slots",
-                params=params,
-                headers={"Authorization": f"Bearer {token}"},
-                timeout=60,
-            ).json()
-            new = [s for s in slots if (s["block"], s["starts_at"]) not in seen]
-            if not new:
-                break
-            for slot in new:
-                seen.add((slot["block"], slot["starts_at"]))
-                places.extend([slot] * slot["free"])
-            after = new[-1]["starts_at"]
-            if len(places) >= wanted:
-                break
-    return places[:wanted]
+    """The earliest free places (a slot once for each worker free in it), up to `wanted`."""
+    slots = scale_out.earliest_free_slots(app, token, wanted)
+    return [slot for slot in slots for _ in range(slot["free"])][:wanted]
 
 
 class Load:
     """Clients booking one place after another; every answer recorded with its time."""
 
-    def __init__(self, apps: list[str], token: str, places: list[dict], clients: int):
+    def __init__(self, apps: list[str], token: str, places: list[dict], clients: int, pause: float):
         self.apps = apps
         self.token = token
         self.places = iter(enumerate(places))
         self.clients = clients
+        self.pause = pause  # a steady load, not a flood: the machine is shared
         self.lock = threading.Lock()
         self.answers: list[dict] = []
         self.health: list[tuple[float, str, object]] = []
@@ -244,8 +221,7 @@ class Load:
             answer["done"] = self.elapsed()
             with self.lock:
                 self.answers.append(answer)
-            if answer["status"] != 201:
-                time.sleep(0.1)  # as a client would, rather than spin on errors
+            time.sleep(self.pause)
         session.close()
 
     def _poll_health(self) -> None:
@@ -319,7 +295,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30, help="length of the load")
     parser.add_argument("--restart-at", type=float, default=10, help="seconds into the load")
     parser.add_argument("--clients", type=int, default=4)
-    parser.add_argument("--places", type=int, default=1500, help="free places to book at most")
+    parser.add_argument("--places", type=int, default=2000, help="free places to book at most")
+    parser.add_argument(
+        "--pause", type=float, default=0.2, help="seconds each client waits between requests"
+    )
     args = parser.parse_args()
 
     cluster = ThrowawayCluster() if args.cluster == "throwaway" else MainCluster()
@@ -349,7 +328,7 @@ def main() -> None:
                 print(f"{cluster.name}; apps at {', '.join(apps)}; {len(places)} free places")
 
                 restart: dict = {}
-                with Load(apps, token, places, args.clients) as load:
+                with Load(apps, token, places, args.clients, args.pause) as load:
                     time.sleep(args.restart_at)
                     restart["began"] = load.elapsed()
                     try:

@@ -1,7 +1,7 @@
 """Two app processes and two schedulers on one PostgreSQL database: no double booking, no
 duplicate text message, nothing acknowledged and lost.
 
-    python bench/scale_out.py [--slots 100] [--attempts-per-place 3] [--clients 16]
+    python bench/scale_out.py [--places 250] [--attempts-per-place 3] [--clients 16]
 
 The production set-up, on 127.0.0.1: in a schema of its own in the local PostgreSQL
 (`scale_out_<pid>`, never `public` nor `bench`; dropped at the end) it runs `flask db upgrade`
@@ -10,7 +10,8 @@ and `flask demo load`, then starts
 - two app processes, `gunicorn wsgi:app` with gunicorn.conf.py (2 workers of 4 threads each,
   on two ports), Flask-Limiter's storage in Redis when Redis answers on 127.0.0.1:6379;
 - two `flask scheduler run` processes, SMS_BACKEND=twilio, sending to a stand-in Twilio on
-  loopback (tests/twilio_standin.py, in a process of its own, recording every request).
+  loopback (tests/twilio_standin.py, in a process of its own, recording every request), each
+  from a sender number of its own, so that the stand-in shows which one sent each text.
 
 Clients (threads, alternating between the two apps, with one sergeant's API token) race for
 the earliest free slots: each slot is asked for `--attempts-per-place` times as many times as
@@ -53,6 +54,9 @@ SCHEMA_PREFIX = "scale_out_"
 # The schemas these scripts may create and drop (bench/pg_restart.py uses the second).
 OWN_SCHEMA_PREFIXES = (SCHEMA_PREFIX, "db_restart_")
 PUBLIC_BASE_URL = "https://booking.example.test"
+# The sender number of each scheduler (Ofcom's drama range).
+SCHEDULER_NUMBERS = ("+447700900001", "+447700900002")
+SENDERS = {number: f"scheduler-{n}" for n, number in enumerate(SCHEDULER_NUMBERS, 1)}
 FLASK = Path(sys.executable).parent / "flask"
 GUNICORN = Path(sys.executable).parent / "gunicorn"
 
@@ -218,7 +222,7 @@ def _standin_main(conn) -> None:
     while True:
         command = conn.recv()
         if command == "report":
-            conn.send([(r.body, r.sid, r.answered) for r in standin.requests])
+            conn.send([(r.body, r.sid, r.answered, r.form.get("From")) for r in standin.requests])
         elif command == "stop":
             standin.stop()
             conn.send([repr(e) for e in standin.errors])
@@ -237,7 +241,7 @@ class StandIn:
         return self
 
     def received(self) -> list[tuple[str, str | None, int]]:
-        """(body, sid, status answered) of every request received."""
+        """(body, sid, status answered, sender) of every request received."""
         self.conn.send("report")
         return self.conn.recv()
 
@@ -267,6 +271,33 @@ class StandIn:
 
 
 # Booking over HTTP -------------------------------------------------------------------------
+
+
+def earliest_free_slots(app: str, token: str, places: int) -> list[dict]:
+    """The earliest free slots, page by page, until they hold `places` places (or run out)."""
+    import requests
+
+    slots: list[dict] = []
+    seen: set[tuple[str, str]] = set()
+    params: dict = {"limit": 100}
+    with requests.Session() as session:
+        for _ in range(100):  # bounded: 10,000 slots at most
+            page = session.get(
+                f"{app}/api/v1/slots",
+                params=params,
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=60,
+            ).json()
+            new = [s for s in page if (s["block"], s["starts_at"]) not in seen]
+            for slot in new:
+                if sum(s["free"] for s in slots) >= places:
+                    return slots
+                seen.add((slot["block"], slot["starts_at"]))
+                slots.append(slot)
+            if not new:
+                return slots
+            params["after"] = new[-1]["starts_at"]
+    return slots
 
 
 def booking_body(slot: dict, n: int, now: dt.datetime) -> dict:
@@ -451,8 +482,10 @@ def sms_checks(messages: list[tuple], received: list[tuple], references: list[st
     def reference_in(body: str) -> str | None:
         return next((r for r in ours if r in body), None)
 
-    accepted = [(body, sid) for body, sid, status in received if status == 201]
-    ours_accepted = [(body, sid) for body, sid in accepted if reference_in(body)]
+    accepted = [(body, sid, sender) for body, sid, status, sender in received if status == 201]
+    ours_accepted = [(body, sid) for body, sid, _ in accepted if reference_in(body)]
+    # Each scheduler sends from a number of its own, so the stand-in shows who sent what.
+    per_sender = Counter(sender for body, _, sender in accepted if reference_in(body))
     per_text = Counter(body for body, _ in ours_accepted)
     sent = [m for m in messages if m[2] in ("sent", "delivered")]
     accepted_sids = {sid for _, sid in ours_accepted}
@@ -470,6 +503,7 @@ def sms_checks(messages: list[tuple], received: list[tuple], references: list[st
         "accepted_not_recorded": len(accepted_sids - set(stored_ids)),
         "provider_id_reused": len(stored_ids) - len(set(stored_ids)),
         "other_requests": len(received) - len(ours_accepted),
+        "sent_per_scheduler": {SENDERS.get(k, k): v for k, v in sorted(per_sender.items())},
     }
 
 
@@ -478,7 +512,9 @@ def sms_checks(messages: list[tuple], received: list[tuple], references: list[st
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--slots", type=int, default=100, help="earliest free slots raced for")
+    parser.add_argument(
+        "--places", type=int, default=250, help="free places raced for (more than a batch)"
+    )
     parser.add_argument(
         "--attempts-per-place", type=int, default=3, help="requests per free place in a slot"
     )
@@ -520,18 +556,15 @@ def main() -> None:
             apps = [start_app(children, f"app-{n}", env) for n in (1, 2)]
             for n in (1, 2):
                 children.start(
-                    f"scheduler-{n}", [str(FLASK), "--app", "wsgi", "scheduler", "run"], env
+                    f"scheduler-{n}",
+                    [str(FLASK), "--app", "wsgi", "scheduler", "run"],
+                    {**env, "TWILIO_FROM_NUMBER": SCHEDULER_NUMBERS[n - 1]},
                 )
             print(f"apps at {apps[0]} and {apps[1]}; two schedulers; logs in {log_dir}")
 
             import requests
 
-            slots = requests.get(
-                f"{apps[0]}/api/v1/slots",
-                params={"limit": min(args.slots, 100)},
-                headers={"Authorization": f"Bearer {token}"},
-                timeout=60,
-            ).json()
+            slots = earliest_free_slots(apps[0], token, args.places)
             capacity = {
                 (s["block"], dt.datetime.fromisoformat(s["starts_at"]).astimezone(dt.UTC)): s[
                     "free"
@@ -563,6 +596,7 @@ def main() -> None:
             readback = read_back(apps, token, references)
             checked = database_checks(url, references, capacity, cutoff)
             sms = sms_checks(checked.pop("messages"), standin.received(), references)
+            print(f"texts accepted per scheduler: {sms['sent_per_scheduler']}")
             health = {app: requests.get(f"{app}/healthz", timeout=10).status_code for app in apps}
             stopped = {
                 name: children.stop(name)
