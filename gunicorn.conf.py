@@ -6,9 +6,9 @@ belong in Redis (RATELIMIT_STORAGE_URI) once more than one process serves. Run a
 processes and machines as the load needs, behind a proxy that terminates HTTPS. The scheduler
 is never started here: it is its own process (`flask scheduler run`).
 
-Settings from the environment (the README's configuration table): WEB_BIND, WEB_CONCURRENCY,
-WEB_THREADS, WEB_TIMEOUT, WEB_ACCESS_LOG, and PROXY_FIX_HOPS, which the app reads too.
-Command-line options still override anything here.
+Settings from the environment (the README's configuration tables): WEB_BIND, WEB_CONCURRENCY,
+WEB_THREADS, WEB_TIMEOUT, WEB_ACCESS_LOG, FORWARDED_ALLOW_IPS, and PROXY_FIX_HOPS, which the
+app reads too. Command-line options still override anything here.
 """
 
 from __future__ import annotations
