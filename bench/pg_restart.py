@@ -148,7 +148,18 @@ class MainCluster:
             raise SystemExit("PostgreSQL is not answering on 127.0.0.1:5432")
         return self
 
+    def other_sessions(self) -> int:
+        """Client sessions on the server besides this one: a restart cuts them all."""
+        import psycopg
+
+        with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres") as connection:
+            return connection.execute(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()"
+            ).fetchone()[0]
+
     def restart(self) -> None:
+        print(f"restarting {self.name}: {self.other_sessions()} client sessions will be cut")
         self._pg_ctlcluster("restart")
 
     def ensure_running(self) -> bool:
