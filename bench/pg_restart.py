@@ -163,7 +163,7 @@ class MainCluster:
         self._pg_ctlcluster("restart")
 
     def ensure_running(self) -> bool:
-        if wait_until_ready(self.port, 30):
+        if wait_until_ready(self.port, 10):
             return True
         with contextlib.suppress(subprocess.SubprocessError, OSError):
             self._pg_ctlcluster("start")
