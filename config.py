@@ -40,7 +40,7 @@ class Config:
     # gunicorn's worker timeout, so that a starved request fails with a 500, not a killed worker.
     DATABASE_POOL = {
         "pool_size": _int("DATABASE_POOL_SIZE", 5),
-        "max_overflow": _int("DATABASE_MAX_OVERFLOW", 5),
+        "max_overflow": _int("DATABASE_MAX_OVERFLOW", 10),
         "pool_recycle": _int("DATABASE_POOL_RECYCLE", 1800),
         "pool_timeout": _int("DATABASE_POOL_TIMEOUT", 10),
     }

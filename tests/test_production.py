@@ -90,7 +90,7 @@ def test_the_pool_settings_from_the_environment_reach_the_postgresql_engine():
 
 def test_the_postgresql_pool_has_defaults_and_checks_each_connection_before_use():
     pool = pool_of_a_fresh_process(DATABASE_URL=A_POSTGRESQL_URL)
-    assert pool == {"size": 5, "max_overflow": 5, "recycle": 1800, "timeout": 10, "pre_ping": True}
+    assert pool == {"size": 5, "max_overflow": 10, "recycle": 1800, "timeout": 10, "pre_ping": True}
 
 
 def test_sqlite_keeps_its_own_set_up(tmp_path):
