@@ -27,7 +27,7 @@ def _int(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
 
 
-bind = os.environ.get("WEB_BIND", "127.0.0.1:8000").split(",")
+bind = [address.strip() for address in os.environ.get("WEB_BIND", "127.0.0.1:8000").split(",")]
 # Each worker is a process with its own connection pool; its threads share it. Threads keep
 # a worker answering while one request waits on the database.
 workers = _int("WEB_CONCURRENCY", 2 * (os.cpu_count() or 1) + 1)
@@ -73,28 +73,32 @@ class AccessLog(Logger):
     def access(self, resp, req, environ, request_time):
         if not self.access_log_enabled:
             return
-        status = resp.status.split(None, 1)[0] if isinstance(resp.status, str) else resp.status
+        try:
+            entry = self.entry(resp, environ, request_time)
+            if entry is not None:
+                self.access_log.info(json.dumps(entry))
+        except Exception:  # the answer has gone already; a log line must not fail it
+            self.exception("access log line not written")
+
+    def entry(self, resp, environ, request_time) -> dict | None:
+        """The access line's fields, or None for a request not logged."""
+        status = int(str(resp.status).split(None, 1)[0])
         path = environ.get("PATH_INFO", "")
-        if path == "/healthz" and str(status) == "200":
-            return
+        if path == "/healthz" and status == 200:
+            return None
         headers = resp.headers.items() if hasattr(resp.headers, "items") else resp.headers
-        request_id = next((v for k, v in headers if k.lower() == "x-request-id"), None)
-        entry = {
+        return {
             "time": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
             "level": "INFO",
             "logger": "gunicorn.access",
             "message": "request",
             "method": environ.get("REQUEST_METHOD"),
             "path": loggable_path(path),
-            "status": int(status),
+            "status": status,
             "bytes": getattr(resp, "sent", None),
             "duration_ms": round(request_time.total_seconds() * 1000, 1),
-            "request_id": request_id,
+            "request_id": next((v for k, v in headers if k.lower() == "x-request-id"), None),
         }
-        try:
-            self.access_log.info(json.dumps(entry))
-        except Exception:
-            self.exception("access log line not written")
 
 
 logger_class = AccessLog
