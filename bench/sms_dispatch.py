@@ -100,15 +100,16 @@ def dispatcher_main(url: str, twilio_env: dict, profile_as: str | None, ready, g
         db.session.rollback()
         ready.wait()
         go.wait()
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), time.process_time()
         with common.maybe_profile(profile_as is not None, profile_as or ""):
             report = dispatch(lambda: dt.datetime.now(dt.UTC))
-        elapsed = time.perf_counter() - t0
+        elapsed, cpu = time.perf_counter() - t0, time.process_time() - cpu0
         results.put(
             {
                 "sent": report.sent,
                 "claimed": len(report.claimed),
                 "seconds": elapsed,
+                "cpu_seconds": round(cpu, 2),
                 "skipped": report.skipped,
                 "failed": report.failed,
                 "retrying": report.retrying,
@@ -131,12 +132,18 @@ def floor_main(
     client.api.base_url = twilio_env["TWILIO_API_BASE_URL"]
     ready.wait()
     go.wait()
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     for to, body in texts:
         client.messages.create(
             to=to, from_=twilio_env["TWILIO_FROM_NUMBER"], body=body, status_callback=callback
         )
-    results.put({"sent": len(texts), "seconds": time.perf_counter() - t0})
+    results.put(
+        {
+            "sent": len(texts),
+            "seconds": time.perf_counter() - t0,
+            "cpu_seconds": round(time.process_time() - cpu0, 2),
+        }
+    )
 
 
 def run_processes(targets, max_seconds: float, on_time_up=None) -> tuple[float, list[dict], bool]:
@@ -315,6 +322,7 @@ def main() -> None:
                 "wall_s": round(wall, 2),
                 "per_second": round(counted["accepted"] / wall, 1),
                 "finished": finished,
+                "cpu_seconds": [r["cpu_seconds"] for r in results],
                 **counted,
             }
             print(f"floor x{parallel}:", runs[f"floor x{parallel}"])

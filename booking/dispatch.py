@@ -1,41 +1,45 @@
 """Sending the outbox: each due message claimed by one dispatcher, sent once, recorded at once.
 
 Several dispatchers may run together (several `flask scheduler run` processes). A claim marks a
-batch of messages `sending` with a lease, in one statement: `FOR UPDATE SKIP LOCKED` on
-PostgreSQL, a conditional update under SQLite's write lock. A dispatcher killed mid-batch leaves
+batch of due messages `sending` with a lease, atomically: `FOR UPDATE SKIP LOCKED` on
+PostgreSQL, SQLite's write lock (taken at BEGIN) there. A dispatcher killed mid-batch leaves
 its claims, which others take over once the lease has run out.
 
-The batch is then checked against its bookings in one read (moved, cancelled, concluded, no
-consent, opted out, quiet hours), and what may go is sent by a few threads at once, each
-message by one thread: Twilio's answer is what takes the time, and answers overlap.
+Each batch is checked against its bookings in one read (moved, cancelled, concluded, no consent,
+opted out, quiet hours). With the Twilio backend a few sender threads then send it, each
+message by one thread: the time goes in waiting for Twilio's answers, and they can overlap.
+The next batch is claimed while the end of this one is still being sent.
 
-Just before each message goes, its sender makes sure the claim still holds it for longer than
-a send can take. A claim younger than FRESH does: its lease has most of its two minutes left,
-nobody else may take the message before then, and its booking was read moments ago. An older
-claim (a slow batch) is checked again in the database, message by message: the booking re-read
-and the lease renewed, only if it is still this dispatcher's claim (the lease value is the
-claim's token). So no other dispatcher can ever be sending the same message.
+Just before a message goes, its sender makes sure the claim still holds it for longer than a
+send can take (the client gives up after 10 s). A claim younger than FRESH does: its lease has
+nearly all of its two minutes left, so no other dispatcher may claim the message yet, and its
+booking was read a moment ago. An older claim (a slow batch) is checked again in the database
+first, as before: the booking re-read, and the lease renewed only if it is still this
+dispatcher's claim (the lease value is the claim's token); if not, the message is left alone.
+So two dispatchers are never sending the same message.
 
 The provider's id is stored the moment it answers, and a message holding one is never sent
-again. Answers that arrive together are stored in one commit (the dispatcher's thread stores
-while its senders wait on Twilio), so a message waits for at most the commit in progress and its
-own.
+again. The dispatcher's own thread stores the answers while its senders wait on Twilio; answers
+that arrived together share one commit, so an answer waits at most for the commit in progress
+and its own. A dispatcher stopped half-way (Ctrl-C, an error) sends nothing more and stores what
+Twilio has already answered.
 
 The one window that no design closes: a dispatcher killed after Twilio accepted a message but
 before its id was committed. After the lease that message is sent a second time. The window is
-one HTTP answer and a commit or two long, per message; at most SENDERS messages are in it at once.
+one HTTP answer and a commit or two long, per message, as with one message at a time; only now
+up to SENDERS messages can be in it at once.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 from flask import current_app
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, select, update
 from sqlalchemy.orm import joinedload
 
 from . import outbox, texts
@@ -102,19 +106,29 @@ class Answer:
     outcome: str | None = None
 
 
-def _due(now: dt.datetime):
-    return or_(
-        and_(Message.status == MessageStatus.PENDING, Message.due_at <= now),
-        and_(Message.status == MessageStatus.SENDING, Message.lease_until < now),
-    )
-
-
 def claim(now: dt.datetime, limit: int = BATCH, lease: dt.timedelta = LEASE) -> list[int]:
-    """Claim up to `limit` due messages for this dispatcher; their ids, earliest due first."""
+    """Claim up to `limit` due messages for this dispatcher; their ids.
+
+    First the messages whose claim ran out (their dispatcher died or stalled), then the
+    pending ones, earliest due first. Two statements, each an ordered walk of the status index
+    that stops at `limit`: one condition with an OR would sort every due message each time.
+    """
+    claimed: list[int] = []
+    for due in (
+        and_(Message.status == MessageStatus.SENDING, Message.lease_until < now),
+        and_(Message.status == MessageStatus.PENDING, Message.due_at <= now),
+    ):
+        if len(claimed) < limit:
+            claimed += _claim_where(due, now, limit - len(claimed), lease)
+    db.session.commit()
+    return sorted(claimed)
+
+
+def _claim_where(due, now: dt.datetime, limit: int, lease: dt.timedelta) -> list[int]:
     candidates = (
         select(Message.id)
-        .where(_due(now), Message.provider_id.is_(None))
-        .order_by(Message.due_at, Message.id)
+        .where(due, Message.provider_id.is_(None))
+        .order_by(Message.due_at)
         .limit(limit)
     )
     if db.engine.dialect.name == "postgresql":
@@ -123,7 +137,7 @@ def claim(now: dt.datetime, limit: int = BATCH, lease: dt.timedelta = LEASE) -> 
     # A CTE, so that PostgreSQL picks the candidates once: a subquery the planner chose to
     # run again per row would skip the rows this very statement locked, and claim more.
     claimable = candidates.cte("claimable")
-    ids = db.session.scalars(
+    return db.session.scalars(
         update(Message)
         .where(Message.id.in_(select(claimable.c.id)))
         .values(
@@ -132,8 +146,6 @@ def claim(now: dt.datetime, limit: int = BATCH, lease: dt.timedelta = LEASE) -> 
         .returning(Message.id)
         .execution_options(synchronize_session=False)
     ).all()
-    db.session.commit()
-    return sorted(ids)
 
 
 def _stale(message: Message, booking: Booking, now: dt.datetime) -> str | None:
@@ -247,22 +259,32 @@ def _set(message_id: int, **values) -> None:
     )
 
 
-def _store(item: Outgoing, answer: Answer) -> str:
-    """Stage what Twilio answered (the caller commits); the message's new status."""
-    now, failure = answer.at, answer.failure
-    if failure is None:
-        _set(
-            item.message_id,
-            status=MessageStatus.SENT,
-            provider_id=answer.provider_id,
-            sent_at=now,
-            status_at=now,
-            lease_until=None,
-            error_code=None,
-        )
-        return MessageStatus.SENT
+def _store(answered: list[tuple[Outgoing, Answer]]) -> list[str]:
+    """Stage what Twilio answered (the caller commits); each message's new status."""
+    sent = [
+        {
+            "id": item.message_id,
+            "status": MessageStatus.SENT,
+            "provider_id": answer.provider_id,
+            "sent_at": answer.at,
+            "status_at": answer.at,
+            "lease_until": None,
+            "error_code": None,
+        }
+        for item, answer in answered
+        if answer.outcome is None and answer.failure is None
+    ]
+    if sent:
+        db.session.execute(update(Message), sent)  # by primary key, in one round trip
+    return [
+        answer.outcome
+        or (MessageStatus.SENT if answer.failure is None else _store_failure(item, answer))
+        for item, answer in answered
+    ]
 
-    config = current_app.config
+
+def _store_failure(item: Outgoing, answer: Answer) -> str:
+    now, failure, config = answer.at, answer.failure, current_app.config
     if failure.opted_out:
         outbox.set_opt_out(item.to, True, now)
         _set(
@@ -338,37 +360,16 @@ def send_one(
     if renewed.rowcount != 1:
         return GONE
 
-    outcome = _store(item, _call(backend, item, now, _status_callback(current_app.config)))
+    answer = _call(backend, item, now, _status_callback(current_app.config))
+    (outcome,) = _store([(item, answer)])
     db.session.commit()
     return outcome
-
-
-def _send_batch(
-    outgoing: list[Outgoing], send: Callable[[Outgoing], Answer], senders: int, report
-) -> None:
-    """Send with up to `senders` in flight; store the answers as they come, together."""
-    if senders == 1:
-        for item in outgoing:
-            _store_answers([(item, send(item))], report)
-        return
-    with ThreadPoolExecutor(senders, thread_name_prefix="sms-sender") as pool:
-        in_flight = {pool.submit(send, item): item for item in outgoing}
-        while in_flight:
-            done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
-            answered = []
-            for future in done:
-                item = in_flight.pop(future)
-                try:
-                    answered.append((item, future.result()))
-                except Exception:  # one bad message must not stop the others; its lease runs out
-                    log.exception("sms.dispatch_error", extra={"message_id": item.message_id})
-            _store_answers(answered, report)
 
 
 def _store_answers(answered: list[tuple[Outgoing, Answer]], report) -> None:
     """Store the answers in one commit; if that fails, each on its own."""
     try:
-        outcomes = [answer.outcome or _store(item, answer) for item, answer in answered]
+        outcomes = _store(answered)
         db.session.commit()
     except Exception:
         db.session.rollback()
@@ -392,30 +393,72 @@ def dispatch(
     """One pass: claim and send batches until nothing is due.
 
     Several messages are in flight at once only with a backend that may be called from several
-    threads (`concurrent`); otherwise one at a time.
+    threads (`concurrent`); otherwise one at a time, each stored before the next goes.
     """
     app = current_app._get_current_object()
     backend = backend or backend_for(app)
     senders = senders or (SENDERS if getattr(backend, "concurrent", False) else 1)
     policy = ReminderPolicy.from_config(app.config)
+    callback = _status_callback(app.config)
     report = DispatchReport()
 
-    callback = _status_callback(app.config)
+    def batches() -> Iterator[list[Outgoing]]:
+        while True:
+            claimed_at = now_fn()
+            ids = claim(claimed_at, limit)
+            if not ids:
+                return
+            report.claimed.extend(ids)
+            yield _check_batch(ids, claimed_at + LEASE, now_fn(), policy, report)
 
     def send(item: Outgoing) -> Answer:
         now = now_fn()
-        if now < item.checked_at + FRESH:
-            return _call(backend, item, now, callback)
-        # An old claim: check the message again and renew its lease first, in the database.
-        with app.app_context():
-            outcome = send_one(item.message_id, backend, now, policy, item.lease_until)
-        return Answer(now, outcome=outcome)
+        try:
+            if now < item.checked_at + FRESH:
+                return _call(backend, item, now, callback)
+            # An old claim: check the message again and renew its lease first, in the database.
+            with app.app_context():
+                outcome = send_one(item.message_id, backend, now, policy, item.lease_until)
+            return Answer(now, outcome=outcome)
+        except Exception:  # one bad message must not stop the others; its lease runs out
+            log.exception("sms.dispatch_error", extra={"message_id": item.message_id})
+            return Answer(now, outcome=GONE)
 
-    while True:
-        claimed_at = now_fn()
-        ids = claim(claimed_at, limit)
-        if not ids:
-            return report
-        report.claimed.extend(ids)
-        outgoing = _check_batch(ids, claimed_at + LEASE, now_fn(), policy, report)
-        _send_batch(outgoing, send, senders, report)
+    if senders == 1:
+        for batch in batches():
+            for item in batch:
+                _store_answers([(item, send(item))], report)
+        return report
+
+    upcoming = batches()
+    in_flight: dict[Future, Outgoing] = {}
+    with ThreadPoolExecutor(senders, thread_name_prefix="sms-sender") as pool:
+        try:
+            while upcoming or in_flight:
+                # Claim the next batch while the end of this one is still being sent.
+                if upcoming and len(in_flight) <= limit // 2:
+                    batch = next(upcoming, None)
+                    if batch is None:
+                        upcoming = None
+                    in_flight.update({pool.submit(send, item): item for item in batch or []})
+                    continue
+                # Answers that came in together are stored in one commit.
+                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                _store_answers([(in_flight[f], f.result()) for f in done], report)
+                for future in done:
+                    del in_flight[future]
+        finally:
+            # Stopped half-way (Ctrl-C, an error): what has not gone is left to its lease, and
+            # what Twilio has answered is stored, so that it never goes twice.
+            for future in in_flight:
+                future.cancel()
+            wait(in_flight)
+            answered = [
+                (item, f.result())
+                for f, item in in_flight.items()
+                if not f.cancelled() and f.exception() is None
+            ]
+            if answered:
+                db.session.rollback()
+                _store_answers(answered, report)
+    return report

@@ -728,3 +728,146 @@ def test_a_batch_that_outlasts_its_lease_still_sends_what_nobody_else_claimed(
     report = run(clock, backend=SlowTwilio())
     assert report.sent == 3
     assert references_sent(standin) == Counter({b.reference: 1 for b in booked})
+
+
+# Several messages in flight at once, within one dispatcher
+
+
+def sent_by_reference(standin) -> dict[str, str]:
+    """The sid the stand-in gave each booking reference it accepted."""
+    return {REFERENCE.search(r.body)[0]: r.sid for r in standin.accepted}
+
+
+def test_one_dispatcher_has_several_messages_in_flight_and_stores_each_provider_id(
+    standin, book, clock
+):
+    booked = book_many(book, clock, 12)
+    standin.latency = 0.2  # Twilio's answers take a while: the senders wait on them together
+
+    report = run(clock)
+
+    assert report.sent == 12
+    assert 1 < standin.most_at_once <= dispatch.SENDERS
+    assert references_sent(standin) == Counter({b.reference: 1 for b in booked})
+    sids = sent_by_reference(standin)
+    for booking in booked:
+        confirmation = only(booking, MessageKind.CONFIRMATION)
+        assert confirmation.status == MessageStatus.SENT
+        assert confirmation.provider_id == sids[booking.reference]
+        assert (confirmation.attempts, confirmation.lease_until) == (1, None)
+    assert run(clock).claimed == []
+
+
+def test_the_console_backend_sends_one_message_at_a_time(app, book, clock):
+    assert not sms.ConsoleBackend.concurrent  # nothing to wait for, and its log stays in order
+    assert sms.TwilioBackend.concurrent
+    booked = book_many(book, clock, 3)
+    assert run(clock).sent == 3
+    assert all(only(b, MessageKind.CONFIRMATION).status == MessageStatus.SENT for b in booked)
+
+
+class Stopped(BaseException):
+    """The dispatcher's process being stopped (Ctrl-C, a deploy) in the middle of a batch."""
+
+
+def test_a_dispatcher_stopped_mid_batch_stores_what_went_and_leaves_the_rest_to_its_lease(
+    app, standin, book, clock
+):
+    booked = book_many(book, clock, 10)
+    started = clock()
+    twilio = sms.backend_for(app)
+    standin.latency = 0.05
+    calls = Counter()
+    lock = threading.Lock()
+
+    class StoppedOnTheFourthText:
+        concurrent = True
+
+        def send(self, to, body, status_callback):
+            with lock:
+                calls["sends"] += 1
+                stop = calls["sends"] == 4
+            if stop:
+                raise Stopped
+            return twilio.send(to, body, status_callback)
+
+    with pytest.raises(Stopped):
+        dispatch.dispatch(clock, backend=StoppedOnTheFourthText())
+    db.session.expire_all()
+
+    # Every text Twilio accepted has its id stored; nothing more went after the stop.
+    sids = sent_by_reference(standin)
+    assert 3 <= len(sids) < 10
+    for booking in booked:
+        confirmation = only(booking, MessageKind.CONFIRMATION)
+        if booking.reference in sids:
+            assert confirmation.status == MessageStatus.SENT
+            assert confirmation.provider_id == sids[booking.reference]
+        else:  # still claimed by the stopped dispatcher
+            assert confirmation.status == MessageStatus.SENDING
+            assert confirmation.provider_id is None
+
+    assert run(clock).claimed == []  # the lease holds
+    clock.set(started + dispatch.LEASE + dt.timedelta(seconds=1))
+    report = run(clock)
+    assert report.sent == 10 - len(sids)
+    assert references_sent(standin) == Counter({b.reference: 1 for b in booked})
+    assert {only(b, MessageKind.CONFIRMATION).status for b in booked} == {MessageStatus.SENT}
+
+
+def test_a_claim_that_has_grown_old_is_checked_against_its_booking_again_before_sending(
+    app, standin, book, clock
+):
+    """A batch is checked against its bookings when claimed. Once a claim is older than a few
+    seconds (Twilio slow to answer), each message is checked again just before it goes."""
+    first, second = book_many(book, clock, 2)
+    twilio = sms.backend_for(app)
+
+    class SlowTwilio:
+        def send(self, to, body, status_callback):
+            clock.set(clock() + dispatch.FRESH)  # the answer takes a while
+            if second.reference not in body:
+                # Meanwhile the second appointment is cancelled behind the outbox's back.
+                db.session.execute(
+                    update(Booking)
+                    .where(Booking.id == second.id)
+                    .values(status=BookingStatus.CANCELLED)
+                )
+                db.session.commit()
+            return twilio.send(to, body, status_callback)
+
+    report = run(clock, backend=SlowTwilio())
+
+    assert (report.sent, report.cancelled) == (1, 1)
+    assert references_sent(standin) == Counter({first.reference: 1})
+    cancelled = only(second, MessageKind.CONFIRMATION)
+    assert cancelled.status == MessageStatus.CANCELLED
+    assert cancelled.skip_reason == "The appointment was cancelled"
+
+
+def test_two_dispatchers_with_several_senders_each_send_every_message_exactly_once(
+    app, standin, book, clock
+):
+    booked = book_many(book, clock, 40)
+    standin.latency = 0.01
+    db.session.commit()
+    barrier = threading.Barrier(2)
+
+    def dispatcher(_):
+        with app.app_context():
+            barrier.wait()
+            return dispatch.dispatch(clock, limit=7)  # batches of 7, the next claimed early
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        reports = list(pool.map(dispatcher, range(2)))
+
+    db.session.expire_all()
+    assert sum(r.sent for r in reports) == 40
+    assert not set(reports[0].claimed) & set(reports[1].claimed)
+    assert references_sent(standin) == Counter({b.reference: 1 for b in booked})
+    assert len(standin.requests) == 40
+    sids = sent_by_reference(standin)
+    for booking in booked:
+        confirmation = only(booking, MessageKind.CONFIRMATION)
+        assert (confirmation.status, confirmation.attempts) == (MessageStatus.SENT, 1)
+        assert confirmation.provider_id == sids[booking.reference]

@@ -2,9 +2,9 @@
 
 It answers `POST /2010-04-01/Accounts/{AccountSid}/Messages.json` as Twilio does (201 with the
 message resource, status "queued"), checks the basic auth, records every request it receives
-(thread-safely), and can be told to fail the next requests: HTTP 500, 429, 400 with a Twilio
-error code (21211 invalid number, 21610 unsubscribed recipient), or an answer slower than the
-client's timeout.
+(thread-safely) and the most it was answering at once, and can be told to fail the next
+requests: HTTP 500, 429, 400 with a Twilio error code (21211 invalid number, 21610 unsubscribed
+recipient), or an answer slower than the client's timeout.
 
 The `standin` fixture starts one per test, points the app at it (SMS_BACKEND=twilio) and shuts
 it down cleanly afterwards, joining every handler thread.
@@ -115,7 +115,13 @@ class _Handler(BaseHTTPRequestHandler):
         )
         failure = standin._next_failure() if match and received.authorised else None
         standin._record(received)
+        standin._arrived()
+        try:
+            self._reply(standin, received, match, form, failure)
+        finally:
+            standin._left()
 
+    def _reply(self, standin, received, match, form, failure) -> None:
         if match is None:
             status, payload = 404, {"code": 20404, "message": "Not found", "status": 404}
         elif not received.authorised or received.account_sid != standin.account_sid:
@@ -167,6 +173,8 @@ class TwilioStandIn:
         self.expected_authorization = f"Basic {credentials}"
         self.stopping = threading.Event()
         self.latency = 0.0  # seconds each request takes, to let concurrent senders interleave
+        self.most_at_once = 0  # the most requests it was answering at the same time
+        self._at_once = 0
         self.errors: list[BaseException] = []
         self._lock = threading.Lock()
         self._received: list[Received] = []
@@ -219,6 +227,15 @@ class TwilioStandIn:
     def _record(self, received: Received) -> None:
         with self._lock:
             self._received.append(received)
+
+    def _arrived(self) -> None:
+        with self._lock:
+            self._at_once += 1
+            self.most_at_once = max(self.most_at_once, self._at_once)
+
+    def _left(self) -> None:
+        with self._lock:
+            self._at_once -= 1
 
     def _resource(self, received: Received) -> dict:
         sid = "SM" + secrets.token_hex(16)
