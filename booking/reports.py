@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, fields
 
 from sqlalchemy import (
     BigInteger,
+    Float,
     Integer,
     and_,
     case,
@@ -26,6 +27,7 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    text,
     union_all,
 )
 from sqlalchemy.ext.compiler import compiles
@@ -150,14 +152,18 @@ def _months(first: dt.datetime, after: dt.datetime) -> list[Month]:
     return months
 
 
-def _month_number(instant, months: list[Month]):
-    """The index in `months` of the month an instant falls in, as SQL: comparing with each
-    month's UTC end keeps local months right across the clock changes, on every database."""
-    if len(months) == 1:
-        return literal(0)
+def _month_number(instant, months: list[Month], first: int = 0, after: int | None = None):
+    """The index in `months` of the month an instant falls in, as SQL: comparing with the
+    months' UTC bounds keeps local months right across the clock changes, on every database.
+    A binary search (CASE within CASE), so that each row meets a few comparisons, not one
+    per month."""
+    after = len(months) if after is None else after
+    if after - first == 1:
+        return literal(first, Integer)
+    middle = (first + after) // 2
     return case(
-        *((instant < month.ends_at, number) for number, month in enumerate(months[:-1])),
-        else_=len(months) - 1,
+        (instant < months[middle].starts_at, _month_number(instant, months, first, middle)),
+        else_=_month_number(instant, months, middle, after),
     )
 
 
@@ -171,8 +177,10 @@ class _MicrosecondsBetween(FunctionElement):
 
 @compiles(_MicrosecondsBetween, "postgresql")
 def _microseconds_between_postgresql(element, compiler, **kw):
+    # date_part gives double precision, far quicker than EXTRACT's numeric; rounded to whole
+    # microseconds, it is exact for any span shorter than a century.
     earlier, later = (compiler.process(c, **kw) for c in element.clauses)
-    return f"CAST(EXTRACT(EPOCH FROM ({later} - {earlier})) * 1000000 AS BIGINT)"
+    return f"CAST(round(date_part('epoch', {later} - {earlier}) * 1000000) AS BIGINT)"
 
 
 @compiles(_MicrosecondsBetween, "sqlite")
@@ -227,6 +235,12 @@ def build(
     def row(block_id: int, month: int) -> Figures:
         return rows[(codes[block_id], months[month].key)]
 
+    if db.session.get_bind().dialect.name == "postgresql":
+        # These queries read the whole period once or twice: compiling them to machine code
+        # (PostgreSQL's JIT) took longer than running them, and sorting and hashing a year
+        # of appointments wants more than the default 4 MB. Both end with the transaction.
+        db.session.execute(text("SET LOCAL jit = off"))
+        db.session.execute(text("SET LOCAL work_mem = '64MB'"))
     _add_counts(row, appointments, now)
     _add_messages(row, appointments)
     _add_cover(row, included, months)
@@ -242,7 +256,7 @@ def build(
 
 
 def _count(condition):
-    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+    return func.count().filter(condition)
 
 
 def _add_counts(row, appointments, now: dt.datetime) -> None:
@@ -309,6 +323,14 @@ def _add_messages(row, appointments) -> None:
         )
         .select_from(Message)
         .join(appointments, Message.booking_id == a.id)
+        # Only the messages that count for something (most skipped ones do not) are joined.
+        .where(
+            or_(
+                Message.provider_id.is_not(None),
+                Message.status.in_((MessageStatus.DELIVERED, MessageStatus.FAILED)),
+                Message.skip_reason == OPTED_OUT,
+            )
+        )
         .group_by(a.group_block_id, a.month)
     ).all()
     for block_id, month, sent, delivered, failed, opted_out in counts:
@@ -324,21 +346,10 @@ def _add_waits(appointments, codes, months, total, by_block, by_month, rows) -> 
     month, per block, per month and in total: the database sorts the waits and gives back
     the few at the ranks each figure reads; the interpolation is the statistics module's
     (`median`, and `quantiles` inclusive), as for a list of the waits in hours."""
-    a = appointments.c
-    # A follow-up keeps its initial assessment's test time: its wait is not one.
-    waits = (
-        select(
-            a.group_block_id.label("block_id"),
-            a.month,
-            _MicrosecondsBetween(a.tested_at, a.starts_at).label("wait"),
-        )
-        .where(a.status != BookingStatus.CANCELLED, a.requirement != Requirement.FOLLOW_UP)
-        .subquery("waits")
-    )
     if db.session.get_bind().dialect.name == "postgresql":
-        ranked = _ranked_waits_postgresql(waits)
+        ranked = _ranked_waits_postgresql(appointments, months)
     else:
-        ranked = _ranked_waits(waits)
+        ranked = _ranked_waits(appointments)
     for (block_id, month), (n, microseconds_at) in ranked.items():
         if block_id is not None and month is not None:
             figures = rows[(codes[block_id], months[month].key)]
@@ -352,6 +363,12 @@ def _add_waits(appointments, codes, months, total, by_block, by_month, rows) -> 
         hours_at = {rank: value / 10**6 / 3600 for rank, value in microseconds_at.items()}
         figures.median_hours_to_appointment = round(_median(hours_at, n), 1)
         figures.p90_hours_to_appointment = round(_p90(hours_at, n), 1)
+
+
+def _counted_waits(a) -> tuple:
+    """Conditions for the appointments whose wait from test counts: not cancelled (never
+    kept), and not follow-ups (they keep their initial assessment's test time)."""
+    return (a.status != BookingStatus.CANCELLED, a.requirement != Requirement.FOLLOW_UP)
 
 
 def _median(hours_at: dict[int, float], n: int) -> float:
@@ -370,11 +387,22 @@ def _p90(hours_at: dict[int, float], n: int) -> float:
     return (hours_at[j] * (10 - delta) + upper * delta) / 10
 
 
-def _ranked_waits(waits) -> dict[tuple, tuple[int, dict[int, int]]]:
+def _ranked_waits(appointments) -> dict[tuple, tuple[int, dict[int, int]]]:
     """{(block id or None, month or None): (n, {rank: wait})} for each block and month, each
-    block, each month and all (None where a key is summed over), with the waits at the ranks
-    _median and _p90 read: window functions rank the waits in each grouping."""
-    w = waits.c
+    block, each month and all (None where a key is summed over), with the waits in whole
+    microseconds at the ranks _median and _p90 read: window functions rank the waits in each
+    grouping."""
+    a = appointments.c
+    w = (
+        select(
+            a.group_block_id.label("block_id"),
+            a.month,
+            _MicrosecondsBetween(a.tested_at, a.starts_at).label("wait"),
+        )
+        .where(*_counted_waits(a))
+        .subquery("waits")
+        .c
+    )
     picks = []
     for keys in [("block_id", "month"), ("block_id",), ("month",), ()]:
         partition = [w[key] for key in keys] or None
@@ -402,39 +430,52 @@ def _ranked_waits(waits) -> dict[tuple, tuple[int, dict[int, int]]]:
     return found
 
 
-def _ranked_waits_postgresql(waits) -> dict[tuple, tuple[int, dict[int, int]]]:
-    """What _ranked_waits gives, in one sorting pass over every grouping (CUBE).
+def _ranked_waits_postgresql(appointments, months) -> dict[tuple, tuple[int, dict[int, int]]]:
+    """What _ranked_waits gives, from percentile_cont and percentile_disc.
 
     percentile_cont interpolates between the two values around a rank and percentile_disc
     returns one of them: with the number of values, that pins down both, as they are whole
-    microseconds."""
-    w = waits.c
-    grouped = db.session.execute(
-        select(
-            w.block_id,
-            w.month,
-            func.grouping(w.block_id, w.month),
-            func.count(),
-            *(
-                aggregate(fraction).within_group(w.wait)
-                for fraction in (0.5, 0.9)
-                for aggregate in (func.percentile_cont, func.percentile_disc)
-            ),
-        ).group_by(func.cube(w.block_id, w.month))
+    microseconds. One query per month (each block, and the month), one for each block and one
+    for all, so that the database can share out the sorting among its workers."""
+    a = appointments.c
+    # Both functions sort double precision (exact for whole microseconds), so that they
+    # share one sort.
+    wait = cast(_MicrosecondsBetween(a.tested_at, a.starts_at), Float)
+    figures = (
+        func.count(),
+        *(
+            aggregate(fraction).within_group(wait)
+            for fraction in (0.5, 0.9)
+            for aggregate in (func.percentile_cont, func.percentile_disc)
+        ),
     )
+    each_month = (
+        select(a.group_block_id, literal(number, Integer), *figures)
+        .where(*_counted_waits(a), a.starts_at >= month.starts_at, a.starts_at < month.ends_at)
+        .group_by(func.rollup(a.group_block_id))
+        for number, month in enumerate(months)
+    )
+    no_month = cast(null(), Integer)
+    each_block = (
+        select(a.group_block_id, no_month, *figures)
+        .where(*_counted_waits(a))
+        .group_by(a.group_block_id)
+    )
+    whole_period = select(cast(null(), Integer), no_month, *figures).where(*_counted_waits(a))
     found = {}
-    for block_id, month, left_out, n, cont_50, disc_50, cont_90, disc_90 in grouped:
-        if not n:  # the grand total of no waits at all
-            continue
-        # GROUPING() sets 2 when the block is summed over, 1 when the month is.
-        key = (None if left_out & 2 else block_id, None if left_out & 1 else month)
-        found[key] = (n, _around(0.5, n, cont_50, disc_50) | _around(0.9, n, cont_90, disc_90))
+    for block_id, month, n, cont_50, disc_50, cont_90, disc_90 in db.session.execute(
+        union_all(*each_month, each_block, whole_period)
+    ):
+        if n:  # the rows for all come even when there is nothing to count
+            ranked = _around(0.5, n, cont_50, disc_50) | _around(0.9, n, cont_90, disc_90)
+            found[(block_id, month)] = (n, ranked)
     return found
 
 
-def _around(fraction: float, n: int, cont: float, disc: int) -> dict[int, int]:
+def _around(fraction: float, n: int, cont: float, disc: float) -> dict[int, int]:
     """{rank: value} for the values percentile_cont(fraction) interpolated between, from its
     result and percentile_disc(fraction)'s, the same floating point as PostgreSQL's."""
+    disc = round(disc)
     position = fraction * (n - 1)
     below = math.floor(position)
     proportion = position - below
