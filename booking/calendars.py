@@ -59,7 +59,9 @@ def _host(public_base_url: str) -> str:
     return urlsplit(public_base_url).hostname or "localhost"
 
 
-def _calendar(method: str | None = None, name: str | None = None) -> Calendar:
+@lru_cache(maxsize=4096)
+def _calendar_head(method: str | None = None, name: str | None = None) -> bytes:
+    """The calendar's own lines, before its first component; kept by content, as events are."""
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
@@ -72,7 +74,7 @@ def _calendar(method: str | None = None, name: str | None = None) -> Calendar:
         calendar.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
         # An X- property is text unless typed: a bare timedelta would be written "1:00:00".
         calendar.add("x-published-ttl", vDuration(REFRESH))
-    return calendar
+    return calendar.to_ical().removesuffix(END_OF_CALENDAR)  # no components yet
 
 
 @lru_cache(maxsize=8)
@@ -82,14 +84,13 @@ def _vtimezone(tzid: str) -> bytes:
 
 
 def _file(
-    calendar: Calendar, tzids: set[str], events: list[bytes], last_modified: dt.datetime
+    head: bytes, tzids: set[str], events: list[bytes], last_modified: dt.datetime
 ) -> CalendarFile:
     """The calendar with a VTIMEZONE for every TZID used, then its events, as icalendar writes
     a calendar: each component's lines in turn, inside the calendar's own."""
-    head = calendar.to_ical()  # no components yet: BEGIN, the properties, END
     body = b"".join(
         [
-            head.removesuffix(END_OF_CALENDAR),
+            head,
             *(_vtimezone(tzid) for tzid in sorted(tzids)),
             *events,
             END_OF_CALENDAR,
@@ -187,8 +188,8 @@ def _load_text(
 
 
 def forget_written_events() -> None:
-    """Drop every kept event text (they are never stale; this only frees the memory)."""
-    for cached in (_appointment_text, _shift_text, _load_text):
+    """Drop every kept text: none is ever stale, so this only frees the memory."""
+    for cached in (_calendar_head, _appointment_text, _shift_text, _load_text):
         cached.cache_clear()
 
 
@@ -204,7 +205,7 @@ def booking_file(booking: Booking, public_base_url: str) -> CalendarFile:
     """The appointment as a file to import: REQUEST while booked, CANCEL once cancelled."""
     cancelled = booking.status == BookingStatus.CANCELLED
     host = _host(public_base_url)
-    calendar = _calendar("CANCEL" if cancelled else "REQUEST")
+    head = _calendar_head("CANCEL" if cancelled else "REQUEST")
     block = booking.block
     event = _appointment_event(
         host,
@@ -220,7 +221,7 @@ def booking_file(booking: Booking, public_base_url: str) -> CalendarFile:
     )
     # METHOD:REQUEST needs an organizer; the service itself organises the appointment.
     event.add("organizer", f"mailto:noreply@{host}")
-    return _file(calendar, {block.timezone}, [event.to_ical()], booking.updated_at)
+    return _file(head, {block.timezone}, [event.to_ical()], booking.updated_at)
 
 
 def _appointments_in_window(now: dt.datetime):
@@ -242,7 +243,7 @@ def _shifts_in_window(now: dt.datetime):
 def worker_feed(worker: Worker, now: dt.datetime, public_base_url: str) -> CalendarFile:
     """A worker's shifts and appointments, two weeks back to eight weeks ahead."""
     host = _host(public_base_url)
-    calendar = _calendar(name=f"On site: {worker.name}")
+    head = _calendar_head(name=f"On site: {worker.name}")
     events, tzids = [], set()
     shifts = db.session.execute(
         select(
@@ -319,13 +320,13 @@ def worker_feed(worker: Worker, now: dt.datetime, public_base_url: str) -> Calen
     # Last-Modified is the time the feed is made, not its newest event's change: an event that
     # leaves (moved to another worker, cancelled over 30 days ago, out of the window) leaves no
     # timestamp, and a client showing it would be told 304. The ETag (a content hash) is exact.
-    return _file(calendar, tzids, events, now)
+    return _file(head, tzids, events, now)
 
 
 def block_feed(block: Block, now: dt.datetime, public_base_url: str) -> CalendarFile:
     """Who is on site at a block, and how many appointments each slot holds."""
     host = _host(public_base_url)
-    calendar = _calendar(name=f"{block.name} custody block: cover and appointments")
+    head = _calendar_head(name=f"{block.name} custody block: cover and appointments")
     place = _place(block.name, block.address)
     events = []
     shifts = db.session.execute(
@@ -374,9 +375,7 @@ def block_feed(block: Block, now: dt.datetime, public_base_url: str) -> Calendar
             _load_text(host, block.code, starts_at, ends_at, block.timezone, booked, changed_at)
         )
     tzids = {block.timezone} if events else set()
-    return _file(
-        calendar, tzids, events, now
-    )  # as in worker_feed: made now, the ETag tells changes
+    return _file(head, tzids, events, now)  # as in worker_feed: made now, the ETag tells changes
 
 
 def worker_for_token(token: str) -> Worker | None:
