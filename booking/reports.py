@@ -400,7 +400,9 @@ def _ranked_waits(appointments) -> dict[tuple, tuple[int, dict[int, int]]]:
             _MicrosecondsBetween(a.tested_at, a.starts_at).label("wait"),
         )
         .where(*_counted_waits(a))
-        .subquery("waits")
+        # Worked out once, not once for each grouping.
+        .cte("waits")
+        .prefix_with("MATERIALIZED")
         .c
     )
     picks = []
