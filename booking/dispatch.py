@@ -115,7 +115,13 @@ def claim(now: dt.datetime, limit: int = BATCH, lease: dt.timedelta = LEASE) -> 
     """
     claimed: list[int] = []
     for due in (
-        and_(Message.status == MessageStatus.SENDING, Message.lease_until < now),
+        # `due_at <= now` holds for every claimed message; it steers SQLite to the status
+        # index rather than to the unique index of `provider_id IS NULL` (a million rows).
+        and_(
+            Message.status == MessageStatus.SENDING,
+            Message.due_at <= now,
+            Message.lease_until < now,
+        ),
         and_(Message.status == MessageStatus.PENDING, Message.due_at <= now),
     ):
         if len(claimed) < limit:
