@@ -112,7 +112,7 @@ def _appointment_event(
     cancelled: bool,
 ) -> Event:
     tz = ZoneInfo(tzid)
-    modified = updated_at.replace(microsecond=0)
+    modified = updated_at.astimezone(dt.UTC).replace(microsecond=0)
     event = Event()
     event.add("uid", f"appointment-{reference}@{host}")
     event.add("sequence", sequence or 0)
@@ -128,7 +128,8 @@ def _appointment_event(
 
 
 # Aware datetimes compare (and hash) by instant whatever their zone: each key below holds
-# instants and the zone they are shown in, so that two keys are equal only if the text is.
+# instants and the zone they are shown in, and each text is written from the instants in UTC
+# or in that zone, so that two keys are equal only if their texts are.
 
 
 @lru_cache(maxsize=EVENTS_KEPT)
@@ -149,7 +150,7 @@ def _shift_text(
     location: str,
 ) -> bytes:
     tz = ZoneInfo(tzid)
-    modified = (updated_at or EPOCH).replace(microsecond=0)
+    modified = (updated_at or EPOCH).astimezone(dt.UTC).replace(microsecond=0)
     event = Event()
     event.add("uid", f"shift-{shift_id}@{host}")
     event.add("sequence", sequence or 0)
@@ -174,9 +175,9 @@ def _load_text(
     changed_at: dt.datetime,
 ) -> bytes:
     tz = ZoneInfo(tzid)
-    stamp = changed_at.replace(microsecond=0)
+    stamp = changed_at.astimezone(dt.UTC).replace(microsecond=0)
     event = Event()
-    event.add("uid", f"load-{block_code}-{starts_at:%Y%m%dT%H%M%SZ}@{host}")
+    event.add("uid", f"load-{block_code}-{starts_at.astimezone(dt.UTC):%Y%m%dT%H%M%SZ}@{host}")
     event.add("dtstamp", stamp)
     event.add("last-modified", stamp)
     event.add("dtstart", starts_at.astimezone(tz))
