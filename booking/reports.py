@@ -29,7 +29,6 @@ from sqlalchemy import (
     null,
     or_,
     select,
-    text,
     union_all,
 )
 from sqlalchemy.ext.compiler import compiles
@@ -237,23 +236,19 @@ def build(
     def row(block_id: int, month: int) -> Figures:
         return rows[(codes[block_id], months[month].key)]
 
-    if db.session.get_bind().dialect.name == "postgresql":
-        # For this transaction only: compiling these queries to machine code (PostgreSQL's
-        # JIT) took longer than running them, and sorting and hashing a year of
-        # appointments wants more than the default 4 MB.
-        db.session.execute(text("SET LOCAL jit = off"))
-        db.session.execute(text("SET LOCAL work_mem = '64MB'"))
-    _add_counts(row, appointments, now)
-    _add_messages(row, appointments)
-    _add_cover(row, included, months)
-
     total = Figures()
     by_block = {codes[b]: Figures() for b in included}
     by_month = {month.key: Figures() for month in months}
-    for (code, month), figures in rows.items():
-        for group in (total, by_block[code], by_month[month]):
-            group.add(figures)
-    _add_waits(appointments, codes, months, total, by_block, by_month, rows)
+    # Compiling these queries to machine code (PostgreSQL's JIT) took longer than running
+    # them, and sorting and hashing a year of appointments wants more than the default 4 MB.
+    with _postgresql_settings(jit="off", work_mem="64MB"):
+        _add_counts(row, appointments, now)
+        _add_messages(row, appointments)
+        _add_cover(row, included, months)
+        for (code, month), figures in rows.items():
+            for group in (total, by_block[code], by_month[month]):
+                group.add(figures)
+        _add_waits(appointments, codes, months, total, by_block, by_month, rows)
     return Report(start, end, block_code, block_by, total, by_block, by_month, rows)
 
 
@@ -317,7 +312,7 @@ def _add_messages(row, appointments) -> None:
     # An appointment's messages are written together when it is booked, so looking them up
     # by booking reads few pages: for a month, far fewer than reading every message, which
     # the default cost of a random read (4, for spinning disks) had PostgreSQL do.
-    with _postgresql_setting("random_page_cost", "1.1"):
+    with _postgresql_settings(random_page_cost="1.1"):
         counts = db.session.execute(
             select(
                 a.group_block_id,
@@ -348,17 +343,18 @@ def _add_messages(row, appointments) -> None:
 
 
 @contextmanager
-def _postgresql_setting(name: str, value: str) -> Iterator[None]:
-    """On PostgreSQL, the setting `name` at `value` for the statements inside, then back."""
+def _postgresql_settings(**settings: str) -> Iterator[None]:
+    """On PostgreSQL, these settings for the statements inside, then back as they were."""
     if db.session.get_bind().dialect.name != "postgresql":
         yield
         return
-    previous = db.session.scalar(select(func.current_setting(name)))
-    db.session.execute(select(func.set_config(name, value, True)))
-    try:
-        yield
-    finally:
-        db.session.execute(select(func.set_config(name, previous, True)))
+    previous = {name: db.session.scalar(select(func.current_setting(name))) for name in settings}
+    for name, value in settings.items():
+        db.session.execute(select(func.set_config(name, value, True)))
+    yield
+    # Set for the transaction only: should a statement fail, its rollback undoes them.
+    for name, value in previous.items():
+        db.session.execute(select(func.set_config(name, value, True)))
 
 
 def _add_waits(appointments, codes, months, total, by_block, by_month, rows) -> None:
