@@ -310,6 +310,8 @@ class Booking(db.Model):
             postgresql_where=text("status <> 'cancelled'"),
         ),
         Index("ix_bookings_block_starts", "block_id", "starts_at"),
+        # A worker's calendar lists cancelled bookings too, which the index above leaves out.
+        Index("ix_bookings_worker_starts", "worker_id", "starts_at"),
         Index("ix_bookings_starts_at", "starts_at"),
     )
 
