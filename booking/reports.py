@@ -43,6 +43,9 @@ OUTCOME_STATUSES = (BookingStatus.ATTENDED, BookingStatus.LEFT_EARLY, BookingSta
 NOT_ATTENDED_STATUSES = (BookingStatus.LEFT_EARLY, BookingStatus.DID_NOT_ATTEND)
 BY_APPOINTMENT_BLOCK = "appointment"
 BY_ARREST_BLOCK = "arrest"
+# Up to a quarter, a report finds its appointments' messages through them, one appointment
+# at a time; beyond, reading all the messages once is quicker (SQLite).
+LOOK_UP_MESSAGES_BY_BOOKING = dt.timedelta(days=92)
 
 
 @dataclass
@@ -243,7 +246,7 @@ def build(
     # them, and sorting and hashing a year of appointments wants more than the default 4 MB.
     with _postgresql_settings(jit="off", work_mem="64MB"):
         _add_counts(row, appointments, now)
-        _add_messages(row, appointments)
+        _add_messages(row, appointments, after - first)
         _add_cover(row, included, months)
         for (code, month), figures in rows.items():
             for group in (total, by_block[code], by_month[month]):
@@ -307,11 +310,18 @@ def _add_counts(row, appointments, now: dt.datetime) -> None:
         figures.other_block = other_block
 
 
-def _add_messages(row, appointments) -> None:
-    a = appointments.c
+def _add_messages(row, appointments, period: dt.timedelta) -> None:
     # An appointment's messages are written together when it is booked, so looking them up
-    # by booking reads few pages: for a month, far fewer than reading every message, which
-    # the default cost of a random read (4, for spinning disks) had PostgreSQL do.
+    # by booking reads few pages: for a month, far fewer than reading every message. On
+    # PostgreSQL the default cost of a random read (4, for spinning disks) hid that; SQLite,
+    # without statistics, reads every message unless the appointments come first.
+    if period <= LOOK_UP_MESSAGES_BY_BOOKING and db.session.get_bind().dialect.name == "sqlite":
+        appointments = (
+            select(appointments.c.id, appointments.c.group_block_id, appointments.c.month)
+            .cte("appointments_first")
+            .prefix_with("MATERIALIZED")
+        )
+    a = appointments.c
     with _postgresql_settings(random_page_cost="1.1"):
         counts = db.session.execute(
             select(
