@@ -463,8 +463,8 @@ def _ranked_waits_postgresql(appointments, months) -> dict[tuple, tuple[int, dic
 
     percentile_cont interpolates between the two values around a rank and percentile_disc
     returns one of them: with the number of values, that pins down both, as they are whole
-    microseconds. One query per month (each block, and the month), one for each block and one
-    for all, so that the database can share out the sorting among its workers."""
+    microseconds. One query per month (each block, and the month) and one over the period
+    (each block, and all), so that the database can share out the sorting among its workers."""
     a = appointments.c
     # Both functions sort double precision (exact for whole microseconds), so that they
     # share one sort.
@@ -483,18 +483,16 @@ def _ranked_waits_postgresql(appointments, months) -> dict[tuple, tuple[int, dic
         .group_by(func.rollup(a.group_block_id))
         for number, month in enumerate(months)
     )
-    no_month = cast(null(), Integer)
-    each_block = (
-        select(a.group_block_id, no_month, *figures)
+    whole_period = (
+        select(a.group_block_id, cast(null(), Integer), *figures)
         .where(*_counted_waits(a))
-        .group_by(a.group_block_id)
+        .group_by(func.rollup(a.group_block_id))
     )
-    whole_period = select(cast(null(), Integer), no_month, *figures).where(*_counted_waits(a))
     found = {}
     for block_id, month, n, cont_50, disc_50, cont_90, disc_90 in db.session.execute(
-        union_all(*each_month, each_block, whole_period)
+        union_all(*each_month, whole_period)
     ):
-        if n:  # the rows for all come even when there is nothing to count
+        if n:  # ROLLUP's row for all comes even when there is nothing to count
             ranked = _around(0.5, n, cont_50, disc_50) | _around(0.9, n, cont_90, disc_90)
             found[(block_id, month)] = (n, ranked)
     return found
