@@ -104,7 +104,8 @@ class Figures:
         return figures
 
 
-SUMMED = tuple(f.name for f in fields(Figures) if f.type in ("int", "float"))
+# Every figure but the median and percentile adds up over blocks and months.
+SUMMED = tuple(f.name for f in fields(Figures) if not f.name.endswith("_hours_to_appointment"))
 
 
 @dataclass
