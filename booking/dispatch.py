@@ -55,7 +55,7 @@ LEASE = dt.timedelta(minutes=2)
 FRESH = dt.timedelta(seconds=5)
 BATCH = 100
 # Messages in flight at once, for a backend that may be called from several threads.
-SENDERS = 4
+SENDERS = 8
 REMINDERS = (MessageKind.DAY_BEFORE, MessageKind.SAME_DAY)
 FOR_A_LIVE_APPOINTMENT = (MessageKind.CONFIRMATION, MessageKind.CHANGED, *REMINDERS)
 RETRYING = "retrying"
