@@ -93,7 +93,7 @@ class Outgoing:
     body: str
     attempts: int
     lease_until: dt.datetime  # the claim's lease, its token
-    checked_at: dt.datetime
+    claimed_at: dt.datetime  # its booking was read after this
 
 
 @dataclass(frozen=True)
@@ -205,19 +205,19 @@ def _is_claimed(message: Message | None, lease_until: dt.datetime | None) -> boo
     )
 
 
-def _outgoing(message: Message, checked_at: dt.datetime) -> Outgoing:
+def _outgoing(message: Message, claimed_at: dt.datetime) -> Outgoing:
     return Outgoing(
         message.id,
         message.booking.mobile,
         texts.render(message.kind, message.booking),
         message.attempts,
         message.lease_until,
-        checked_at,
+        claimed_at,
     )
 
 
 def _check_batch(
-    ids: list[int], lease_until: dt.datetime, now: dt.datetime, policy: ReminderPolicy, report
+    ids: list[int], claimed_at: dt.datetime, now: dt.datetime, policy: ReminderPolicy, report
 ) -> list[Outgoing]:
     """Read the claimed messages with their bookings at once; stop those that may not go."""
     messages = db.session.scalars(
@@ -230,12 +230,12 @@ def _check_batch(
     on_record = set(db.session.scalars(select(OptOut.mobile).where(OptOut.mobile.in_(mobiles))))
     outgoing = []
     for message in messages:
-        if not _is_claimed(message, lease_until):
+        if not _is_claimed(message, claimed_at + LEASE):
             continue
         try:
             stopped = _held_back(message, now, policy, message.booking.mobile in on_record)
             if not stopped:
-                outgoing.append(_outgoing(message, now))
+                outgoing.append(_outgoing(message, claimed_at))
         except Exception:  # one bad message must not stop the others; its lease runs out
             log.exception("sms.dispatch_error", extra={"message_id": message.id})
             continue
@@ -415,12 +415,12 @@ def dispatch(
             if not ids:
                 return
             report.claimed.extend(ids)
-            yield _check_batch(ids, claimed_at + LEASE, now_fn(), policy, report)
+            yield _check_batch(ids, claimed_at, now_fn(), policy, report)
 
     def send(item: Outgoing) -> Answer:
         now = now_fn()
         try:
-            if now < item.checked_at + FRESH:
+            if now < item.claimed_at + FRESH:
                 return _call(backend, item, now, callback)
             # An old claim: check the message again and renew its lease first, in the database.
             with app.app_context():
