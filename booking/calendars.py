@@ -36,8 +36,10 @@ REFRESH = dt.timedelta(hours=1)
 EPOCH = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
 # Written events kept per process, for each of the three kinds (shift, appointment, slot load):
 # a busy block's feed holds about a thousand, a worker's about a hundred. At about 850 bytes
-# each (the text and its key), the three together hold at most about 50 MB.
-EVENTS_KEPT = 20_000
+# each (the text and its key), the three together hold at most about 13 MB. Enough for the
+# feeds a process serves again and again (a block's, a worker's several devices), not for
+# every feed in the country: a feed seen first in a process is written in full.
+EVENTS_KEPT = 5_000
 END_OF_CALENDAR = b"END:VCALENDAR\r\n"
 
 
@@ -127,9 +129,10 @@ def _appointment_event(
     return event
 
 
-# Aware datetimes compare (and hash) by instant whatever their zone: each key below holds
-# instants and the zone they are shown in, and each text is written from the instants in UTC
-# or in that zone, so that two keys are equal only if their texts are.
+# Each key below holds instants in UTC (as the models give them) and the zone they are shown
+# in, and each text is written from those, so two keys are equal only if their texts are.
+# Keys must be UTC: two local times an hour apart in the repeated autumn hour compare equal
+# when they share a ZoneInfo (fold is ignored), and would share a text.
 
 
 @lru_cache(maxsize=EVENTS_KEPT)

@@ -31,6 +31,7 @@ from sqlalchemy import (
     select,
     union_all,
 )
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -43,9 +44,9 @@ OUTCOME_STATUSES = (BookingStatus.ATTENDED, BookingStatus.LEFT_EARLY, BookingSta
 NOT_ATTENDED_STATUSES = (BookingStatus.LEFT_EARLY, BookingStatus.DID_NOT_ATTEND)
 BY_APPOINTMENT_BLOCK = "appointment"
 BY_ARREST_BLOCK = "arrest"
-# Up to a quarter, a report finds its appointments' messages through them, one appointment
-# at a time; beyond, reading all the messages once is quicker (SQLite).
-LOOK_UP_MESSAGES_BY_BOOKING = dt.timedelta(days=92)
+# Up to a quarter (in local days), a report finds its appointments' messages through them,
+# one appointment at a time; beyond, reading all the messages once is quicker (SQLite).
+LOOK_UP_MESSAGES_BY_BOOKING_DAYS = 92
 
 
 @dataclass
@@ -213,6 +214,9 @@ def build(
     codes = dict(db.session.execute(select(Block.id, Block.code).order_by(Block.code)).all())
     block_column = Booking.arrest_block_id if block_by == BY_ARREST_BLOCK else Booking.block_id
     included = [id_ for id_, code in codes.items() if not block_code or code == block_code]
+    if not months:  # an end before the start: nothing to count
+        by_block = {codes[b]: Figures() for b in included}
+        return Report(start, end, block_code, block_by, Figures(), by_block, {}, {})
 
     conditions = [Booking.starts_at >= first, Booking.starts_at < after]
     if block_code:
@@ -247,7 +251,7 @@ def build(
     # them, and sorting and hashing a year of appointments wants more than the default 4 MB.
     with _postgresql_settings(jit="off", work_mem="64MB"):
         _add_counts(row, appointments, now)
-        _add_messages(row, appointments, after - first)
+        _add_messages(row, appointments, (end - start).days + 1)
         _add_cover(row, included, months)
         for (code, month), figures in rows.items():
             for group in (total, by_block[code], by_month[month]):
@@ -311,12 +315,12 @@ def _add_counts(row, appointments, now: dt.datetime) -> None:
         figures.other_block = other_block
 
 
-def _add_messages(row, appointments, period: dt.timedelta) -> None:
+def _add_messages(row, appointments, days: int) -> None:
     # An appointment's messages are written together when it is booked, so looking them up
     # by booking reads few pages: for a month, far fewer than reading every message. On
     # PostgreSQL the default cost of a random read (4, for spinning disks) hid that; SQLite,
     # without statistics, reads every message unless the appointments come first.
-    if period <= LOOK_UP_MESSAGES_BY_BOOKING and db.session.get_bind().dialect.name == "sqlite":
+    if days <= LOOK_UP_MESSAGES_BY_BOOKING_DAYS and db.session.get_bind().dialect.name == "sqlite":
         appointments = (
             select(appointments.c.id, appointments.c.group_block_id, appointments.c.month)
             .cte("appointments_first")
@@ -362,10 +366,19 @@ def _postgresql_settings(**settings: str) -> Iterator[None]:
     previous = {name: db.session.scalar(select(func.current_setting(name))) for name in settings}
     for name, value in settings.items():
         db.session.execute(select(func.set_config(name, value, True)))
-    yield
-    # Set for the transaction only: should a statement fail, its rollback undoes them.
-    for name, value in previous.items():
-        db.session.execute(select(func.set_config(name, value, True)))
+
+    def put_back() -> None:
+        for name, value in previous.items():
+            db.session.execute(select(func.set_config(name, value, True)))
+
+    try:
+        yield
+    except DBAPIError:
+        raise  # the transaction is lost, and its rollback undoes the settings too
+    except BaseException:
+        put_back()
+        raise
+    put_back()
 
 
 def _add_waits(appointments, codes, months, total, by_block, by_month, rows) -> None:

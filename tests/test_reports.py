@@ -13,7 +13,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from booking import reports, retention
 from booking.clock import LONDON
@@ -470,6 +470,29 @@ def test_blocks_and_months_add_up_to_the_total(known):
             assert sum(f.as_dict()[name] for f in report.by_block.values()) == value, name
             assert sum(f.as_dict()[name] for f in report.by_month.values()) == value, name
             assert sum(f.as_dict()[name] for f in report.rows.values()) == value, name
+
+
+def test_a_period_that_ends_before_it_starts_counts_nothing(known):
+    report = reports.build(dt.date(2027, 4, 30), dt.date(2027, 3, 1), NOW)
+    assert report.total.bookings == 0
+    assert report.rows == {}
+
+
+def test_the_database_settings_of_a_report_are_put_back_after_it(known):
+    def settings():
+        if db.engine.dialect.name != "postgresql":
+            return None
+        return db.session.execute(
+            select(
+                func.current_setting("jit"),
+                func.current_setting("work_mem"),
+                func.current_setting("random_page_cost"),
+            )
+        ).one()
+
+    before = settings()
+    build()
+    assert settings() == before
 
 
 def test_an_appointment_counts_by_its_local_date_at_both_ends_of_the_period(known):
