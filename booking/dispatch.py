@@ -8,6 +8,7 @@ its claims, which others take over once the lease has run out.
 Each batch is checked against its bookings in one read (moved, cancelled, concluded, no consent,
 opted out, quiet hours). With the Twilio backend a few sender threads then send it, each
 message by one thread: the time goes in waiting for Twilio's answers, and they can overlap.
+Texts to the same booking still go one after the other, in the order they fell due.
 The next batch is claimed while the end of this one is still being sent.
 
 Just before a message goes, its sender makes sure the claim still holds it for longer than a
@@ -89,6 +90,7 @@ class Outgoing:
     """A claimed message, checked against its booking, ready to go."""
 
     message_id: int
+    booking_id: int
     to: str
     body: str
     attempts: int
@@ -208,6 +210,7 @@ def _is_claimed(message: Message | None, lease_until: dt.datetime | None) -> boo
 def _outgoing(message: Message, claimed_at: dt.datetime) -> Outgoing:
     return Outgoing(
         message.id,
+        message.booking_id,
         message.booking.mobile,
         texts.render(message.kind, message.booking),
         message.attempts,
@@ -468,6 +471,11 @@ def dispatch(
                 _store_answers([(item, send(item))], report)
         return report
 
+    def send_after(earlier: Future | None, item: Outgoing) -> Answer:
+        if earlier is not None:
+            wait([earlier])  # texts to one person go in the order they were due
+        return send(item)
+
     upcoming = batches()
     in_flight: dict[Future, Outgoing] = {}
     with ThreadPoolExecutor(senders, thread_name_prefix="sms-sender") as pool:
@@ -478,7 +486,10 @@ def dispatch(
                     batch = next(upcoming, None)
                     if batch is None:
                         upcoming = None
-                    in_flight.update({pool.submit(send, item): item for item in batch or []})
+                    last_to: dict[int, Future] = {}  # per booking
+                    for item in batch or []:
+                        future = pool.submit(send_after, last_to.get(item.booking_id), item)
+                        in_flight[future], last_to[item.booking_id] = item, future
                     continue
                 # Answers that came in together are stored in one commit.
                 done, _ = wait(in_flight, return_when=FIRST_COMPLETED)

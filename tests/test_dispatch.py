@@ -871,3 +871,24 @@ def test_two_dispatchers_with_several_senders_each_send_every_message_exactly_on
         confirmation = only(booking, MessageKind.CONFIRMATION)
         assert (confirmation.status, confirmation.attempts) == (MessageStatus.SENT, 1)
         assert confirmation.provider_id == sids[booking.reference]
+
+
+def test_texts_to_one_person_due_together_still_go_one_after_the_other_in_order(
+    standin, book, clock
+):
+    booking = book()  # Friday 10:00
+    run(clock)
+    # The dispatchers were down from Thursday 17:00 until Friday 08:30: both reminders are due.
+    clock.set_local(2027, 1, 15, 8, 30)
+    standin.most_at_once = 0
+    standin.fail_next(slow(0.3))  # the first answer is slow: the second text waits for it
+
+    report = run(clock)
+
+    assert report.sent == 2
+    assert standin.most_at_once == 1
+    first, second = standin.bodies()[1:]
+    assert first.startswith("Reminder: appointment tomorrow Fri 15 Jan 10:00")
+    assert second.startswith("Reminder: appointment today Fri 15 Jan 10:00")
+    assert only(booking, MessageKind.DAY_BEFORE).provider_id == standin.requests[1].sid
+    assert only(booking, MessageKind.SAME_DAY).provider_id == standin.requests[2].sid
