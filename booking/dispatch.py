@@ -2,8 +2,8 @@
 
 Several dispatchers may run together (several `flask scheduler run` processes). A claim marks a
 batch of due messages `sending` with a lease, atomically: `FOR UPDATE SKIP LOCKED` on
-PostgreSQL, SQLite's write lock (taken at BEGIN) there. A dispatcher killed mid-batch leaves
-its claims, which others take over once the lease has run out.
+PostgreSQL; on SQLite every transaction holds the write lock from its BEGIN. A dispatcher killed
+mid-batch leaves its claims, which others take over once the lease has run out.
 
 Each batch is checked against its bookings in one read (moved, cancelled, concluded, no consent,
 opted out, quiet hours). With the Twilio backend a few sender threads then send it, each
