@@ -45,7 +45,7 @@ def main() -> None:
     print("| --- | --- | --- | --- | ---: | ---: | --- | ---: | ---: | --- | --- |")
     for record in records:
         past = record.get("notes", {}).get("data", {}).get("past bookings", 0)
-        data = f"{past / 1e6:g}M" if past >= 1e6 else f"{past / 1e3:g}k"
+        data = f"{past / 1e6:g}M" if past >= 1e6 else f"{past / 1e3:g}k" if past else "small"
         for m in record["measures"]:
             value = f"{fmt(m['value'])} {m['unit']}"
             earlier = before.get((record["benchmark"], record["db"], m["measure"]))

@@ -300,8 +300,10 @@ def book(
         updated_at=now,
     )
     _claim_slot(booking, rules, now, block, starts_at)
-    _issue_notice(booking, now, by)
+    # The messages first: their opt-out check then finds nothing waiting to be flushed, and
+    # the rest is written in one flush.
     outbox.queue(booking, MessageKind.CONFIRMATION, now, reminders)
+    _issue_notice(booking, now, by)
     audit.record(audit.Action.CREATED, now, by, booking)
     db.session.flush()
     return booking
