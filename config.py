@@ -35,7 +35,7 @@ class Config:
     )
     # Checked before each use, so that connections a restarted database dropped are replaced.
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
-    # The connection pool of each process, on PostgreSQL (booking.extensions applies it there
+    # The connection pool of each process, on PostgreSQL (create_app applies it there
     # only; SQLite keeps its own set-up). Waiting for a connection gives up well before
     # gunicorn's worker timeout, so that a starved request fails with a 500, not a killed worker.
     DATABASE_POOL = {

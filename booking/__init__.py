@@ -9,11 +9,22 @@ from flask import Flask, abort, g, jsonify, render_template, request
 from govuk_frontend_wtf.main import WTFormsHelpers
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .extensions import csrf, db, limiter, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def _pool_for_postgresql(app: Flask) -> None:
+    """The connection pool of DATABASE_POOL, on PostgreSQL only: SQLite keeps the driver's
+    defaults (an in-memory SQLite engine refuses pool sizes). A setting named in
+    SQLALCHEMY_ENGINE_OPTIONS still wins."""
+    if make_url(app.config["SQLALCHEMY_DATABASE_URI"]).get_backend_name() == "postgresql":
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = (
+            app.config.get("DATABASE_POOL", {}) | app.config["SQLALCHEMY_ENGINE_OPTIONS"]
+        )
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -51,6 +62,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.jinja_env.lstrip_blocks = True
     WTFormsHelpers(app)
 
+    _pool_for_postgresql(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     login_manager.init_app(app)

@@ -9,7 +9,7 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData, event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
 
 # Named constraints, so that migrations can alter them on SQLite and PostgreSQL alike.
@@ -26,22 +26,7 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-class Database(SQLAlchemy):
-    """Flask-SQLAlchemy, with the connection pool of `DATABASE_POOL` on PostgreSQL.
-
-    The pool settings are applied per engine, from its URL, because one process may build apps
-    on both databases (an in-memory SQLite engine refuses pool sizes); SQLite keeps the
-    driver defaults. SQLALCHEMY_ENGINE_OPTIONS, when it names a setting, still wins.
-    """
-
-    def _apply_driver_defaults(self, options: dict, app) -> None:
-        super()._apply_driver_defaults(options, app)
-        if make_url(options["url"]).get_backend_name() == "postgresql":
-            for name, value in app.config.get("DATABASE_POOL", {}).items():
-                options.setdefault(name, value)
-
-
-db = Database(model_class=Base)
+db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
