@@ -230,6 +230,7 @@ class FakeScheduler:
     """Stands in for APScheduler's BlockingScheduler: records the jobs, returns at once."""
 
     jobs: dict = {}
+    running = False
 
     def __init__(self, **options):
         FakeScheduler.jobs = {}
