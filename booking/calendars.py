@@ -241,7 +241,7 @@ def _appointments_in_window(now: dt.datetime):
 
 
 def _shifts_in_window(now: dt.datetime):
-    return (Shift.ends_at > now - FEED_PAST, Shift.starts_at < now + FEED_AHEAD)
+    return Shift.overlapping(now - FEED_PAST, now + FEED_AHEAD)
 
 
 def worker_feed(worker: Worker, now: dt.datetime, public_base_url: str) -> CalendarFile:

@@ -568,7 +568,7 @@ def _covered_microseconds(included: list[int], months: list[Month]) -> dict[tupl
             case((Shift.ends_at < m.ends_at, Shift.ends_at), else_=m.ends_at).label("ends_at"),
         )
         .join(month_table, and_(Shift.starts_at < m.ends_at, Shift.ends_at > m.starts_at))
-        .where(Shift.block_id.in_(included), Shift.starts_at < after, Shift.ends_at > first)
+        .where(Shift.block_id.in_(included), *Shift.overlapping(first, after))
         .subquery("pieces")
     )
     p = pieces.c
