@@ -33,13 +33,6 @@ common.fix_sys_path()
 
 GOAL_RATIO = 0.5
 
-DOUBLE_BOOKINGS = """
-SELECT count(*) FROM (
-    SELECT worker_id, starts_at FROM bookings
-    WHERE status <> 'cancelled' AND worker_id IS NOT NULL
-    GROUP BY worker_id, starts_at HAVING count(*) > 1
-) AS doubled
-"""
 # Also: no slot holds more live bookings than workers rostered on it.
 OVER_CAPACITY = """
 SELECT count(*) FROM bookings b
@@ -259,7 +252,7 @@ def main() -> None:
     print("service:", service, flush=True)
 
     with app.app_context():
-        doubled = db.session.scalar(text(DOUBLE_BOOKINGS))
+        doubled = db.session.scalar(text(common.DOUBLE_BOOKINGS))
         over = db.session.scalar(text(OVER_CAPACITY), {"first_id": first_id})
         made = db.session.scalar(select(func.count(Booking.id)).where(Booking.id > first_id))
         db.session.execute(delete(ApiToken).where(ApiToken.created_at == now))

@@ -97,6 +97,16 @@ def make_app(url: str, **extra_env: str):
     return create_app()
 
 
+# (worker, slot start) pairs holding two live bookings: must be 0 after any run.
+DOUBLE_BOOKINGS = """
+SELECT count(*) FROM (
+    SELECT worker_id, starts_at FROM bookings
+    WHERE status <> 'cancelled' AND worker_id IS NOT NULL
+    GROUP BY worker_id, starts_at HAVING count(*) > 1
+) AS doubled
+"""
+
+
 # Timing ------------------------------------------------------------------------------------
 
 

@@ -283,7 +283,7 @@ def double_bookings(url: str) -> int:
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
-            return conn.execute(text(scale_out.DOUBLE_BOOKINGS)).scalar()
+            return conn.execute(text(common.DOUBLE_BOOKINGS)).scalar()
     finally:
         engine.dispose()
 

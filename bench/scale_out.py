@@ -60,13 +60,6 @@ SENDERS = {number: f"scheduler-{n}" for n, number in enumerate(SCHEDULER_NUMBERS
 FLASK = Path(sys.executable).parent / "flask"
 GUNICORN = Path(sys.executable).parent / "gunicorn"
 
-DOUBLE_BOOKINGS = """
-SELECT count(*) FROM (
-    SELECT worker_id, starts_at FROM bookings
-    WHERE status <> 'cancelled' AND worker_id IS NOT NULL
-    GROUP BY worker_id, starts_at HAVING count(*) > 1
-) AS doubled
-"""
 # A live booking of this run whose worker is not rostered at that block for the whole slot.
 OFF_ROTA = """
 SELECT count(*) FROM bookings b
@@ -441,7 +434,7 @@ def database_checks(url: str, references: list[str], capacity: dict, cutoff: dt.
                 "stored": len(stored),
                 "acknowledged_missing": len(set(references) - set(stored)),
                 "stored_not_acknowledged": len(set(stored) - set(references)),
-                "double_bookings": conn.execute(text(DOUBLE_BOOKINGS)).scalar(),
+                "double_bookings": conn.execute(text(common.DOUBLE_BOOKINGS)).scalar(),
                 "off_rota": conn.execute(text(OFF_ROTA)).scalar(),
                 "over_capacity": over_capacity,
                 "messages": [tuple(row) for row in messages],
