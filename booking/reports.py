@@ -40,7 +40,6 @@ from .extensions import db
 from .models import Block, Booking, BookingStatus, Message, MessageStatus, Requirement, Shift
 from .outbox import OPTED_OUT
 
-OUTCOME_STATUSES = (BookingStatus.ATTENDED, BookingStatus.LEFT_EARLY, BookingStatus.DID_NOT_ATTEND)
 NOT_ATTENDED_STATUSES = (BookingStatus.LEFT_EARLY, BookingStatus.DID_NOT_ATTEND)
 BY_APPOINTMENT_BLOCK = "appointment"
 BY_ARREST_BLOCK = "arrest"
@@ -94,7 +93,7 @@ class Figures:
 
     def as_dict(self) -> dict:
         figures = asdict(self)
-        for name in ("median_hours_to_appointment", "p90_hours_to_appointment"):
+        for name in NOT_SUMMED:
             figures.pop(name)
         figures["cover_hours"] = round(self.cover_hours, 1)
         figures["gap_hours"] = round(self.gap_hours, 1)
@@ -106,7 +105,8 @@ class Figures:
 
 
 # Every figure but the median and percentile adds up over blocks and months.
-SUMMED = tuple(f.name for f in fields(Figures) if not f.name.endswith("_hours_to_appointment"))
+NOT_SUMMED = ("median_hours_to_appointment", "p90_hours_to_appointment")
+SUMMED = tuple(f.name for f in fields(Figures) if f.name not in NOT_SUMMED)
 
 
 @dataclass
