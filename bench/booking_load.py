@@ -186,10 +186,10 @@ def main() -> None:
 
     from sqlalchemy import delete, func, select, text
 
+    from booking.accounts.users import issue_token
+    from booking.appointments.slots import SlotRules, free_slots
     from booking.extensions import db
     from booking.models import ApiToken, Booking, User
-    from booking.slots import SlotRules, free_slots
-    from booking.users import issue_token
 
     rules = SlotRules.from_config(app.config)
     notes = {"data": meta["counts"], "load_average_at_start": common.load_average()}

@@ -386,8 +386,8 @@ def catch_up_schema() -> None:
 
 def api_token(app, email: str = SERGEANT_EMAIL) -> str:
     """A fresh API token for a bench user (only its digest is stored)."""
+    from booking.accounts.users import find_by_email, issue_token
     from booking.extensions import db
-    from booking.users import find_by_email, issue_token
 
     with app.app_context():
         user = find_by_email(email)

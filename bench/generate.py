@@ -46,7 +46,7 @@ common.fix_sys_path()
 import click  # noqa: E402
 from sqlalchemy import Column, MetaData, String, Table, Text, insert, text  # noqa: E402
 
-from booking.reminders import PASSED  # noqa: E402
+from booking.sms.reminders import PASSED  # noqa: E402
 
 SLOT = dt.timedelta(minutes=30)
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -202,7 +202,7 @@ def main() -> None:
 
 
 def generate(url: str, args, future_count: int) -> None:
-    from booking import rota
+    from booking.accounts.users import hash_password
     from booking.clock import LONDON
     from booking.extensions import db
     from booking.models import (
@@ -216,7 +216,7 @@ def generate(url: str, args, future_count: int) -> None:
         User,
         Worker,
     )
-    from booking.users import hash_password
+    from booking.rota import generate as rota
     from booking.workdays import is_bank_holiday
 
     rng = random.Random(args.seed)

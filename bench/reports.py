@@ -36,10 +36,10 @@ def main() -> None:
 
     from sqlalchemy import func, select
 
-    from booking import reports
     from booking.clock import LONDON
     from booking.extensions import db
     from booking.models import Booking
+    from booking.reports import figures as reports
 
     notes = {"data": meta["counts"], "load_average_at_start": common.load_average()}
     measures = []

@@ -41,9 +41,9 @@ def main() -> None:
 
     from sqlalchemy import select
 
+    from booking.appointments.slots import SlotRules, earliest_allowed, free_slots, latest_allowed
     from booking.extensions import db
     from booking.models import Block, Shift
-    from booking.slots import SlotRules, earliest_allowed, free_slots, latest_allowed
 
     rules = SlotRules.from_config(app.config)
     measures = []

@@ -94,8 +94,8 @@ class StandIn:
 def dispatcher_main(url: str, twilio_env: dict, profile_as: str | None, ready, go, results) -> None:
     logging.disable(logging.WARNING)  # the service logs each send at INFO
     app = common.make_app(url, SMS_BACKEND="twilio", **twilio_env)
-    from booking.dispatch import dispatch
     from booking.extensions import db
+    from booking.sms.dispatch import dispatch
 
     with app.app_context():
         from sqlalchemy import text
@@ -207,11 +207,11 @@ def main() -> None:
     from sqlalchemy import delete, func, insert, select, update
     from sqlalchemy.orm import joinedload
 
-    from booking import texts
-    from booking.dispatch import dispatch
     from booking.extensions import db
     from booking.models import Booking, Message, MessageKind
-    from booking.sms import ConsoleBackend
+    from booking.sms import texts
+    from booking.sms.backends import ConsoleBackend
+    from booking.sms.dispatch import dispatch
 
     notes = {"data": meta["counts"], "load_average_at_start": common.load_average()}
     from tests.twilio_standin import FROM_NUMBER

@@ -69,9 +69,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
 
-    from . import auth, cli, feeds, logs, presentation, webhooks
+    from . import cli, logs
     from .api import api
-    from .web import web
+    from .web import auth, presentation, web, webhooks
+    from .web import calendar_feed as feeds
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(web)

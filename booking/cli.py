@@ -15,10 +15,14 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import text
 
-from . import clock, demo, dispatch, retention, rota, users
+from . import clock, retention
+from .accounts import users
+from .demo import load as demo
 from .errors import InvalidField
 from .extensions import db
 from .models import Role
+from .rota import generate as rota
+from .sms import dispatch
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,8 @@ import datetime as dt
 
 from sqlalchemy import and_, delete, or_, select
 
-from . import audit, drafts
+from . import audit
+from .appointments import drafts
 from .extensions import db
 from .models import Booking, IdempotencyRecord
 

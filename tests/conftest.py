@@ -11,12 +11,13 @@ import pytest
 from flask import g
 from sqlalchemy import text
 
-from booking import create_app, rota
+from booking import create_app
+from booking.accounts.users import create_user, issue_token
 from booking.clock import LONDON
-from booking.demo import BLOCKS, DAY_END, DAY_START, TEAM, WEEKDAYS, WEEKEND
+from booking.demo.load import BLOCKS, DAY_END, DAY_START, TEAM, WEEKDAYS, WEEKEND
 from booking.extensions import db
 from booking.models import Block, CoverRule, Role, Worker
-from booking.users import create_user, issue_token
+from booking.rota import generate as rota
 
 PASSWORD = "correct horse battery"
 

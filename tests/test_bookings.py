@@ -9,7 +9,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from booking import bookings
+from booking.appointments import bookings
+from booking.appointments.references import ALPHABET
+from booking.appointments.slots import SlotRules, find_slot, free_slots
 from booking.clock import LONDON
 from booking.errors import InvalidField, SlotTaken
 from booking.extensions import db
@@ -25,8 +27,6 @@ from booking.models import (
     Role,
     Shift,
 )
-from booking.references import ALPHABET
-from booking.slots import SlotRules, find_slot, free_slots
 from tests.conftest import fill_rota
 
 RULES = SlotRules()

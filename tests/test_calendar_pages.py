@@ -10,7 +10,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from booking import bookings
+from booking.appointments import bookings
 from booking.extensions import db
 from booking.models import Block, Role
 from tests.api_helpers import auth

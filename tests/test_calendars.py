@@ -14,11 +14,14 @@ import pytest
 from icalendar import Calendar
 from sqlalchemy import select
 
-from booking import bookings, calendars, rota, rota_changes
+from booking.appointments import bookings
+from booking.appointments.slots import SlotRules
+from booking.calendars import ics as calendars
 from booking.clock import LONDON
 from booking.extensions import db
 from booking.models import AuditEvent, Block, Booking, BookingStatus, Role, Shift, Worker
-from booking.slots import SlotRules
+from booking.rota import changes as rota_changes
+from booking.rota import generate as rota
 from tests.api_helpers import auth, booking_body
 from tests.conftest import fill_rota
 

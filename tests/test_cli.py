@@ -12,9 +12,9 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from booking.accounts.users import user_for_token
 from booking.extensions import db
 from booking.models import ApiToken, Block, Shift, User, Worker
-from booking.users import user_for_token
 
 
 def rows(model) -> int:

@@ -7,9 +7,9 @@ import datetime as dt
 import pytest
 
 from booking.clock import LONDON
-from booking.cover import cover_at
 from booking.extensions import db
 from booking.models import Shift
+from booking.rota.cover import cover_at
 from tests.conftest import fill_rota
 
 

@@ -13,14 +13,14 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from booking import bookings
-from booking.bookings import BookingDetails
+from booking.appointments import bookings
+from booking.appointments.bookings import BookingDetails
+from booking.appointments.slots import SlotRules
 from booking.clock import LONDON
-from booking.cover_picture import DAYTIME, block_day, cover_picture, monday_of, week_dates
 from booking.extensions import db
 from booking.models import Block, Booking, Role, Shift
-from booking.rota_changes import record_absence, remove_shift
-from booking.slots import SlotRules
+from booking.rota.changes import record_absence, remove_shift
+from booking.rota.picture import DAYTIME, block_day, cover_picture, monday_of, week_dates
 from tests.conftest import fill_rota
 
 WEEK = dt.date(2027, 1, 11)  # Monday

@@ -15,7 +15,8 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from booking import bookings, outcomes
+from booking.appointments import bookings, outcomes
+from booking.appointments.slots import SlotRules
 from booking.clock import LONDON, local_instant
 from booking.extensions import db
 from booking.models import (
@@ -28,7 +29,6 @@ from booking.models import (
     Shift,
     Worker,
 )
-from booking.slots import SlotRules
 
 from .conftest import PASSWORD
 from .test_web_booking import Page

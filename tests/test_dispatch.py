@@ -18,21 +18,15 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import select, update
 
-from booking import bookings, dispatch, sms
+from booking.appointments import bookings
+from booking.appointments.slots import SlotRules, free_slots
 from booking.clock import LONDON
 from booking.extensions import db
-from booking.models import (
-    Booking,
-    BookingStatus,
-    Message,
-    MessageKind,
-    MessageStatus,
-    OptOut,
-    Role,
-)
-from booking.outbox import OPTED_OUT
-from booking.reminders import ReminderPolicy
-from booking.slots import SlotRules, free_slots
+from booking.models import Booking, BookingStatus, Message, MessageKind, MessageStatus, OptOut, Role
+from booking.sms import backends as sms
+from booking.sms import dispatch
+from booking.sms.outbox import OPTED_OUT
+from booking.sms.reminders import ReminderPolicy
 
 from .api_helpers import auth
 from .conftest import fill_rota

@@ -15,11 +15,12 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 import config
-from booking import create_app, dispatch
+from booking import create_app
 from booking.extensions import db
 from booking.logs import STANDARD_ATTRIBUTES, WITHHELD, JsonFormatter, ScalarsOnly
 from booking.models import Booking, Role
-from booking.sms import SendFailed
+from booking.sms import dispatch
+from booking.sms.backends import SendFailed
 
 from .api_helpers import auth, booking_body
 from .conftest import PASSWORD

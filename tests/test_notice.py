@@ -7,13 +7,13 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from booking import bookings
-from booking.bookings import BookingDetails
+from booking.appointments import bookings
+from booking.appointments.bookings import BookingDetails
+from booking.appointments.notices import render_notice
+from booking.appointments.slots import SlotRules, free_slots
 from booking.clock import LONDON
 from booking.extensions import db
 from booking.models import AuditEvent, Role
-from booking.notices import render_notice
-from booking.slots import SlotRules, free_slots
 
 from .conftest import fill_rota
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from booking import clock
-from booking.bookings import BookingDetails, book
+from booking.appointments.bookings import BookingDetails, book
+from booking.appointments.slots import SlotRules, free_slots
 from booking.extensions import db
 from booking.models import Role
-from booking.slots import SlotRules, free_slots
 
 
 def _book(users, mobile, consent):

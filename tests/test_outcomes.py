@@ -11,12 +11,12 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
-from booking import bookings, outcomes
+from booking.appointments import bookings, outcomes
+from booking.appointments.slots import SlotRules
 from booking.clock import LONDON
 from booking.errors import InvalidField, NotAllowed
 from booking.extensions import db
 from booking.models import AuditEvent, Booking, BookingStatus, Notice, Role
-from booking.slots import SlotRules
 from tests.conftest import fill_rota
 
 RULES = SlotRules()

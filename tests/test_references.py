@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from booking.references import ALPHABET, new_reference, normalise_reference
+from booking.appointments.references import ALPHABET, new_reference, normalise_reference
 
 
 def test_alphabet_leaves_out_characters_that_are_misheard_or_misread():

@@ -10,12 +10,13 @@ import datetime as dt
 
 import pytest
 
-from booking import bookings, dispatch, reminders
+from booking.appointments import bookings
+from booking.appointments.slots import SlotRules
 from booking.clock import LONDON
 from booking.extensions import db
 from booking.models import MessageKind, MessageStatus, Role
-from booking.reminders import PASSED, QUIET_CLASH, ReminderPolicy, plan_reminders
-from booking.slots import SlotRules
+from booking.sms import dispatch, reminders
+from booking.sms.reminders import PASSED, QUIET_CLASH, ReminderPolicy, plan_reminders
 from tests.conftest import fill_rota
 
 POLICY = ReminderPolicy()

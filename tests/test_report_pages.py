@@ -15,10 +15,11 @@ from html.parser import HTMLParser
 import pytest
 from sqlalchemy import select
 
-from booking import charts, retention
-from booking.demo import TEAM
+from booking import retention
+from booking.demo.load import TEAM
 from booking.extensions import db
 from booking.models import AuditEvent, Role
+from booking.reports import charts
 
 from .test_reports import EXPECTED_CSV, NOW, PERSONAL, local, make_known_period
 

@@ -15,18 +15,12 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy import func, select
 
-from booking import reports, retention
+from booking import retention
 from booking.clock import LONDON
 from booking.extensions import db
-from booking.models import (
-    Block,
-    Booking,
-    Message,
-    Role,
-    Shift,
-    Worker,
-)
-from booking.outbox import OPTED_OUT
+from booking.models import Block, Booking, Message, Role, Shift, Worker
+from booking.reports import figures as reports
+from booking.sms.outbox import OPTED_OUT
 
 from .api_helpers import auth, booking_body
 
@@ -642,7 +636,7 @@ def test_rostered_weekday_cover_at_a_block_without_weekend_cover(team):
     """The rota's own shifts: 07:00-20:00 on the 21 working days of March 2027 at Stechford.
     Good Friday (26 March) and Easter Monday (29 March) are bank holidays, kept as Sundays:
     no cover there."""
-    from booking import rota
+    from booking.rota import generate as rota
 
     rota.generate(dt.date(2027, 3, 1), dt.date(2027, 3, 31))
     db.session.commit()

@@ -20,11 +20,11 @@ from collections import defaultdict
 import pytest
 from sqlalchemy import select
 
-from booking import reports
 from booking.clock import LONDON
 from booking.extensions import db
 from booking.models import Block, Booking, Message, Shift, Worker
-from booking.outbox import OPTED_OUT
+from booking.reports import figures as reports
+from booking.sms.outbox import OPTED_OUT
 
 START, END = dt.date(2027, 10, 1), dt.date(2028, 3, 31)
 NOW = dt.datetime(2028, 2, 15, 12, 0, tzinfo=LONDON).astimezone(dt.UTC)

@@ -8,10 +8,10 @@ from collections import defaultdict
 import pytest
 from sqlalchemy import select
 
-from booking import rota
 from booking.clock import LONDON
 from booking.extensions import db
 from booking.models import BANK_HOLIDAY, CoverRule, Shift, Worker
+from booking.rota import generate as rota
 from tests.conftest import fill_rota
 
 HIGH_ACTIVITY = {"perry-barr", "oldbury", "coventry"}

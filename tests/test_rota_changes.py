@@ -13,9 +13,9 @@ from collections import Counter, defaultdict
 import pytest
 from sqlalchemy import func, select
 
-from booking import bookings, rota
+from booking.appointments import bookings
+from booking.appointments.slots import SlotRules, free_slots
 from booking.clock import LONDON
-from booking.cover import cover_at
 from booking.errors import InvalidField
 from booking.extensions import db
 from booking.models import (
@@ -30,14 +30,15 @@ from booking.models import (
     Shift,
     Worker,
 )
-from booking.rota_changes import (
+from booking.rota import generate as rota
+from booking.rota.changes import (
     add_shift,
     change_shift,
     needs_rearranging,
     record_absence,
     remove_shift,
 )
-from booking.slots import SlotRules, free_slots
+from booking.rota.cover import cover_at
 from tests.conftest import fill_rota
 
 RULES = SlotRules()

@@ -14,12 +14,12 @@ from html.parser import HTMLParser
 import pytest
 from sqlalchemy import func, select
 
-from booking import bookings
-from booking.bookings import BookingDetails
+from booking.appointments import bookings
+from booking.appointments.bookings import BookingDetails
+from booking.appointments.slots import SlotRules
 from booking.clock import LONDON
 from booking.extensions import db
 from booking.models import Absence, AuditEvent, Block, Booking, Role, RotaRemoval, Shift, Worker
-from booking.slots import SlotRules
 from tests.conftest import fill_rota
 
 COORDINATOR_PAGES = [

@@ -18,9 +18,9 @@ from werkzeug.security import check_password_hash
 
 import config
 from booking import create_app
+from booking.accounts.users import create_user, hash_password
 from booking.extensions import db, limiter
 from booking.models import Booking, BookingDraft, Role
-from booking.users import create_user, hash_password
 
 from .api_helpers import auth, booking_body
 from .conftest import PASSWORD
@@ -599,7 +599,7 @@ def test_signing_out_ends_every_copy_of_the_session_cookie(app, users):
 
 
 def test_resetting_a_password_ends_the_users_sessions(app, users):
-    from booking.users import reset_password
+    from booking.accounts.users import reset_password
 
     client = app.test_client()
     client.post("/login", data={"email": "worker@test.example", "password": PASSWORD})

@@ -6,11 +6,17 @@ import datetime as dt
 
 import pytest
 
-from booking import bookings
+from booking.appointments import bookings
+from booking.appointments.slots import (
+    SlotRules,
+    earliest_allowed,
+    find_slot,
+    free_slots,
+    grid_starts,
+)
 from booking.clock import LONDON
 from booking.extensions import db
 from booking.models import CoverRule, Role, Shift
-from booking.slots import SlotRules, earliest_allowed, find_slot, free_slots, grid_starts
 from booking.workdays import is_working_day, nth_working_day_after
 from tests.conftest import fill_rota
 

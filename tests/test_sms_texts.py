@@ -7,10 +7,10 @@ import re
 
 import pytest
 
-from booking import texts
 from booking.clock import LONDON
-from booking.demo import BLOCKS
+from booking.demo.load import BLOCKS
 from booking.models import Block, Booking, MessageKind
+from booking.sms import texts
 
 # The widest reference the alphabet allows, and the widest date: "Wed 29 Sep 10:00".
 REFERENCE = "WWWW-WWWW"

@@ -14,11 +14,11 @@ from html.parser import HTMLParser
 import pytest
 from sqlalchemy import func, select
 
-from booking import bookings
-from booking.bookings import BookingDetails
+from booking.appointments import bookings
+from booking.appointments.bookings import BookingDetails
+from booking.appointments.slots import SlotRules, find_slot
 from booking.extensions import db
 from booking.models import AuditEvent, Block, Booking, BookingDraft, Message, Notice, Role
-from booking.slots import SlotRules, find_slot
 
 BOOKING_PAGES = [
     "/bookings/new",

@@ -12,12 +12,13 @@ import pytest
 from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
-from booking import bookings, dispatch
+from booking.appointments import bookings
+from booking.appointments.slots import SlotRules
 from booking.clock import LONDON
 from booking.extensions import db
 from booking.models import Booking, Message, MessageKind, MessageStatus, OptOut, Role
-from booking.outbox import OPTED_OUT
-from booking.slots import SlotRules
+from booking.sms import dispatch
+from booking.sms.outbox import OPTED_OUT
 
 from .conftest import fill_rota
 from .twilio_standin import (

@@ -6,8 +6,8 @@ from functools import wraps
 
 from flask import g, request
 
+from ..accounts.users import user_for_token
 from ..models import Role, User
-from ..users import user_for_token
 from .responses import error_response
 
 BOOKING_ROLES = (Role.SERGEANT, Role.WORKER, Role.COORDINATOR)

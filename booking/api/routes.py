@@ -10,28 +10,23 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from .. import audit, bookings, calendars, clock, outcomes, reports
-from ..cover import cover_at
+from .. import audit, clock
+from ..appointments import bookings, outcomes
+from ..appointments.references import normalise_reference
+from ..appointments.slots import Slot, SlotRules, free_slots
+from ..calendars import ics as calendars
 from ..errors import BookingError, NotFound, SlotTaken
 from ..extensions import db
-from ..feeds import ics_response
 from ..models import AuditEvent, Block, Booking, Role
-from ..references import normalise_reference
-from ..slots import Slot, SlotRules, free_slots
+from ..reports import figures as reports
+from ..rota.cover import cover_at
+from ..web.calendar_feed import ics_response
 from . import api
 from .access import ALL_BUT_ANALYST, BOOKING_ROLES, api_roles, api_user
 from .idempotency import commit_once
 from .openapi import document
 from .responses import error_response
-from .schemas import (
-    BookingIn,
-    CancelIn,
-    MalformedBody,
-    OutcomeIn,
-    RearrangeIn,
-    field_errors,
-    parse,
-)
+from .schemas import BookingIn, CancelIn, MalformedBody, OutcomeIn, RearrangeIn, field_errors, parse
 
 MAX_SLOTS = 100
 MAX_AUDIT = 10_000
@@ -400,7 +395,7 @@ def kpi():
 @api.get("/bookings/<reference>/notice")
 @api_roles(*BOOKING_ROLES)
 def booking_notice(reference: str):
-    from ..notices import render_notice
+    from ..appointments.notices import render_notice
 
     booking = _booking(reference)
     html = render_notice(booking)

@@ -5,11 +5,11 @@ from flask import Blueprint
 web = Blueprint("web", __name__)
 
 from . import (  # noqa: E402,F401  (routes register on import)
+    booking_pages,
     calendar_pages,
     day_pages,
-    outbox,
+    outbox_pages,
     report_pages,
     rota_pages,
     user_pages,
-    views,
 )

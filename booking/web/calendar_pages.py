@@ -7,13 +7,15 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 
-from .. import audit, bookings, calendars, clock
-from ..auth import roles_required
+from .. import audit, clock
+from ..appointments import bookings
+from ..calendars import ics as calendars
 from ..errors import NotFound
 from ..extensions import db
-from ..feeds import ics_response
 from ..models import Block, Role
 from . import web
+from .auth import roles_required
+from .calendar_feed import ics_response
 
 
 class RegenerateForm(FlaskForm):

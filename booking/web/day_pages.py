@@ -23,18 +23,19 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from .. import audit, clock, outcomes
-from ..auth import roles_required
+from .. import audit, clock
+from ..appointments import outcomes
+from ..appointments.slots import SlotRules
 from ..clock import LONDON, local_instant
 from ..errors import InvalidField, SlotTaken
 from ..extensions import db
 from ..models import Booking, BookingStatus, Requirement, Role, Shift, Worker
-from ..presentation import STATUS_NAMES, clock_time, date_and_time
-from ..slots import SlotRules
 from . import web
-from .day_forms import FollowUpForm, OutcomeForm, PoliceInformedForm, WorkerChoiceForm
-from .forms import SlotForm
-from .views import JUST_BOOKED, SLOT_TAKEN, _booking_or_404, _slot_choices
+from .auth import roles_required
+from .booking_pages import JUST_BOOKED, SLOT_TAKEN, _booking_or_404, _slot_choices
+from .forms.day import FollowUpForm, OutcomeForm, PoliceInformedForm, WorkerChoiceForm
+from .forms.fields import SlotForm
+from .presentation import STATUS_NAMES, clock_time, date_and_time
 
 POLICE_LIST_ROLES = (Role.SERGEANT, Role.WORKER, Role.COORDINATOR)
 RECENTLY_INFORMED = dt.timedelta(days=7)

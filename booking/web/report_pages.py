@@ -21,14 +21,16 @@ from sqlalchemy import select
 from wtforms import RadioField, SelectField
 from wtforms.validators import ValidationError
 
-from .. import audit, charts, clock, reports
-from ..auth import roles_required
+from .. import audit, clock
 from ..clock import LONDON
 from ..extensions import db
 from ..models import Block, Role
-from ..reports import BY_APPOINTMENT_BLOCK, BY_ARREST_BLOCK, Figures, Report
+from ..reports import charts
+from ..reports import figures as reports
+from ..reports.figures import BY_APPOINTMENT_BLOCK, BY_ARREST_BLOCK, Figures, Report
 from . import web
-from .forms import DayMonthYearField, GovRadios
+from .auth import roles_required
+from .forms.fields import DayMonthYearField, GovRadios
 
 REPORT_ROLES = (Role.COORDINATOR, Role.ANALYST)
 

@@ -20,18 +20,19 @@ from markupsafe import Markup
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
-from .. import clock, rota_changes
-from .. import cover_picture as pictures
-from ..auth import roles_required
+from .. import clock
 from ..clock import LONDON
 from ..errors import InvalidField
 from ..extensions import db
 from ..models import Absence, Block, Booking, BookingStatus, Role, Shift, Worker
-from ..rota_changes import Recheck
+from ..rota import changes as rota_changes
+from ..rota import picture as pictures
+from ..rota.changes import Recheck
 from ..workdays import bank_holiday_name
 from . import web
-from .forms import parse_clock_time
-from .rota_forms import KIND_NAMES, AbsenceForm, ConfirmRemovalForm, ShiftForm
+from .auth import roles_required
+from .forms.fields import parse_clock_time
+from .forms.rota import KIND_NAMES, AbsenceForm, ConfirmRemovalForm, ShiftForm
 
 VIEWS = {"day": None, "daytime": pictures.DAYTIME}
 

@@ -18,13 +18,14 @@ from sqlalchemy.orm import joinedload
 from wtforms import PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import InputRequired
 
-from .. import audit, clock, users
-from ..auth import roles_required
+from .. import audit, clock
+from ..accounts import users
+from ..appointments.references import normalise_reference
 from ..errors import InvalidField
 from ..extensions import db
 from ..models import ApiToken, AuditEvent, Block, Role, User
-from ..references import normalise_reference
 from . import web
+from .auth import roles_required
 
 ROLE_NAMES = {
     Role.SERGEANT: "Custody sergeant",

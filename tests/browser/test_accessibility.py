@@ -22,12 +22,12 @@ from axe_playwright_python.base import AXE_SCRIPT
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Rule
 
-from booking import bookings, outcomes
-from booking.bookings import BookingDetails
+from booking.appointments import bookings, outcomes
+from booking.appointments.bookings import BookingDetails
+from booking.appointments.slots import SlotRules
 from booking.clock import LONDON, local_instant
 from booking.extensions import db
 from booking.models import Role, Worker
-from booking.slots import SlotRules
 
 from .conftest import axe_finish, axe_start, describe_violations, on_site, settle, write_report
 from .journeys import fill_details, slot_radios

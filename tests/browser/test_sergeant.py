@@ -16,13 +16,13 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from booking import bookings
-from booking.bookings import BookingDetails
+from booking.appointments import bookings
+from booking.appointments.bookings import BookingDetails
+from booking.appointments.slots import SlotRules
 from booking.errors import SlotTaken
 from booking.extensions import db
 from booking.models import Booking, BookingStatus, Role
-from booking.slots import SlotRules
-from booking.web.forms import parse_slot
+from booking.web.forms.fields import parse_slot
 
 from .conftest import axe_violations, count_bookings, describe_violations, settle
 from .journeys import (

@@ -15,12 +15,12 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from booking import bookings
-from booking.bookings import BookingDetails
+from booking.appointments import bookings
+from booking.appointments.bookings import BookingDetails
+from booking.appointments.slots import SlotRules
 from booking.clock import LONDON, local_instant
 from booking.extensions import db
 from booking.models import Booking, BookingStatus, Requirement, Role
-from booking.slots import SlotRules
 
 from .conftest import no_horizontal_scroll, on_site, settle
 from .journeys import reference_from_url, slot_radios

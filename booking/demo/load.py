@@ -1,0 +1,165 @@
+"""The demonstration data: the six West Midlands custody blocks, a team, a rota and users.
+
+Everything personal here is invented. Running `load` again changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+
+from ..accounts.users import create_user, find_by_email
+from ..clock import LONDON
+from ..extensions import db
+from ..models import Block, CoverRule, Role, Worker
+from ..rota import generate as rota
+from . import history as demo_history
+
+DEMO_PASSWORD = "demo-password-2026"
+DEMO_USERS = [
+    ("sergeant@demo.test", Role.SERGEANT),
+    ("worker@demo.test", Role.WORKER),
+    ("coordinator@demo.test", Role.COORDINATOR),
+    ("analyst@demo.test", Role.ANALYST),
+]
+ROTA_DAYS = 56
+WEEKDAYS = range(0, 5)
+WEEKEND = (5, 6)
+DAY_START, DAY_END = dt.time(7, 0), dt.time(20, 0)
+
+# code, name, address, SMS venue label, SMS short address, high activity
+BLOCKS = [
+    (
+        "perry-barr",
+        "Perry Barr",
+        "Holford Drive, Perry Barr, Birmingham",
+        "Holford Drive reception",
+        "Holford Drive, B'ham B42",
+        True,
+    ),
+    (
+        "oldbury",
+        "Oldbury",
+        "Bromford Road, Oldbury",
+        "Bromford Road reception",
+        "Bromford Rd, Oldbury",
+        True,
+    ),
+    (
+        "coventry",
+        "Coventry",
+        "Little Park Street, Coventry",
+        "Little Park Street reception",
+        "Little Park St, Coventry",
+        True,
+    ),
+    (
+        "wolverhampton",
+        "Wolverhampton",
+        "Bilston Street, Wolverhampton",
+        "Bilston Street reception",
+        "Bilston St, Wolverhampton",
+        False,
+    ),
+    (
+        "bloxwich",
+        "Bloxwich",
+        "Station Street, Bloxwich, Walsall",
+        "Station Street reception",
+        "Station St, Bloxwich",
+        False,
+    ),
+    (
+        "stechford",
+        "Stechford",
+        "Station Road, Stechford, Birmingham",
+        "Station Road reception",
+        "Station Rd, Stechford",
+        False,
+    ),
+]
+
+# Two workers per block, and two who cover anywhere at weekends. Invented names.
+TEAM = [
+    ("Amira Clarke", "perry-barr"),
+    ("Dev Sandhu", "perry-barr"),
+    ("Nia Edwards", "oldbury"),
+    ("Tom Whitlock", "oldbury"),
+    ("Grace Okafor", "coventry"),
+    ("Liam Foster", "coventry"),
+    ("Priya Nair", "wolverhampton"),
+    ("Owen Price", "wolverhampton"),
+    ("Hannah Moss", "bloxwich"),
+    ("Ravi Kapoor", "bloxwich"),
+    ("Ellie Barnes", "stechford"),
+    ("Sam Hollis", "stechford"),
+    ("Jade Cooper", "perry-barr"),
+    ("Marcus Hale", "coventry"),
+]
+DEMO_WORKER_NAME = "Amira Clarke"
+
+
+def _load_blocks() -> bool:
+    if db.session.scalar(select(Block.id).limit(1)) is not None:
+        return False
+    for code, name, address, venue, short_address, high_activity in BLOCKS:
+        block = Block(
+            code=code,
+            name=name,
+            address=address,
+            venue_label=venue,
+            short_address=short_address,
+            high_activity=high_activity,
+            timezone="Europe/London",
+        )
+        days = list(WEEKDAYS) + (list(WEEKEND) if high_activity else [])
+        block.cover_rules = [CoverRule(weekday=d, starts=DAY_START, ends=DAY_END) for d in days]
+        db.session.add(block)
+    db.session.flush()
+    return True
+
+
+def _load_team(now: dt.datetime) -> None:
+    if db.session.scalar(select(Worker.id).limit(1)) is not None:
+        return
+    blocks = {b.code: b for b in db.session.scalars(select(Block))}
+    for name, block_code in TEAM:
+        if name == DEMO_WORKER_NAME:
+            continue  # the demo worker comes with their login below
+        db.session.add(Worker(name=name, home_block=blocks[block_code]))
+    db.session.flush()
+
+
+def _load_users(now: dt.datetime) -> None:
+    homes = {
+        Role.SERGEANT: "stechford",
+        Role.WORKER: "perry-barr",
+        Role.COORDINATOR: None,
+        Role.ANALYST: None,
+    }
+    names = {
+        Role.SERGEANT: "Sgt Chris Demo",
+        Role.WORKER: DEMO_WORKER_NAME,
+        Role.COORDINATOR: "Jo Coordinator",
+        Role.ANALYST: "Alex Analyst",
+    }
+    for email, role in DEMO_USERS:
+        if find_by_email(email) is None:
+            create_user(
+                email, role, DEMO_PASSWORD, now=now, name=names[role], block_code=homes[role]
+            )
+
+
+def load(now: dt.datetime) -> bool:
+    """Load the demo (with three months of past appointments); True if anything was created."""
+    created = _load_blocks()
+    _load_team(now)
+    _load_users(now)
+    db.session.commit()
+    today = now.astimezone(LONDON).date()
+    shifts = rota.generate(today, today + dt.timedelta(days=ROTA_DAYS - 1), now=now)
+    history = demo_history.load(
+        now, find_by_email("sergeant@demo.test"), find_by_email("worker@demo.test")
+    )
+    return created or shifts > 0 or history > 0

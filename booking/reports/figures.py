@@ -1,0 +1,642 @@
+"""The commissioner's figures: counts over appointments, per block and month.
+
+Only non-identifying fields are read (status, times, blocks, requirement, message statuses),
+so the figures stay the same after the retention purge, and no row carries personal data.
+
+The database does the counting: one row per block and month comes back, whatever the number
+of appointments, and the totals, blocks and months are sums of those rows. Medians and
+percentiles do not add up, so the database ranks the waits within each grouping and returns
+only the few values the interpolation needs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, fields
+
+from sqlalchemy import (
+    BigInteger,
+    Float,
+    Integer,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    union_all,
+)
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
+
+from ..clock import LONDON
+from ..extensions import db
+from ..models import Block, Booking, BookingStatus, Message, MessageStatus, Requirement, Shift
+from ..sms.outbox import OPTED_OUT
+
+NOT_ATTENDED_STATUSES = (BookingStatus.LEFT_EARLY, BookingStatus.DID_NOT_ATTEND)
+BY_APPOINTMENT_BLOCK = "appointment"
+BY_ARREST_BLOCK = "arrest"
+# Up to a quarter (in local days), a report finds its appointments' messages through them,
+# one appointment at a time; beyond, reading all the messages once is quicker (SQLite).
+LOOK_UP_MESSAGES_BY_BOOKING_DAYS = 92
+
+
+@dataclass
+class Figures:
+    """The figures for one set of appointments (a block, a month, or everything)."""
+
+    bookings: int = 0
+    initial: int = 0
+    follow_up: int = 0
+    voluntary: int = 0
+    attended: int = 0
+    left_early: int = 0
+    did_not_attend: int = 0
+    cancelled: int = 0
+    rearranged: int = 0
+    awaiting_outcome: int = 0
+    police_to_inform: int = 0
+    police_informed: int = 0
+    other_block: int = 0
+    sms_sent: int = 0
+    sms_delivered: int = 0
+    sms_failed: int = 0
+    sms_opted_out: int = 0
+    cover_hours: float = 0.0
+    gap_hours: float = 0.0
+    # Hours from the test to the appointment, over initial and voluntary assessments not
+    # cancelled: worked out over the whole set, as they cannot be summed.
+    median_hours_to_appointment: float | None = None
+    p90_hours_to_appointment: float | None = None
+
+    @property
+    def attendance_rate(self) -> float | None:
+        concluded = self.attended + self.left_early + self.did_not_attend
+        return round(self.attended / concluded, 3) if concluded else None
+
+    @property
+    def other_block_share(self) -> float | None:
+        live = self.bookings - self.cancelled
+        return round(self.other_block / live, 3) if live else None
+
+    def add(self, other: Figures) -> None:
+        """Add the counts and hours of `other` (not the median and percentile)."""
+        for name in SUMMED:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    def as_dict(self) -> dict:
+        figures = asdict(self)
+        for name in NOT_SUMMED:
+            figures.pop(name)
+        figures["cover_hours"] = round(self.cover_hours, 1)
+        figures["gap_hours"] = round(self.gap_hours, 1)
+        figures["attendance_rate"] = self.attendance_rate
+        figures["other_block_share"] = self.other_block_share
+        figures["median_hours_to_appointment"] = self.median_hours_to_appointment
+        figures["p90_hours_to_appointment"] = self.p90_hours_to_appointment
+        return figures
+
+
+# Every figure but the median and percentile adds up over blocks and months.
+NOT_SUMMED = ("median_hours_to_appointment", "p90_hours_to_appointment")
+SUMMED = tuple(f.name for f in fields(Figures) if f.name not in NOT_SUMMED)
+
+
+@dataclass
+class Report:
+    start: dt.date
+    end: dt.date
+    block_code: str | None
+    block_by: str
+    total: Figures
+    by_block: dict[str, Figures]
+    by_month: dict[str, Figures]
+    # One row per block and month, for the CSV.
+    rows: dict[tuple[str, str], Figures]
+
+
+@dataclass(frozen=True)
+class Month:
+    """A local calendar month, clipped to the period, as UTC instants."""
+
+    key: str  # "2027-03"
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+
+
+def _bounds(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """Local midnight at the start of `start` to local midnight after `end`, in UTC."""
+    first = dt.datetime.combine(start, dt.time(0), tzinfo=LONDON).astimezone(dt.UTC)
+    after = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(0), tzinfo=LONDON)
+    return first, after.astimezone(dt.UTC)
+
+
+def _month(instant: dt.datetime) -> str:
+    return instant.astimezone(LONDON).strftime("%Y-%m")
+
+
+def _months(first: dt.datetime, after: dt.datetime) -> list[Month]:
+    """The local months from `first` to `after`, each from local midnight on its first day."""
+    months = []
+    month_start = first
+    while month_start < after:
+        local = month_start.astimezone(LONDON)
+        next_local = (local.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+        month_end = min(
+            dt.datetime.combine(next_local.date(), dt.time(0), tzinfo=LONDON).astimezone(dt.UTC),
+            after,
+        )
+        months.append(Month(_month(month_start), month_start, month_end))
+        month_start = month_end
+    return months
+
+
+def _month_number(instant, months: list[Month], first: int = 0, after: int | None = None):
+    """The index in `months` of the month an instant falls in, as SQL: comparing with the
+    months' UTC bounds keeps local months right across the clock changes, on every database.
+    A binary search (CASE within CASE), so that each row meets a few comparisons, not one
+    per month."""
+    after = len(months) if after is None else after
+    if after - first == 1:
+        return literal(first, Integer)
+    middle = (first + after) // 2
+    return case(
+        (instant < months[middle].starts_at, _month_number(instant, months, first, middle)),
+        else_=_month_number(instant, months, middle, after),
+    )
+
+
+class _MicrosecondsBetween(FunctionElement):
+    """Whole microseconds from one UTC timestamp to a later one: exact on both databases."""
+
+    type = BigInteger()
+    inherit_cache = True
+    name = "microseconds_between"
+
+
+@compiles(_MicrosecondsBetween, "postgresql")
+def _microseconds_between_postgresql(element, compiler, **kw):
+    # date_part gives double precision, far quicker than EXTRACT's numeric; rounded to whole
+    # microseconds, it is exact for any span shorter than a century.
+    earlier, later = (compiler.process(c, **kw) for c in element.clauses)
+    return f"CAST(round(date_part('epoch', {later} - {earlier}) * 1000000) AS BIGINT)"
+
+
+@compiles(_MicrosecondsBetween, "sqlite")
+def _microseconds_between_sqlite(element, compiler, **kw):
+    # Stored as 'YYYY-MM-DD HH:MM:SS.ffffff' in UTC: whole seconds, then the fraction.
+    earlier, later = (compiler.process(c, **kw) for c in element.clauses)
+    return (
+        f"((CAST(strftime('%s', {later}) AS INTEGER)"
+        f" - CAST(strftime('%s', {earlier}) AS INTEGER)) * 1000000"
+        f" + CAST(substr({later}, 21, 6) AS INTEGER)"
+        f" - CAST(substr({earlier}, 21, 6) AS INTEGER))"
+    )
+
+
+def build(
+    start: dt.date,
+    end: dt.date,
+    now: dt.datetime,
+    block_code: str | None = None,
+    block_by: str = BY_APPOINTMENT_BLOCK,
+) -> Report:
+    """Figures over appointments starting between `start` and `end` (inclusive, local dates)."""
+    first, after = _bounds(start, end)
+    months = _months(first, after)
+    codes = dict(db.session.execute(select(Block.id, Block.code).order_by(Block.code)).all())
+    block_column = Booking.arrest_block_id if block_by == BY_ARREST_BLOCK else Booking.block_id
+    included = [id_ for id_, code in codes.items() if not block_code or code == block_code]
+    if not months:  # an end before the start: nothing to count
+        by_block = {codes[b]: Figures() for b in included}
+        return Report(start, end, block_code, block_by, Figures(), by_block, {}, {})
+
+    conditions = [Booking.starts_at >= first, Booking.starts_at < after]
+    if block_code:
+        conditions.append(block_column.in_(included))
+    appointments = (
+        select(
+            Booking.id,
+            block_column.label("group_block_id"),
+            _month_number(Booking.starts_at, months).label("month"),
+            Booking.block_id,
+            Booking.arrest_block_id,
+            Booking.status,
+            Booking.requirement,
+            Booking.notice_version,
+            Booking.starts_at,
+            Booking.tested_at,
+            Booking.police_informed_at,
+        )
+        .where(*conditions)
+        .subquery("appointments")
+    )
+    # Every block and month, in order, even those without a single appointment.
+    rows = {(codes[b], month.key): Figures() for b in included for month in months}
+
+    def row(block_id: int, month: int) -> Figures:
+        return rows[(codes[block_id], months[month].key)]
+
+    total = Figures()
+    by_block = {codes[b]: Figures() for b in included}
+    by_month = {month.key: Figures() for month in months}
+    # Compiling these queries to machine code (PostgreSQL's JIT) took longer than running
+    # them, and sorting and hashing a year of appointments wants more than the default 4 MB.
+    with _postgresql_settings(jit="off", work_mem="64MB"):
+        _add_counts(row, appointments, now)
+        _add_messages(row, appointments, (end - start).days + 1)
+        _add_cover(row, included, months)
+        for (code, month), figures in rows.items():
+            for group in (total, by_block[code], by_month[month]):
+                group.add(figures)
+        _add_waits(appointments, codes, months, total, by_block, by_month, rows)
+    return Report(start, end, block_code, block_by, total, by_block, by_month, rows)
+
+
+def _count(condition):
+    return func.count().filter(condition)
+
+
+def _add_counts(row, appointments, now: dt.datetime) -> None:
+    a = appointments.c
+    counts = db.session.execute(
+        select(
+            a.group_block_id,
+            a.month,
+            func.count(),
+            _count(a.requirement == Requirement.INITIAL),
+            _count(a.requirement == Requirement.FOLLOW_UP),
+            _count(a.status == BookingStatus.ATTENDED),
+            _count(a.status == BookingStatus.LEFT_EARLY),
+            _count(a.status == BookingStatus.DID_NOT_ATTEND),
+            _count(a.status == BookingStatus.CANCELLED),
+            _count(a.notice_version > 1),
+            _count(and_(a.status == BookingStatus.BOOKED, a.starts_at < now)),
+            _count(and_(a.status.in_(NOT_ATTENDED_STATUSES), a.police_informed_at.is_not(None))),
+            _count(and_(a.status != BookingStatus.CANCELLED, a.block_id != a.arrest_block_id)),
+        ).group_by(a.group_block_id, a.month)
+    ).all()
+    for (
+        block_id,
+        month,
+        bookings,
+        initial,
+        follow_up,
+        attended,
+        left_early,
+        did_not_attend,
+        cancelled,
+        rearranged,
+        awaiting_outcome,
+        police_informed,
+        other_block,
+    ) in counts:
+        figures = row(block_id, month)
+        figures.bookings = bookings
+        figures.initial = initial
+        figures.follow_up = follow_up
+        figures.voluntary = bookings - initial - follow_up
+        figures.attended = attended
+        figures.left_early = left_early
+        figures.did_not_attend = did_not_attend
+        figures.cancelled = cancelled
+        figures.rearranged = rearranged
+        figures.awaiting_outcome = awaiting_outcome
+        # Every non-attendance or early leaving must be reported to the police.
+        figures.police_to_inform = left_early + did_not_attend
+        figures.police_informed = police_informed
+        figures.other_block = other_block
+
+
+def _add_messages(row, appointments, days: int) -> None:
+    # An appointment's messages are written together when it is booked, so looking them up
+    # by booking reads few pages: for a month, far fewer than reading every message. On
+    # PostgreSQL the default cost of a random read (4, for spinning disks) hid that; SQLite,
+    # without statistics, reads every message unless the appointments come first.
+    if days <= LOOK_UP_MESSAGES_BY_BOOKING_DAYS and db.session.get_bind().dialect.name == "sqlite":
+        appointments = (
+            select(appointments.c.id, appointments.c.group_block_id, appointments.c.month)
+            .cte("appointments_first")
+            .prefix_with("MATERIALIZED")
+        )
+    a = appointments.c
+    with _postgresql_settings(random_page_cost="1.1"):
+        counts = db.session.execute(
+            select(
+                a.group_block_id,
+                a.month,
+                _count(Message.provider_id.is_not(None)),
+                _count(Message.status == MessageStatus.DELIVERED),
+                _count(Message.status == MessageStatus.FAILED),
+                _count(Message.skip_reason == OPTED_OUT),
+            )
+            .select_from(Message)
+            .join(appointments, Message.booking_id == a.id)
+            # Only the messages that count for something (most skipped ones do not).
+            .where(
+                or_(
+                    Message.provider_id.is_not(None),
+                    Message.status.in_((MessageStatus.DELIVERED, MessageStatus.FAILED)),
+                    Message.skip_reason == OPTED_OUT,
+                )
+            )
+            .group_by(a.group_block_id, a.month)
+        ).all()
+    for block_id, month, sent, delivered, failed, opted_out in counts:
+        figures = row(block_id, month)
+        figures.sms_sent = sent
+        figures.sms_delivered = delivered
+        figures.sms_failed = failed
+        figures.sms_opted_out = opted_out
+
+
+@contextmanager
+def _postgresql_settings(**settings: str) -> Iterator[None]:
+    """On PostgreSQL, these settings for the statements inside, then back as they were."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        yield
+        return
+    previous = {name: db.session.scalar(select(func.current_setting(name))) for name in settings}
+    for name, value in settings.items():
+        db.session.execute(select(func.set_config(name, value, True)))
+
+    def put_back() -> None:
+        for name, value in previous.items():
+            db.session.execute(select(func.set_config(name, value, True)))
+
+    try:
+        yield
+    except DBAPIError:
+        raise  # the transaction is lost, and its rollback undoes the settings too
+    except BaseException:
+        put_back()
+        raise
+    put_back()
+
+
+def _add_waits(appointments, codes, months, total, by_block, by_month, rows) -> None:
+    """The median and 90th percentile of the hours from test to appointment, per block and
+    month, per block, per month and in total: the database sorts the waits and gives back
+    the few at the ranks each figure reads; the interpolation is the statistics module's
+    (`median`, and `quantiles` inclusive), as for a list of the waits in hours."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        ranked = _ranked_waits_postgresql(appointments, months)
+    else:
+        ranked = _ranked_waits(appointments)
+    for (block_id, month), (n, microseconds_at) in ranked.items():
+        if block_id is not None and month is not None:
+            figures = rows[(codes[block_id], months[month].key)]
+        elif block_id is not None:
+            figures = by_block[codes[block_id]]
+        elif month is not None:
+            figures = by_month[months[month].key]
+        else:
+            figures = total
+        # As timedelta.total_seconds() / 3600 would give them.
+        hours_at = {rank: value / 10**6 / 3600 for rank, value in microseconds_at.items()}
+        figures.median_hours_to_appointment = round(_median(hours_at, n), 1)
+        figures.p90_hours_to_appointment = round(_p90(hours_at, n), 1)
+
+
+def _counted_waits(a) -> tuple:
+    """Conditions for the appointments whose wait from test counts: not cancelled (never
+    kept), and not follow-ups (they keep their initial assessment's test time)."""
+    return (a.status != BookingStatus.CANCELLED, a.requirement != Requirement.FOLLOW_UP)
+
+
+def _median(hours_at: dict[int, float], n: int) -> float:
+    """statistics.median of n sorted values, given those at the ranks (from 0) it reads."""
+    if n % 2 == 1:
+        return hours_at[n // 2]
+    return (hours_at[n // 2 - 1] + hours_at[n // 2]) / 2
+
+
+def _p90(hours_at: dict[int, float], n: int) -> float:
+    """statistics.quantiles(n=10, method="inclusive")[-1] likewise; one value is its own."""
+    if n == 1:
+        return hours_at[0]
+    j, delta = divmod(9 * (n - 1), 10)
+    upper = hours_at[j + 1] if delta else 0.0
+    return (hours_at[j] * (10 - delta) + upper * delta) / 10
+
+
+def _ranked_waits(appointments) -> dict[tuple, tuple[int, dict[int, int]]]:
+    """{(block id or None, month or None): (n, {rank: wait})} for each block and month, each
+    block, each month and all (None where a key is summed over), with the waits in whole
+    microseconds at the ranks _median and _p90 read: window functions rank the waits in each
+    grouping."""
+    a = appointments.c
+    w = (
+        select(
+            a.group_block_id.label("block_id"),
+            a.month,
+            _MicrosecondsBetween(a.tested_at, a.starts_at).label("wait"),
+        )
+        .where(*_counted_waits(a))
+        # Worked out once, not once for each grouping.
+        .cte("waits")
+        .prefix_with("MATERIALIZED")
+        .c
+    )
+    picks = []
+    for keys in [("block_id", "month"), ("block_id",), ("month",), ()]:
+        partition = [w[key] for key in keys] or None
+        ranked = select(
+            (w.block_id if "block_id" in keys else cast(null(), Integer)).label("block_id"),
+            (w.month if "month" in keys else cast(null(), Integer)).label("month"),
+            func.count().over(partition_by=partition).label("n"),
+            (func.row_number().over(partition_by=partition, order_by=w.wait) - 1).label("rank"),
+            w.wait,
+        ).subquery()
+        n, rank = ranked.c.n, ranked.c.rank
+        picks.append(
+            select(ranked).where(
+                or_(
+                    rank == (n - 1) // 2,
+                    rank == n // 2,
+                    rank == 9 * (n - 1) // 10,
+                    rank == 9 * (n - 1) // 10 + 1,
+                )
+            )
+        )
+    found: dict[tuple, tuple[int, dict[int, int]]] = {}
+    for block_id, month, n, rank, wait in db.session.execute(union_all(*picks)):
+        found.setdefault((block_id, month), (n, {}))[1][rank] = wait
+    return found
+
+
+def _ranked_waits_postgresql(appointments, months) -> dict[tuple, tuple[int, dict[int, int]]]:
+    """What _ranked_waits gives, from percentile_cont and percentile_disc.
+
+    percentile_cont interpolates between the two values around a rank and percentile_disc
+    returns one of them: with the number of values, that pins down both, as they are whole
+    microseconds. One query per month (each block, and the month) and one over the period
+    (each block, and all), so that the database can share out the sorting among its workers."""
+    a = appointments.c
+    # Both functions sort double precision (exact for whole microseconds), so that they
+    # share one sort.
+    wait = cast(_MicrosecondsBetween(a.tested_at, a.starts_at), Float)
+    figures = (
+        func.count(),
+        *(
+            aggregate(fraction).within_group(wait)
+            for fraction in (0.5, 0.9)
+            for aggregate in (func.percentile_cont, func.percentile_disc)
+        ),
+    )
+    each_month = (
+        select(a.group_block_id, literal(number, Integer), *figures)
+        .where(*_counted_waits(a), a.starts_at >= month.starts_at, a.starts_at < month.ends_at)
+        .group_by(func.rollup(a.group_block_id))
+        for number, month in enumerate(months)
+    )
+    whole_period = (
+        select(a.group_block_id, cast(null(), Integer), *figures)
+        .where(*_counted_waits(a))
+        .group_by(func.rollup(a.group_block_id))
+    )
+    found = {}
+    for block_id, month, n, cont_50, disc_50, cont_90, disc_90 in db.session.execute(
+        union_all(*each_month, whole_period)
+    ):
+        if n:  # ROLLUP's row for all comes even when there is nothing to count
+            ranked = _around(0.5, n, cont_50, disc_50) | _around(0.9, n, cont_90, disc_90)
+            found[(block_id, month)] = (n, ranked)
+    return found
+
+
+def _around(fraction: float, n: int, cont: float, disc: float) -> dict[int, int]:
+    """{rank: value} for the values percentile_cont(fraction) interpolated between, from its
+    result and percentile_disc(fraction)'s, the same floating point as PostgreSQL's."""
+    disc = round(disc)
+    position = fraction * (n - 1)
+    below = math.floor(position)
+    proportion = position - below
+    if proportion == 0:
+        return {below: round(cont)}
+    # percentile_disc gives the value at rank ceil(fraction * n) - 1: `below` or the next.
+    if max(math.ceil(fraction * n), 1) - 1 == below:
+        return {below: disc, below + 1: disc + round((cont - disc) / proportion)}
+    return {below: disc - round((disc - cont) / (1 - proportion)), below + 1: disc}
+
+
+def _add_cover(row, included: list[int], months: list[Month]) -> None:
+    """Hours with a worker on site, and hours without (the out-of-hours gaps), per block."""
+    if not included:
+        return
+    covered = _covered_microseconds(included, months)
+    for block_id in included:
+        for number, month in enumerate(months):
+            figures = row(block_id, number)
+            whole = (month.ends_at - month.starts_at).total_seconds() / 3600
+            figures.cover_hours = covered.get((block_id, number), 0) / 10**6 / 3600
+            figures.gap_hours = whole - figures.cover_hours
+
+
+def _covered_microseconds(included: list[int], months: list[Month]) -> dict[tuple, int]:
+    """{(block id, month): microseconds in the union of the block's shifts} in that month.
+
+    Each shift is cut to each month it touches; in start order within a block and month, a
+    piece adds only what it reaches beyond the latest end before it, so that two workers on
+    site at once count once."""
+    first, after = months[0].starts_at, months[-1].ends_at
+    month_table = union_all(
+        *(
+            select(
+                literal(number, Integer).label("number"),
+                literal(month.starts_at, Shift.starts_at.type).label("starts_at"),
+                literal(month.ends_at, Shift.ends_at.type).label("ends_at"),
+            )
+            for number, month in enumerate(months)
+        )
+    ).cte("months")
+    m = month_table.c
+    pieces = (
+        select(
+            Shift.block_id,
+            m.number.label("month"),
+            case((Shift.starts_at > m.starts_at, Shift.starts_at), else_=m.starts_at).label(
+                "starts_at"
+            ),
+            case((Shift.ends_at < m.ends_at, Shift.ends_at), else_=m.ends_at).label("ends_at"),
+        )
+        .join(month_table, and_(Shift.starts_at < m.ends_at, Shift.ends_at > m.starts_at))
+        .where(Shift.block_id.in_(included), *Shift.overlapping(first, after))
+        .subquery("pieces")
+    )
+    p = pieces.c
+    reached = (
+        select(
+            p.block_id,
+            p.month,
+            p.starts_at,
+            p.ends_at,
+            func.max(p.ends_at)
+            .over(
+                partition_by=(p.block_id, p.month),
+                order_by=(p.starts_at, p.ends_at),
+                rows=(None, -1),
+            )
+            .label("covered_until"),
+        )
+    ).subquery("reached")
+    r = reached.c
+    added = case(
+        (
+            or_(r.covered_until.is_(None), r.covered_until < r.starts_at),
+            _MicrosecondsBetween(r.starts_at, r.ends_at),
+        ),
+        (r.covered_until < r.ends_at, _MicrosecondsBetween(r.covered_until, r.ends_at)),
+        else_=0,
+    )
+    return {
+        (block_id, month): int(microseconds)
+        for block_id, month, microseconds in db.session.execute(
+            select(r.block_id, r.month, func.sum(added)).group_by(r.block_id, r.month)
+        )
+    }
+
+
+CSV_COLUMNS = [
+    "block",
+    "month",
+    "bookings",
+    "initial",
+    "follow_up",
+    "voluntary",
+    "attended",
+    "left_early",
+    "did_not_attend",
+    "cancelled",
+    "rearranged",
+    "awaiting_outcome",
+    "attendance_rate",
+    "police_to_inform",
+    "police_informed",
+    "median_hours_to_appointment",
+    "p90_hours_to_appointment",
+    "other_block",
+    "other_block_share",
+    "sms_sent",
+    "sms_delivered",
+    "sms_failed",
+    "sms_opted_out",
+    "cover_hours",
+    "gap_hours",
+]
+
+
+def csv_rows(report: Report) -> list[dict]:
+    """One row per block and month, in the CSV's column order."""
+    rows = []
+    for (code, month), figures in sorted(report.rows.items()):
+        values = figures.as_dict() | {"block": code, "month": month}
+        rows.append({column: values[column] for column in CSV_COLUMNS})
+    return rows

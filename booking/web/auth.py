@@ -1,0 +1,154 @@
+"""Signing in and out, and the role rule every page declares."""
+
+from __future__ import annotations
+
+from functools import wraps
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf import FlaskForm
+from govuk_frontend_wtf.wtforms_widgets import GovPasswordInput, GovSubmitInput, GovTextInput
+from wtforms import EmailField, PasswordField, SubmitField
+from wtforms.validators import InputRequired
+
+from ..accounts.users import authenticate
+from ..clock import now
+from ..extensions import db, limiter, login_manager
+from ..models import Role, User
+
+bp = Blueprint("auth", __name__)
+
+login_manager.login_view = "auth.login"
+login_manager.login_message = "Sign in to continue."
+login_manager.login_message_category = "info"
+login_manager.session_protection = "strong"
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    user = db.session.get(User, int(user_id))
+    if user is None or not user.active:
+        return None
+    if session.get("session_version") != user.session_version:
+        return None  # signed out elsewhere, or the password was reset: this cookie is spent
+    return user
+
+
+def roles_required(*roles: Role):
+    """A page for signed-in users of these roles only (403 for the others)."""
+
+    def decorator(view):
+        @wraps(view)
+        @login_required
+        def wrapped(*args, **kwargs):
+            if current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(
+        "Email address",
+        widget=GovTextInput(),
+        validators=[InputRequired(message="Enter your email address")],
+    )
+    password = PasswordField(
+        "Password",
+        widget=GovPasswordInput(),
+        validators=[InputRequired(message="Enter your password")],
+    )
+    submit = SubmitField("Sign in", widget=GovSubmitInput())
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only a path on this site: never an open redirect."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+def _account_key() -> str:
+    return "login:" + (request.form.get("email") or "").strip().lower()
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit("20 per minute", methods=["POST"])  # per address
+@limiter.limit("5 per minute", methods=["POST"], key_func=_account_key)  # per account
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("web.home"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = authenticate(form.email.data, form.password.data)
+        if user is None:
+            form.email.errors.append("Enter a correct email address and password")
+        else:
+            session.clear()  # a fresh session at sign-in: nothing carried over
+            session.permanent = True
+            login_user(user)
+            session["session_version"] = user.session_version
+            session["seen_at"] = now().timestamp()
+            return redirect(_safe_next(request.args.get("next")) or url_for("web.home"))
+    return render_template("auth/login.html", form=form), 200 if not form.errors else 400
+
+
+@bp.before_app_request
+def end_idle_sessions():
+    """Sign out a session left idle longer than IDLE_TIMEOUT_MINUTES (checked on the server)."""
+    if not current_user.is_authenticated or request.endpoint == "static":
+        return None
+    idle_limit = current_app.config["IDLE_TIMEOUT_MINUTES"] * 60
+    seen_at = session.get("seen_at", 0)
+    current = now().timestamp()
+    if current - seen_at > idle_limit:
+        logout_user()
+        session.clear()
+        flash("You were signed out after a period of inactivity.", "info")
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    session["seen_at"] = current
+    return None
+
+
+def end_all_sessions(user: User) -> None:
+    """Make every session cookie of this user worthless (the caller commits)."""
+    user.session_version = (user.session_version or 0) + 1
+
+
+class LogoutForm(FlaskForm):
+    submit = SubmitField("Sign out", widget=GovSubmitInput())
+
+
+@bp.route("/logout", methods=["GET", "POST"])
+def logout():
+    """GET asks, POST signs out: another site cannot sign someone out with a link."""
+    form = LogoutForm()
+    if request.method == "POST":
+        if form.validate_on_submit():
+            if current_user.is_authenticated:
+                end_all_sessions(current_user)
+                db.session.commit()
+            logout_user()
+            session.clear()
+            flash("You have signed out.", "success")
+        return redirect(url_for("auth.login"))
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login"))
+    return render_template("auth/logout.html", form=form, title="Sign out")

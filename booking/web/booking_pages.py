@@ -1,0 +1,421 @@
+"""The sergeant's journey: record the test, choose a slot, check, confirm; then the appointment,
+its written notice, rearranging and cancelling.
+
+The views parse input, call the domain (`booking.bookings`, the one write path) and render.
+Until the booking is confirmed no booking is written: the details and the chosen slot wait in a
+server-side draft (`booking.drafts`), never in the cookie.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+from flask import (
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from .. import audit, clock
+from ..appointments import bookings, drafts
+from ..appointments.bookings import BookingDetails
+from ..appointments.notices import render_notice
+from ..appointments.slots import Slot, SlotRules, free_slots
+from ..clock import LONDON, parse_iso_instant
+from ..errors import InvalidField, NotFound, SlotTaken
+from ..extensions import db
+from ..models import Block, Booking, BookingStatus, Role
+from ..rota.cover import cover_at
+from . import web
+from .auth import roles_required
+from .forms.fields import (
+    CancelForm,
+    ConfirmForm,
+    DetailsForm,
+    ReferenceSearchForm,
+    SlotForm,
+    slot_value,
+)
+
+BOOKING_ROLES = (Role.SERGEANT, Role.WORKER, Role.COORDINATOR)
+JUST_BOOKED = "just_booked"
+SLOTS_OFFERED = 10
+UPCOMING_SHOWN = 200
+SLOT_TAKEN = "That slot has just been taken. Choose another."
+
+
+@web.get("/")
+@login_required
+def home():
+    return render_template("home.html", title="Home", can_book=current_user.role in BOOKING_ROLES)
+
+
+# Recording the test and the person ------------------------------------------------------------
+
+
+@web.route("/bookings/new", methods=["GET", "POST"])
+@roles_required(*BOOKING_ROLES)
+def new_booking():
+    """Step 1: the person, the test and the requirement. Validated, never written."""
+    changing = "change" in request.args
+    details, slot = _draft()
+    if request.method == "GET" and not changing:
+        # A new booking starts empty: never show the last person's details by mistake.
+        drafts.discard(current_user)
+        db.session.commit()
+        details = slot = None
+    now = clock.now()
+    # A POST is read from the request alone: a default would tick a radio left blank.
+    initial = (
+        DetailsForm.initial_data(details, current_user, now) if request.method == "GET" else None
+    )
+    form = DetailsForm.for_user(current_user, _all_blocks(), data=initial)
+    if form.validate_on_submit():
+        try:
+            cleaned = bookings.validate_details(
+                form.details(),
+                by=current_user,
+                now=now,
+                allow_test_numbers=current_app.config["SMS_ALLOW_TEST_NUMBERS"],
+            )
+        except InvalidField as refusal:
+            form.add_domain_errors(refusal.errors)
+        else:
+            keep_slot = slot if changing else None
+            _store_draft(cleaned, keep_slot)
+            return redirect(url_for("web.check_booking" if keep_slot else "web.choose_slot"))
+    return _details_page(form, changing)
+
+
+def _details_page(form: DetailsForm, changing: bool):
+    return render_template(
+        "web/details.html",
+        form=form,
+        title="Record the test and the person’s details",
+        changing=changing,
+    ), (400 if form.errors else 200)
+
+
+# Choosing a slot ------------------------------------------------------------------------------
+
+
+@web.route("/bookings/new/slot", methods=["GET", "POST"])
+@roles_required(*BOOKING_ROLES)
+def choose_slot():
+    """Step 2: the cover at the arrest block now, and the earliest free slots everywhere."""
+    details, _ = _draft()
+    if details is None:
+        return redirect(url_for("web.new_booking"))
+    form = SlotForm()
+    if form.validate_on_submit():
+        block_code, starts_at = form.chosen()
+        _store_draft(details, (block_code, starts_at))
+        return redirect(url_for("web.check_booking"))
+    return _new_slot_page(details, form)
+
+
+def _new_slot_page(details: BookingDetails, form: SlotForm, status: int | None = None):
+    now = clock.now()
+    arrest_block = bookings.get_block(details.arrest_block, "arrest_block")
+    context = _slot_choices(form, details.disputed, details.tested_at)
+    return render_template(
+        "web/slot.html",
+        form=form,
+        title="Choose an appointment",
+        details=details,
+        cover=cover_at(arrest_block, now),
+        **context,
+    ), status or (400 if form.errors else 200)
+
+
+def _slot_choices(form: SlotForm, disputed: bool, tested_at: dt.datetime) -> dict:
+    """Offer the earliest free slots (at the blocks filtered on) as the form's choices."""
+    blocks = _all_blocks()
+    known = {block.code for block in blocks}
+    chosen_codes = [code for code in request.args.getlist("block") if code in known]
+    offered = free_slots(
+        SlotRules.from_config(current_app.config),
+        clock.now(),
+        block_codes=chosen_codes or None,
+        limit=SLOTS_OFFERED,
+        disputed=disputed,
+        tested_at=tested_at,
+    )
+    form.slot.choices = [(slot_value(s.block.code, s.starts_at), _slot_label(s)) for s in offered]
+    return {
+        "offered": offered,
+        "slot_hints": [{"hint": {"text": _slot_hint(s)}} for s in offered],
+        "blocks": blocks,
+        "chosen_codes": chosen_codes,
+    }
+
+
+def _slot_label(slot: Slot) -> str:
+    """Saturday 16 January, 07:00 – Perry Barr"""
+    local = slot.starts_at.astimezone(LONDON)
+    return f"{local:%A} {local.day} {local:%B}, {local:%H:%M} – {slot.block.name}"
+
+
+def _slot_hint(slot: Slot) -> str:
+    places = "1 place" if slot.free == 1 else f"{slot.free} places"
+    return f"{slot.block.address}. {places} free"
+
+
+# Checking and confirming ----------------------------------------------------------------------
+
+
+@web.route("/bookings/new/check", methods=["GET", "POST"])
+@roles_required(*BOOKING_ROLES)
+def check_booking():
+    """Step 3: everything on one page, then the one write: `bookings.book`."""
+    details, slot = _draft()
+    if details is None:
+        return redirect(url_for("web.new_booking"))
+    if slot is None:
+        return redirect(url_for("web.choose_slot"))
+    block_code, starts_at = slot
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        try:
+            booking = bookings.book(
+                details,
+                block_code,
+                starts_at,
+                by=current_user,
+                now=clock.now(),
+                rules=SlotRules.from_config(current_app.config),
+                allow_test_numbers=current_app.config["SMS_ALLOW_TEST_NUMBERS"],
+            )
+            db.session.commit()
+        except SlotTaken:
+            db.session.rollback()
+            _store_draft(details, None)
+            slot_form = SlotForm(formdata=None)
+            slot_form.slot.errors = [SLOT_TAKEN]
+            return _new_slot_page(details, slot_form, 409)
+        except InvalidField as refusal:
+            db.session.rollback()
+            return _refused_booking(details, refusal)
+        drafts.discard(current_user)
+        db.session.commit()
+        session[JUST_BOOKED] = booking.reference
+        return redirect(url_for("web.booking", reference=booking.reference))
+    return render_template(
+        "web/check.html",
+        form=form,
+        title="Check the booking before you confirm it",
+        details=details,
+        block=bookings.get_block(block_code),
+        arrest_block=bookings.get_block(details.arrest_block, "arrest_block"),
+        starts_at=starts_at,
+    )
+
+
+def _refused_booking(details: BookingDetails, refusal: InvalidField):
+    """Send the refusal back to the page where it can be put right."""
+    details_form = DetailsForm.for_user(
+        current_user,
+        _all_blocks(),
+        formdata=None,
+        data=DetailsForm.initial_data(details, current_user, clock.now()),
+    )
+    about_slot = details_form.add_domain_errors(refusal.errors)
+    if not about_slot:
+        return _details_page(details_form, changing=True)
+    slot_form = SlotForm(formdata=None)
+    unplaced = slot_form.add_domain_errors(about_slot)
+    if unplaced:
+        slot_form.slot.errors = [*slot_form.slot.errors, *unplaced.values()]
+    _store_draft(details, None)
+    return _new_slot_page(details, slot_form, 400)
+
+
+# One appointment ------------------------------------------------------------------------------
+
+
+@web.get("/bookings/<reference>")
+@roles_required(*BOOKING_ROLES)
+def booking(reference: str):
+    found = _booking_or_404(reference)
+    audit.record(audit.Action.VIEWED, clock.now(), current_user, found)
+    db.session.commit()
+    just_booked = session.pop(JUST_BOOKED, None) == found.reference
+    return render_template(
+        "web/booking.html",
+        title=f"Appointment {found.reference}",
+        booking=found,
+        notice=found.notices[-1] if found.notices else None,
+        just_booked=just_booked,
+    )
+
+
+@web.get("/bookings/<reference>/notice")
+@roles_required(*BOOKING_ROLES)
+def notice(reference: str):
+    found = _booking_or_404(reference)
+    html = render_notice(found)
+    audit.record(audit.Action.NOTICE_PRINTED, clock.now(), current_user, found)
+    db.session.commit()
+    return html
+
+
+@web.route("/bookings/<reference>/rearrange", methods=["GET", "POST"])
+@roles_required(*BOOKING_ROLES)
+def rearrange(reference: str):
+    found = _booking_or_404(reference)
+    if not found.is_live:
+        return _not_changeable(found)
+    form = SlotForm()
+    status = None
+    if form.validate_on_submit():
+        block_code, starts_at = form.chosen()
+        try:
+            bookings.rearrange(
+                found,
+                block_code,
+                starts_at,
+                by=current_user,
+                now=clock.now(),
+                rules=SlotRules.from_config(current_app.config),
+            )
+            db.session.commit()
+        except SlotTaken:
+            db.session.rollback()
+            form = SlotForm(formdata=None)
+            form.slot.errors = [SLOT_TAKEN]
+            status = 409
+        except InvalidField as refusal:
+            db.session.rollback()
+            unplaced = form.add_domain_errors(refusal.errors)
+            form.slot.errors = [*form.slot.errors, *unplaced.values()]
+        else:
+            flash(
+                f"Appointment moved: notice version {found.notice_version}. "
+                "Print the new notice and give it to the person.",
+                "success",
+            )
+            return redirect(url_for("web.booking", reference=found.reference))
+    context = _slot_choices(form, found.disputed, found.tested_at)
+    return render_template(
+        "web/rearrange.html",
+        form=form,
+        title=f"Rearrange appointment {found.reference}",
+        booking=found,
+        **context,
+    ), status or (400 if form.errors else 200)
+
+
+@web.route("/bookings/<reference>/cancel", methods=["GET", "POST"])
+@roles_required(*BOOKING_ROLES)
+def cancel(reference: str):
+    found = _booking_or_404(reference)
+    if not found.is_live:
+        return _not_changeable(found)
+    form = CancelForm()
+    if form.validate_on_submit():
+        try:
+            bookings.cancel(found, form.reason.data, by=current_user, now=clock.now())
+            db.session.commit()
+        except InvalidField as refusal:
+            db.session.rollback()
+            unplaced = form.add_domain_errors(refusal.errors)
+            form.reason.errors = [*form.reason.errors, *unplaced.values()]
+        else:
+            flash(f"Appointment {found.reference} cancelled. Its reminders are stopped.", "success")
+            return redirect(url_for("web.booking", reference=found.reference))
+    return render_template(
+        "web/cancel.html",
+        form=form,
+        title=f"Cancel appointment {found.reference}",
+        booking=found,
+    ), (400 if form.errors else 200)
+
+
+def _not_changeable(found: Booking):
+    flash(
+        f"This appointment is {found.status.replace('_', ' ')}: it can no longer be changed.",
+        "info",
+    )
+    return redirect(url_for("web.booking", reference=found.reference))
+
+
+# All upcoming appointments --------------------------------------------------------------------
+
+
+@web.get("/bookings", endpoint="bookings")
+@roles_required(*BOOKING_ROLES)
+def bookings_list():
+    """Upcoming live appointments, earliest first, and a search by reference."""
+    searching = "reference" in request.args
+    form = ReferenceSearchForm(formdata=request.args if searching else None)
+    if searching and form.validate():
+        try:
+            found = bookings.get_booking(form.reference.data)
+        except NotFound:
+            form.reference.errors = [*form.reference.errors, "No booking has that reference"]
+        else:
+            return redirect(url_for("web.booking", reference=found.reference))
+    upcoming = db.session.scalars(
+        select(Booking)
+        .where(Booking.status == BookingStatus.BOOKED, Booking.starts_at >= clock.now())
+        .order_by(Booking.starts_at, Booking.reference)
+        .limit(UPCOMING_SHOWN)
+    ).all()
+    return render_template(
+        "web/bookings.html",
+        form=form,
+        title="Appointments",
+        upcoming=upcoming,
+        limit=UPCOMING_SHOWN,
+    ), (400 if form.errors else 200)
+
+
+# Helpers --------------------------------------------------------------------------------------
+
+
+def _booking_or_404(reference: str) -> Booking:
+    try:
+        return bookings.get_booking(reference)
+    except NotFound:
+        abort(404)
+
+
+def _all_blocks() -> list[Block]:
+    return list(db.session.scalars(select(Block).order_by(Block.name)))
+
+
+def _store_draft(details: BookingDetails, slot: tuple[str, dt.datetime] | None) -> None:
+    """Keep the draft on the server as JSON: instants as ISO strings."""
+    fields = dataclasses.asdict(details)
+    fields["tested_at"] = details.tested_at.astimezone(dt.UTC).isoformat()
+    drafts.save(
+        current_user,
+        {
+            "details": fields,
+            "slot": {"block": slot[0], "starts_at": slot[1].isoformat()} if slot else None,
+        },
+        clock.now(),
+    )
+
+
+def _draft() -> tuple[BookingDetails | None, tuple[str, dt.datetime] | None]:
+    stored = drafts.load(current_user)
+    if not isinstance(stored, dict):
+        return None, None
+    try:
+        fields = dict(stored["details"])
+        fields["tested_at"] = parse_iso_instant(fields["tested_at"])
+        details = BookingDetails(**fields)
+        slot = stored.get("slot")
+        chosen = (slot["block"], parse_iso_instant(slot["starts_at"])) if slot else None
+    except (KeyError, TypeError, ValueError):
+        return None, None  # a draft from an older version of the service
+    return details, chosen

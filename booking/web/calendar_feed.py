@@ -1,0 +1,37 @@
+"""Calendar feeds behind secret tokens: /calendar/<token>.ics, for calendar apps to subscribe to.
+
+No login: whoever holds the URL may read the feed, so it carries no detainee details, and the
+token can be replaced at any time (the old URL then answers 404).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, current_app, request
+
+from .. import clock
+from ..calendars import ics as calendars
+
+bp = Blueprint("feeds", __name__)
+
+
+def ics_response(calendar_file: calendars.CalendarFile, filename: str) -> Response:
+    """A calendar file with ETag and Last-Modified, answering 304 when the client is current."""
+    response = Response(calendar_file.body, content_type="text/calendar; charset=utf-8")
+    response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
+    response.headers["Cache-Control"] = "private, no-cache"
+    response.set_etag(calendar_file.etag)
+    response.last_modified = calendar_file.last_modified
+    return response.make_conditional(request)
+
+
+@bp.get("/calendar/<token>.ics")
+def feed(token: str):
+    now = clock.now()
+    base_url = current_app.config["PUBLIC_BASE_URL"]
+    worker = calendars.worker_for_token(token)
+    if worker is not None and worker.active:
+        return ics_response(calendars.worker_feed(worker, now, base_url), "rota.ics")
+    block = calendars.block_for_token(token)
+    if block is not None:
+        return ics_response(calendars.block_feed(block, now, base_url), f"{block.code}.ics")
+    abort(404)

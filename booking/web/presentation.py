@@ -1,0 +1,126 @@
+"""How domain values read on the page: local times, names of things, the navigation."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Flask, g, url_for
+from flask_login import current_user
+
+from ..clock import LONDON
+from ..models import Role
+from ..phones import display_mobile
+
+REQUIREMENT_NAMES = {
+    "initial": "Initial assessment",
+    "follow_up": "Follow-up assessment",
+    "voluntary": "Voluntary assessment",
+}
+TEST_RESULT_NAMES = {
+    "opiates": "Positive for opiates",
+    "cocaine": "Positive for cocaine",
+    "both": "Positive for cocaine and opiates",
+    "negative": "Negative",
+}
+STATUS_NAMES = {
+    "booked": "Booked",
+    "attended": "Attended",
+    "left_early": "Left early",
+    "did_not_attend": "Did not attend",
+    "cancelled": "Cancelled",
+}
+MESSAGE_STATUS_NAMES = {
+    "pending": "Waiting to send",
+    "sending": "Sending",
+    "sent": "Sent",
+    "delivered": "Delivered",
+    "failed": "Not delivered: phone them",
+    "cancelled": "Cancelled",
+    "skipped": "Not sent",
+}
+MESSAGE_KIND_NAMES = {
+    "confirmation": "Confirmation",
+    "day_before": "Reminder the day before",
+    "same_day": "Reminder on the day",
+    "changed": "Change of appointment",
+    "cancelled": "Cancellation",
+}
+
+
+def local(instant: dt.datetime | None) -> dt.datetime | None:
+    return instant.astimezone(LONDON) if instant else None
+
+
+def long_date(instant: dt.datetime) -> str:
+    """Saturday 27 March 2027"""
+    value = local(instant)
+    return f"{value:%A} {value.day} {value:%B %Y}"
+
+
+def short_date(instant: dt.datetime) -> str:
+    """Sat 27 Mar"""
+    value = local(instant)
+    return f"{value:%a} {value.day} {value:%b}"
+
+
+def clock_time(instant: dt.datetime) -> str:
+    """10:30"""
+    return f"{local(instant):%H:%M}"
+
+
+def date_and_time(instant: dt.datetime) -> str:
+    """10:30 on Saturday 27 March 2027"""
+    return f"{clock_time(instant)} on {long_date(instant)}"
+
+
+def navigation() -> list[dict]:
+    """The menu: the few places each role goes most; the home page lists the rest."""
+    if not current_user.is_authenticated:
+        return []
+    role = current_user.role
+    links = {
+        Role.SERGEANT: [
+            ("web.new_booking", "Book an appointment"),
+            ("web.bookings", "Appointments"),
+            ("web.needs_rearranging", "To rearrange"),
+            ("web.police_to_inform", "Tell the police"),
+        ],
+        Role.WORKER: [
+            ("web.my_day", "My day"),
+            ("web.new_booking", "Book an appointment"),
+            ("web.bookings", "Appointments"),
+            ("web.needs_rearranging", "To rearrange"),
+            ("web.my_calendar", "Calendar"),
+        ],
+        Role.COORDINATOR: [
+            ("web.rota_week", "Rota"),
+            ("web.my_day", "Workers’ days"),
+            ("web.bookings", "Appointments"),
+            ("web.reports", "Reports"),
+            ("web.outbox", "Text messages"),
+            ("web.users_list", "Users"),
+            ("web.audit_trail", "Audit"),
+        ],
+        Role.ANALYST: [("web.reports", "Reports")],
+    }[role]
+    items = [{"href": url_for(endpoint), "text": text} for endpoint, text in links]
+    items.append({"href": url_for("auth.logout"), "text": "Sign out"})
+    return items
+
+
+def register(app: Flask) -> None:
+    app.add_template_filter(long_date)
+    app.add_template_filter(short_date)
+    app.add_template_filter(clock_time)
+    app.add_template_filter(date_and_time)
+    app.add_template_filter(display_mobile)
+    app.add_template_global(navigation)
+    app.add_template_global(REQUIREMENT_NAMES, "REQUIREMENT_NAMES")
+    app.add_template_global(TEST_RESULT_NAMES, "TEST_RESULT_NAMES")
+    app.add_template_global(STATUS_NAMES, "STATUS_NAMES")
+    app.add_template_global(MESSAGE_STATUS_NAMES, "MESSAGE_STATUS_NAMES")
+    app.add_template_global(MESSAGE_KIND_NAMES, "MESSAGE_KIND_NAMES")
+
+    @app.context_processor
+    def csp_nonce():
+        return {"cspNonce": g.get("csp_nonce")}
