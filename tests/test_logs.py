@@ -21,9 +21,8 @@ from booking.logs import STANDARD_ATTRIBUTES, WITHHELD, JsonFormatter, ScalarsOn
 from booking.models import Booking, Role
 from booking.sms import dispatch
 from booking.sms.backends import SendFailed
-
-from .api_helpers import auth, booking_body
-from .conftest import PASSWORD
+from tests.api_helpers import auth, booking_body
+from tests.conftest import PASSWORD
 
 NAME = "Jamie Testperson"
 CUSTODY_RECORD = "20/482913/27"

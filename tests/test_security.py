@@ -21,9 +21,8 @@ from booking import create_app
 from booking.accounts.users import create_user, hash_password
 from booking.extensions import db, limiter
 from booking.models import Booking, BookingDraft, Role
-
-from .api_helpers import auth, booking_body
-from .conftest import PASSWORD
+from tests.api_helpers import auth, booking_body
+from tests.conftest import PASSWORD
 
 BOOKING_ROLES = {Role.SERGEANT, Role.WORKER, Role.COORDINATOR}
 REDIS_URL = "redis://127.0.0.1:6379/15"

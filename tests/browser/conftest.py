@@ -26,8 +26,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 
 from booking.extensions import db
 from booking.models import Booking, Role, Shift, Worker
-
-from ..conftest import PASSWORD
+from tests.conftest import PASSWORD
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -28,9 +28,15 @@ from booking.appointments.slots import SlotRules
 from booking.clock import LONDON, local_instant
 from booking.extensions import db
 from booking.models import Role, Worker
-
-from .conftest import axe_finish, axe_start, describe_violations, on_site, settle, write_report
-from .journeys import fill_details, slot_radios
+from tests.browser.conftest import (
+    axe_finish,
+    axe_start,
+    describe_violations,
+    on_site,
+    settle,
+    write_report,
+)
+from tests.browser.journeys import fill_details, slot_radios
 
 pytestmark = pytest.mark.browser
 

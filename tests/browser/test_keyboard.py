@@ -12,10 +12,9 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from booking.models import Role
-
-from ..conftest import PASSWORD
-from .conftest import count_bookings, focused
-from .journeys import CUSTODY_RECORD, MOBILE, PERSON, reference_from_url
+from tests.browser.conftest import count_bookings, focused
+from tests.browser.journeys import CUSTODY_RECORD, MOBILE, PERSON, reference_from_url
+from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
 

@@ -23,9 +23,8 @@ from booking.errors import SlotTaken
 from booking.extensions import db
 from booking.models import Booking, BookingStatus, Role
 from booking.web.forms.fields import parse_slot
-
-from .conftest import axe_violations, count_bookings, describe_violations, settle
-from .journeys import (
+from tests.browser.conftest import axe_violations, count_bookings, describe_violations, settle
+from tests.browser.journeys import (
     CUSTODY_RECORD,
     PERSON,
     fill_details,

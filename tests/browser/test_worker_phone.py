@@ -21,9 +21,8 @@ from booking.appointments.slots import SlotRules
 from booking.clock import LONDON, local_instant
 from booking.extensions import db
 from booking.models import Booking, BookingStatus, Requirement, Role
-
-from .conftest import no_horizontal_scroll, on_site, settle
-from .journeys import reference_from_url, slot_radios
+from tests.browser.conftest import no_horizontal_scroll, on_site, settle
+from tests.browser.journeys import reference_from_url, slot_radios
 
 pytestmark = pytest.mark.browser
 

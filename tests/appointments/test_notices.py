@@ -14,8 +14,7 @@ from booking.appointments.slots import SlotRules, free_slots
 from booking.clock import LONDON
 from booking.extensions import db
 from booking.models import AuditEvent, Role
-
-from .conftest import fill_rota
+from tests.conftest import fill_rota
 
 OFFENCE = "you commit an offence. You could be fined, sent to prison for up to three months"
 

@@ -14,8 +14,7 @@ from booking.appointments import bookings
 from booking.extensions import db
 from booking.models import Block, Role
 from tests.api_helpers import auth
-from tests.conftest import fill_rota
-from tests.test_calendars import (
+from tests.calendars.test_ics import (
     RULES,
     assert_no_personal_data,
     details,
@@ -23,6 +22,7 @@ from tests.test_calendars import (
     local,
     parse_ics,
 )
+from tests.conftest import fill_rota
 
 BASE = "http://127.0.0.1:5000"
 FEED = re.compile(r"http://127\.0\.0\.1:5000/calendar/([A-Za-z0-9_-]+)\.ics")

@@ -9,9 +9,8 @@ from sqlalchemy import func, select
 
 from booking.extensions import db
 from booking.models import ApiToken, AuditEvent, Role, User
-
-from .api_helpers import auth
-from .conftest import PASSWORD
+from tests.api_helpers import auth
+from tests.conftest import PASSWORD
 
 
 @pytest.fixture

@@ -19,9 +19,8 @@ from booking.extensions import db
 from booking.models import Booking, Message, MessageKind, MessageStatus, OptOut, Role
 from booking.sms import dispatch
 from booking.sms.outbox import OPTED_OUT
-
-from .conftest import fill_rota
-from .twilio_standin import (
+from tests.conftest import fill_rota
+from tests.sms.twilio_standin import (
     ACCOUNT_SID,
     AUTH_TOKEN,
     FROM_NUMBER,

@@ -14,8 +14,7 @@ from sqlalchemy import func, select
 
 from booking.extensions import db
 from booking.models import Booking, BookingStatus, Shift
-
-from .api_helpers import auth, booking_body
+from tests.api_helpers import auth, booking_body
 
 RACERS = 16
 

@@ -20,8 +20,7 @@ from booking.demo.load import TEAM
 from booking.extensions import db
 from booking.models import AuditEvent, Role
 from booking.reports import charts
-
-from .test_reports import EXPECTED_CSV, NOW, PERSONAL, local, make_known_period
+from tests.reports.test_figures import EXPECTED_CSV, NOW, PERSONAL, local, make_known_period
 
 PERIOD = {"start": ["1", "3", "2027"], "end": ["30", "4", "2027"], "block_by": "appointment"}
 WORKER_NAMES = [name for name, _ in TEAM]

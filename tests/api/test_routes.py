@@ -9,8 +9,7 @@ from sqlalchemy import func, select
 
 from booking.extensions import db
 from booking.models import AuditEvent, Booking, Message, Notice
-
-from .api_helpers import auth, booking_body
+from tests.api_helpers import auth, booking_body
 
 
 def count(model) -> int:

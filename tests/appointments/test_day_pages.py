@@ -29,9 +29,8 @@ from booking.models import (
     Shift,
     Worker,
 )
-
-from .conftest import PASSWORD
-from .test_web_booking import Page
+from tests.appointments.test_booking_pages import Page
+from tests.conftest import PASSWORD
 
 THURSDAY = dt.date(2027, 1, 14)
 FRIDAY = dt.date(2027, 1, 15)

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from booking.models import Role
-
-from .api_helpers import auth
+from tests.api_helpers import auth
 
 ROUTES = [
     ("GET", "/api/v1/blocks"),

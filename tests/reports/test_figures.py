@@ -21,8 +21,7 @@ from booking.extensions import db
 from booking.models import Block, Booking, Message, Role, Shift, Worker
 from booking.reports import figures as reports
 from booking.sms.outbox import OPTED_OUT
-
-from .api_helpers import auth, booking_body
+from tests.api_helpers import auth, booking_body
 
 START, END = dt.date(2027, 3, 1), dt.date(2027, 4, 30)
 KPI = "/api/v1/reports/kpi"

@@ -27,10 +27,9 @@ from booking.sms import backends as sms
 from booking.sms import dispatch
 from booking.sms.outbox import OPTED_OUT
 from booking.sms.reminders import ReminderPolicy
-
-from .api_helpers import auth
-from .conftest import fill_rota
-from .twilio_standin import (
+from tests.api_helpers import auth
+from tests.conftest import fill_rota
+from tests.sms.twilio_standin import (
     FROM_NUMBER,
     INVALID_NUMBER,
     PUBLIC_BASE_URL,
