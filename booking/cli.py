@@ -15,7 +15,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import text
 
-from . import clock, retention
+from . import clock, retention, settings
 from .accounts import users
 from .demo import load as demo
 from .errors import InvalidField
@@ -117,7 +117,7 @@ def users_create(email, role, password, name, block_code, mobile):
             name=name,
             block_code=block_code,
             mobile=mobile,
-            allow_test_numbers=current_app.config["SMS_ALLOW_TEST_NUMBERS"],
+            allow_test_numbers=settings.allow_test_numbers(),
         )
     except InvalidField as refusal:
         db.session.rollback()

@@ -11,9 +11,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from .. import places
 from ..errors import InvalidField
 from ..extensions import db
-from ..models import ApiToken, Block, Role, User, Worker
+from ..models import ApiToken, Role, User, Worker
 from ..phones import InvalidMobile, normalise_mobile
 
 # Checked against when the email is unknown, so both refusals take the same time.
@@ -55,7 +56,7 @@ def create_user(
         errors["password"] = f"Passwords must be at least {MIN_PASSWORD_LENGTH} characters"
     block = None
     if block_code:
-        block = db.session.scalar(select(Block).where(Block.code == block_code))
+        block = places.block_with_code(block_code)
         if block is None:
             errors["block"] = "Unknown block"
     elif role == Role.WORKER:

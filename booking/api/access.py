@@ -10,9 +10,6 @@ from ..accounts.users import user_for_token
 from ..models import Role, User
 from .responses import error_response
 
-BOOKING_ROLES = (Role.SERGEANT, Role.WORKER, Role.COORDINATOR)
-ALL_BUT_ANALYST = BOOKING_ROLES
-
 
 def _bearer_user() -> User | None:
     header = request.headers.get("Authorization", "")
@@ -22,8 +19,9 @@ def _bearer_user() -> User | None:
     return user_for_token(token.strip())
 
 
-def api_roles(*roles: Role):
-    """An API route for these roles: 401 without a valid token, 403 for other roles."""
+def api_roles(work: frozenset[Role]):
+    """An API route for the roles of this work (booking/permissions.py): 401 without a valid
+    token, 403 for other roles."""
 
     def decorator(view):
         @wraps(view)
@@ -35,7 +33,7 @@ def api_roles(*roles: Role):
                 )
                 response.headers["WWW-Authenticate"] = "Bearer"
                 return response, status
-            if user.role not in roles:
+            if user.role not in work:
                 return error_response("Your role is not allowed to do that.", 403)
             g.api_user = user
             return view(*args, **kwargs)

@@ -5,24 +5,24 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from flask import current_app, jsonify, request
+from flask import jsonify, request
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from .. import audit, clock
+from .. import audit, clock, permissions, places, settings
 from ..appointments import bookings, outcomes
 from ..appointments.references import normalise_reference
 from ..appointments.slots import Slot, SlotRules, free_slots
 from ..calendars import ics as calendars
 from ..errors import BookingError, NotFound, SlotTaken
 from ..extensions import db
-from ..models import AuditEvent, Block, Booking, Role
+from ..models import AuditEvent, Block, Booking
 from ..reports import figures as reports
 from ..rota.cover import cover_at
 from ..web.calendar_feed import ics_response
 from . import api
-from .access import ALL_BUT_ANALYST, BOOKING_ROLES, api_roles, api_user
+from .access import api_roles, api_user
 from .idempotency import commit_once
 from .openapi import document
 from .responses import error_response
@@ -149,11 +149,11 @@ def booking_json(booking: Booking) -> dict:
 
 
 def _rules() -> SlotRules:
-    return SlotRules.from_config(current_app.config)
+    return settings.slot_rules()
 
 
 def _block_or_404(code: str) -> Block:
-    block = db.session.scalar(select(Block).where(Block.code == code))
+    block = places.block_with_code(code)
     if block is None:
         raise NotFound("No block has that code.")
     return block
@@ -165,14 +165,14 @@ def openapi():
 
 
 @api.get("/blocks")
-@api_roles(*ALL_BUT_ANALYST)
+@api_roles(permissions.PLACES)
 def list_blocks():
-    blocks = db.session.scalars(select(Block).order_by(Block.code))
+    blocks = places.blocks_by_code()
     return jsonify([block_json(block) for block in blocks])
 
 
 @api.get("/blocks/<code>/cover")
-@api_roles(*ALL_BUT_ANALYST)
+@api_roles(permissions.PLACES)
 def block_cover(code: str):
     block = _block_or_404(code)
     at = _instant_param("at") or clock.now()
@@ -189,7 +189,7 @@ def block_cover(code: str):
 
 
 @api.get("/slots")
-@api_roles(*ALL_BUT_ANALYST)
+@api_roles(permissions.PLACES)
 def list_slots():
     codes = request.args.getlist("block")
     for code in codes:
@@ -208,7 +208,7 @@ def list_slots():
 
 
 @api.post("/bookings")
-@api_roles(*BOOKING_ROLES)
+@api_roles(permissions.BOOKING)
 def create_booking():
     body = parse(BookingIn, request.get_data())
     user = api_user()
@@ -231,7 +231,7 @@ def create_booking():
             by=user,
             now=clock.now(),
             rules=_rules(),
-            allow_test_numbers=current_app.config["SMS_ALLOW_TEST_NUMBERS"],
+            allow_test_numbers=settings.allow_test_numbers(),
         )
         return booking_json(booking), 201
 
@@ -245,7 +245,7 @@ def _booking(reference: str) -> Booking:
 
 
 @api.get("/bookings/<reference>")
-@api_roles(*BOOKING_ROLES)
+@api_roles(permissions.BOOKING)
 def get_booking(reference: str):
     booking = _booking(reference)
     audit.record(audit.Action.VIEWED, clock.now(), api_user(), booking)
@@ -255,7 +255,7 @@ def get_booking(reference: str):
 
 
 @api.post("/bookings/<reference>/rearrange")
-@api_roles(*BOOKING_ROLES)
+@api_roles(permissions.BOOKING)
 def rearrange_booking(reference: str):
     body = parse(RearrangeIn, request.get_data())
     booking = _booking(reference)
@@ -276,7 +276,7 @@ def rearrange_booking(reference: str):
 
 
 @api.post("/bookings/<reference>/cancel")
-@api_roles(*BOOKING_ROLES)
+@api_roles(permissions.BOOKING)
 def cancel_booking(reference: str):
     body = parse(CancelIn, request.get_data())
     booking = _booking(reference)
@@ -290,7 +290,7 @@ def cancel_booking(reference: str):
 
 
 @api.post("/bookings/<reference>/outcome")
-@api_roles(Role.WORKER, Role.COORDINATOR)
+@api_roles(permissions.OUTCOMES)
 def booking_outcome(reference: str):
     body = parse(OutcomeIn, request.get_data())
     booking = _booking(reference)
@@ -304,28 +304,28 @@ def booking_outcome(reference: str):
 
 
 @api.get("/bookings/<reference>/calendar.ics")
-@api_roles(*BOOKING_ROLES)
+@api_roles(permissions.BOOKING)
 def booking_calendar(reference: str):
     booking = _booking(reference)
-    calendar_file = calendars.booking_file(booking, current_app.config["PUBLIC_BASE_URL"])
+    calendar_file = calendars.booking_file(booking, settings.public_base_url())
     audit.record(audit.Action.CALENDAR_EXPORTED, clock.now(), api_user(), booking)
     db.session.commit()
     return ics_response(calendar_file, f"appointment-{booking.reference}.ics")
 
 
 @api.get("/me/calendar")
-@api_roles(Role.WORKER)
+@api_roles(permissions.OWN_CALENDAR)
 def my_calendar():
     worker = api_user().worker
     if worker is None:
         raise NotFound("Your login is not linked to a place on the rota.")
-    url = calendars.feed_url(worker, current_app.config["PUBLIC_BASE_URL"])
+    url = calendars.feed_url(worker, settings.public_base_url())
     db.session.commit()
     return jsonify({"url": url})
 
 
 @api.get("/audit")
-@api_roles(Role.COORDINATOR)
+@api_roles(permissions.COORDINATION)
 def audit_trail():
     query = (
         select(AuditEvent)
@@ -361,7 +361,7 @@ def _date_param(name: str, default: dt.date) -> dt.date:
 
 
 @api.get("/reports/kpi")
-@api_roles(Role.COORDINATOR, Role.ANALYST)
+@api_roles(permissions.REPORTS)
 def kpi():
     today = clock.now().astimezone(clock.LONDON).date()
     start = _date_param("start", today.replace(day=1))
@@ -393,7 +393,7 @@ def kpi():
 
 
 @api.get("/bookings/<reference>/notice")
-@api_roles(*BOOKING_ROLES)
+@api_roles(permissions.BOOKING)
 def booking_notice(reference: str):
     from ..appointments.notices import render_notice
 

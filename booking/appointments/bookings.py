@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 
-from .. import audit
+from .. import audit, permissions, places
 from ..errors import InvalidField, NotAllowed, NotFound, SlotTaken
 from ..extensions import db
 from ..models import (
@@ -27,7 +27,6 @@ from ..models import (
     MessageKind,
     Notice,
     Requirement,
-    Role,
     Shift,
     TestResult,
     User,
@@ -59,7 +58,7 @@ class BookingDetails:
 
 
 def get_block(code: str, field: str = "block") -> Block:
-    block = db.session.scalar(select(Block).where(Block.code == code))
+    block = places.block_with_code(code)
     if block is None:
         raise InvalidField("Choose a custody block from the list.", {field: "Unknown block"})
     return block
@@ -97,9 +96,8 @@ def validate_details(
 
     if details.requirement not in set(Requirement):
         errors["requirement"] = "Choose initial, follow-up or voluntary"
-    elif details.requirement == Requirement.FOLLOW_UP and by.role not in (
-        Role.WORKER,
-        Role.COORDINATOR,
+    elif details.requirement == Requirement.FOLLOW_UP and not permissions.may(
+        by, permissions.FOLLOW_UP
     ):
         errors["requirement"] = "Only a worker or coordinator can book a follow-up assessment"
 
@@ -258,7 +256,7 @@ def book(
     reminders: ReminderPolicy | None = None,
 ) -> Booking:
     """Book an appointment in a free slot and issue notice version 1."""
-    block = db.session.scalar(select(Block).where(Block.code == block_code))
+    block = places.block_with_code(block_code)
     try:
         details = validate_details(details, by, now, allow_test_numbers)
     except InvalidField as refusal:
@@ -386,5 +384,5 @@ def cancel(
 
 def may_act_on(user: User, booking: Booking) -> None:
     """Booking records are for the roles that act on them; analysts never see them."""
-    if user.role not in (Role.SERGEANT, Role.WORKER, Role.COORDINATOR):
+    if not permissions.may(user, permissions.BOOKING):
         raise NotAllowed("Your role cannot see bookings.")

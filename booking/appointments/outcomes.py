@@ -6,10 +6,10 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from .. import audit
+from .. import audit, permissions
 from ..errors import InvalidField, NotAllowed
 from ..extensions import db
-from ..models import Block, Booking, BookingStatus, Requirement, Role, User
+from ..models import Block, Booking, BookingStatus, Requirement, User
 from . import bookings
 from .slots import SlotRules
 
@@ -18,12 +18,11 @@ OUTCOMES = (BookingStatus.ATTENDED, BookingStatus.LEFT_EARLY, BookingStatus.DID_
 POLICE_TO_BE_TOLD = (BookingStatus.LEFT_EARLY, BookingStatus.DID_NOT_ATTEND)
 FOLLOW_UP_BOOKED = "booked"
 FOLLOW_UP_NOT_NEEDED = "not_needed"
-OUTCOME_ROLES = (Role.WORKER, Role.COORDINATOR)
 
 
 def _require_assessor(by: User, refusal: str) -> None:
     """Outcomes, telling the police and the follow-up are the assessor's (or coordinator's)."""
-    if by.role not in OUTCOME_ROLES:
+    if not permissions.may(by, permissions.OUTCOMES):
         raise NotAllowed(refusal)
 
 
@@ -81,7 +80,7 @@ def police_to_be_informed(arrest_block_ids: list[int] | None = None) -> list[Boo
 
 def mark_police_informed(booking: Booking, *, by: User, now: dt.datetime) -> Booking:
     """Record who told the police, and when; the sergeant at the arresting block may too."""
-    if by.role not in (Role.SERGEANT, *OUTCOME_ROLES):
+    if not permissions.may(by, permissions.POLICE_LIST):
         raise NotAllowed(
             "Only a sergeant, worker or coordinator records that the police were told."
         )

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from .. import places
 from ..clock import LONDON, local_instant
 from ..extensions import db
 from ..models import Block, Booking, Requirement, Shift
@@ -222,7 +223,7 @@ def cover_picture(
     monday = monday_of(monday)
     dates = week_dates(monday)
     if blocks is None:
-        blocks = db.session.scalars(select(Block).order_by(Block.name)).all()
+        blocks = places.blocks_by_name()
     # Wide enough for any block's time zone; each day is cut to its block's local day below.
     range_start = wall_instant(monday, dt.time(0), LONDON) - dt.timedelta(days=1)
     range_end = wall_instant(monday + dt.timedelta(days=7), dt.time(0), LONDON) + dt.timedelta(

@@ -45,14 +45,15 @@ def load_user(user_id: str) -> User | None:
     return user
 
 
-def roles_required(*roles: Role):
-    """A page for signed-in users of these roles only (403 for the others)."""
+def roles_required(work: frozenset[Role]):
+    """A page for signed-in users whose role does this work (booking/permissions.py); 403 for
+    the others."""
 
     def decorator(view):
         @wraps(view)
         @login_required
         def wrapped(*args, **kwargs):
-            if current_user.role not in roles:
+            if current_user.role not in work:
                 abort(403)
             return view(*args, **kwargs)
 

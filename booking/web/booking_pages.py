@@ -13,7 +13,6 @@ import datetime as dt
 
 from flask import (
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -24,15 +23,15 @@ from flask import (
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from .. import audit, clock
+from .. import audit, clock, permissions, places, settings
 from ..appointments import bookings, drafts
 from ..appointments.bookings import BookingDetails
 from ..appointments.notices import render_notice
-from ..appointments.slots import Slot, SlotRules, free_slots
+from ..appointments.slots import Slot, free_slots
 from ..clock import LONDON, parse_iso_instant
 from ..errors import InvalidField, NotFound, SlotTaken
 from ..extensions import db
-from ..models import Block, Booking, BookingStatus, Role
+from ..models import Booking, BookingStatus
 from ..rota.cover import cover_at
 from . import web
 from .auth import roles_required
@@ -45,7 +44,6 @@ from .forms.fields import (
     slot_value,
 )
 
-BOOKING_ROLES = (Role.SERGEANT, Role.WORKER, Role.COORDINATOR)
 JUST_BOOKED = "just_booked"
 SLOTS_OFFERED = 10
 UPCOMING_SHOWN = 200
@@ -55,14 +53,16 @@ SLOT_TAKEN = "That slot has just been taken. Choose another."
 @web.get("/")
 @login_required
 def home():
-    return render_template("home.html", title="Home", can_book=current_user.role in BOOKING_ROLES)
+    return render_template(
+        "home.html", title="Home", can_book=permissions.may(current_user, permissions.BOOKING)
+    )
 
 
 # Recording the test and the person ------------------------------------------------------------
 
 
 @web.route("/bookings/new", methods=["GET", "POST"])
-@roles_required(*BOOKING_ROLES)
+@roles_required(permissions.BOOKING)
 def new_booking():
     """Step 1: the person, the test and the requirement. Validated, never written."""
     changing = "change" in request.args
@@ -77,14 +77,14 @@ def new_booking():
     initial = (
         DetailsForm.initial_data(details, current_user, now) if request.method == "GET" else None
     )
-    form = DetailsForm.for_user(current_user, _all_blocks(), data=initial)
+    form = DetailsForm.for_user(current_user, places.blocks_by_name(), data=initial)
     if form.validate_on_submit():
         try:
             cleaned = bookings.validate_details(
                 form.details(),
                 by=current_user,
                 now=now,
-                allow_test_numbers=current_app.config["SMS_ALLOW_TEST_NUMBERS"],
+                allow_test_numbers=settings.allow_test_numbers(),
             )
         except InvalidField as refusal:
             form.add_domain_errors(refusal.errors)
@@ -108,7 +108,7 @@ def _details_page(form: DetailsForm, changing: bool):
 
 
 @web.route("/bookings/new/slot", methods=["GET", "POST"])
-@roles_required(*BOOKING_ROLES)
+@roles_required(permissions.BOOKING)
 def choose_slot():
     """Step 2: the cover at the arrest block now, and the earliest free slots everywhere."""
     details, _ = _draft()
@@ -138,11 +138,11 @@ def _new_slot_page(details: BookingDetails, form: SlotForm, status: int | None =
 
 def _slot_choices(form: SlotForm, disputed: bool, tested_at: dt.datetime) -> dict:
     """Offer the earliest free slots (at the blocks filtered on) as the form's choices."""
-    blocks = _all_blocks()
+    blocks = places.blocks_by_name()
     known = {block.code for block in blocks}
     chosen_codes = [code for code in request.args.getlist("block") if code in known]
     offered = free_slots(
-        SlotRules.from_config(current_app.config),
+        settings.slot_rules(),
         clock.now(),
         block_codes=chosen_codes or None,
         limit=SLOTS_OFFERED,
@@ -173,7 +173,7 @@ def _slot_hint(slot: Slot) -> str:
 
 
 @web.route("/bookings/new/check", methods=["GET", "POST"])
-@roles_required(*BOOKING_ROLES)
+@roles_required(permissions.BOOKING)
 def check_booking():
     """Step 3: everything on one page, then the one write: `bookings.book`."""
     details, slot = _draft()
@@ -191,8 +191,8 @@ def check_booking():
                 starts_at,
                 by=current_user,
                 now=clock.now(),
-                rules=SlotRules.from_config(current_app.config),
-                allow_test_numbers=current_app.config["SMS_ALLOW_TEST_NUMBERS"],
+                rules=settings.slot_rules(),
+                allow_test_numbers=settings.allow_test_numbers(),
             )
             db.session.commit()
         except SlotTaken:
@@ -223,7 +223,7 @@ def _refused_booking(details: BookingDetails, refusal: InvalidField):
     """Send the refusal back to the page where it can be put right."""
     details_form = DetailsForm.for_user(
         current_user,
-        _all_blocks(),
+        places.blocks_by_name(),
         formdata=None,
         data=DetailsForm.initial_data(details, current_user, clock.now()),
     )
@@ -242,7 +242,7 @@ def _refused_booking(details: BookingDetails, refusal: InvalidField):
 
 
 @web.get("/bookings/<reference>")
-@roles_required(*BOOKING_ROLES)
+@roles_required(permissions.BOOKING)
 def booking(reference: str):
     found = _booking_or_404(reference)
     audit.record(audit.Action.VIEWED, clock.now(), current_user, found)
@@ -258,7 +258,7 @@ def booking(reference: str):
 
 
 @web.get("/bookings/<reference>/notice")
-@roles_required(*BOOKING_ROLES)
+@roles_required(permissions.BOOKING)
 def notice(reference: str):
     found = _booking_or_404(reference)
     html = render_notice(found)
@@ -268,7 +268,7 @@ def notice(reference: str):
 
 
 @web.route("/bookings/<reference>/rearrange", methods=["GET", "POST"])
-@roles_required(*BOOKING_ROLES)
+@roles_required(permissions.BOOKING)
 def rearrange(reference: str):
     found = _booking_or_404(reference)
     if not found.is_live:
@@ -284,7 +284,7 @@ def rearrange(reference: str):
                 starts_at,
                 by=current_user,
                 now=clock.now(),
-                rules=SlotRules.from_config(current_app.config),
+                rules=settings.slot_rules(),
             )
             db.session.commit()
         except SlotTaken:
@@ -314,7 +314,7 @@ def rearrange(reference: str):
 
 
 @web.route("/bookings/<reference>/cancel", methods=["GET", "POST"])
-@roles_required(*BOOKING_ROLES)
+@roles_required(permissions.BOOKING)
 def cancel(reference: str):
     found = _booking_or_404(reference)
     if not found.is_live:
@@ -351,7 +351,7 @@ def _not_changeable(found: Booking):
 
 
 @web.get("/bookings", endpoint="bookings")
-@roles_required(*BOOKING_ROLES)
+@roles_required(permissions.BOOKING)
 def bookings_list():
     """Upcoming live appointments, earliest first, and a search by reference."""
     searching = "reference" in request.args
@@ -386,10 +386,6 @@ def _booking_or_404(reference: str) -> Booking:
         return bookings.get_booking(reference)
     except NotFound:
         abort(404)
-
-
-def _all_blocks() -> list[Block]:
-    return list(db.session.scalars(select(Block).order_by(Block.name)))
 
 
 def _store_draft(details: BookingDetails, slot: tuple[str, dt.datetime] | None) -> None:

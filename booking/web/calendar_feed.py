@@ -6,9 +6,9 @@ token can be replaced at any time (the old URL then answers 404).
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, current_app, request
+from flask import Blueprint, Response, abort, request
 
-from .. import clock
+from .. import clock, settings
 from ..calendars import ics as calendars
 
 bp = Blueprint("feeds", __name__)
@@ -27,7 +27,7 @@ def ics_response(calendar_file: calendars.CalendarFile, filename: str) -> Respon
 @bp.get("/calendar/<token>.ics")
 def feed(token: str):
     now = clock.now()
-    base_url = current_app.config["PUBLIC_BASE_URL"]
+    base_url = settings.public_base_url()
     worker = calendars.worker_for_token(token)
     if worker is not None and worker.active:
         return ics_response(calendars.worker_feed(worker, now, base_url), "rota.ics")

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import select
 
-from .. import audit, clock
+from .. import audit, clock, permissions, places, settings
 from ..appointments import bookings
 from ..calendars import ics as calendars
 from ..errors import NotFound
 from ..extensions import db
-from ..models import Block, Role
 from . import web
 from .auth import roles_required
 from .calendar_feed import ics_response
@@ -23,13 +21,13 @@ class RegenerateForm(FlaskForm):
 
 
 @web.get("/bookings/<reference>/calendar.ics")
-@roles_required(Role.SERGEANT, Role.WORKER, Role.COORDINATOR)
+@roles_required(permissions.BOOKING)
 def booking_calendar(reference: str):
     try:
         booking = bookings.get_booking(reference)
     except NotFound:
         abort(404)
-    calendar_file = calendars.booking_file(booking, current_app.config["PUBLIC_BASE_URL"])
+    calendar_file = calendars.booking_file(booking, settings.public_base_url())
     audit.record(audit.Action.CALENDAR_EXPORTED, clock.now(), current_user, booking)
     db.session.commit()
     response = ics_response(calendar_file, f"appointment-{booking.reference}.ics")
@@ -40,7 +38,7 @@ def booking_calendar(reference: str):
 
 
 @web.route("/calendar", methods=["GET", "POST"])
-@roles_required(Role.WORKER)
+@roles_required(permissions.OWN_CALENDAR)
 def my_calendar():
     worker = current_user.worker
     if worker is None:
@@ -55,7 +53,7 @@ def my_calendar():
             "success",
         )
         return redirect(url_for("web.my_calendar"))
-    https_url = calendars.feed_url(worker, current_app.config["PUBLIC_BASE_URL"])
+    https_url = calendars.feed_url(worker, settings.public_base_url())
     db.session.commit()
     return render_template(
         "calendar/mine.html",
@@ -67,10 +65,10 @@ def my_calendar():
 
 
 @web.route("/calendar/blocks", methods=["GET", "POST"])
-@roles_required(Role.COORDINATOR)
+@roles_required(permissions.COORDINATION)
 def block_calendars():
     form = RegenerateForm()
-    blocks = db.session.scalars(select(Block).order_by(Block.name)).all()
+    blocks = places.blocks_by_name()
     if form.validate_on_submit():
         block = next((b for b in blocks if b.code == request.form.get("block")), None)
         if block is None:
@@ -79,7 +77,7 @@ def block_calendars():
         db.session.commit()
         flash(f"{block.name} has a new calendar address; the old one no longer works.", "success")
         return redirect(url_for("web.block_calendars"))
-    base = current_app.config["PUBLIC_BASE_URL"]
+    base = settings.public_base_url()
     feeds = [(block, calendars.feed_url(block, base)) for block in blocks]
     db.session.commit()
     return render_template(

@@ -11,7 +11,6 @@ import datetime as dt
 
 from flask import (
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -23,9 +22,8 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from .. import audit, clock
+from .. import audit, clock, permissions, settings
 from ..appointments import outcomes
-from ..appointments.slots import SlotRules
 from ..clock import LONDON, local_instant
 from ..errors import InvalidField, SlotTaken
 from ..extensions import db
@@ -37,7 +35,6 @@ from .forms.day import FollowUpForm, OutcomeForm, PoliceInformedForm, WorkerChoi
 from .forms.fields import SlotForm
 from .presentation import STATUS_NAMES, clock_time, date_and_time
 
-POLICE_LIST_ROLES = (Role.SERGEANT, Role.WORKER, Role.COORDINATOR)
 RECENTLY_INFORMED = dt.timedelta(days=7)
 RECENTLY_INFORMED_SHOWN = 50
 # Where the outcome page goes back to: the day of the appointment, or the coordinator's list.
@@ -48,7 +45,7 @@ BACK_TO_AWAITING = "awaiting"
 
 
 @web.get("/day")
-@roles_required(*outcomes.OUTCOME_ROLES)
+@roles_required(permissions.OUTCOMES)
 def my_day():
     """One local day of a worker: where they are on site, then their appointments in order."""
     day = _day_asked()
@@ -200,7 +197,7 @@ def _day_of(found: Booking) -> str:
 
 
 @web.route("/bookings/<reference>/outcome", methods=["GET", "POST"])
-@roles_required(*outcomes.OUTCOME_ROLES)
+@roles_required(permissions.OUTCOMES)
 def record_outcome(reference: str):
     found = _booking_or_404(reference)
     back = _back_from_outcome()
@@ -265,7 +262,7 @@ def _outcome_message(found: Booking, previous: str) -> str:
 
 
 @web.route("/bookings/<reference>/follow-up", methods=["GET", "POST"])
-@roles_required(*outcomes.OUTCOME_ROLES)
+@roles_required(permissions.OUTCOMES)
 def follow_up(reference: str):
     """After an attended initial assessment: book the follow-up, or record that none is needed."""
     found = _booking_or_404(reference)
@@ -306,7 +303,7 @@ def follow_up(reference: str):
 
 
 @web.route("/bookings/<reference>/follow-up/slot", methods=["GET", "POST"])
-@roles_required(*outcomes.OUTCOME_ROLES)
+@roles_required(permissions.OUTCOMES)
 def follow_up_slot(reference: str):
     """Choose the follow-up's time among the earliest free slots; it gets notice version 1."""
     found = _booking_or_404(reference)
@@ -323,8 +320,8 @@ def follow_up_slot(reference: str):
                 starts_at,
                 by=current_user,
                 now=clock.now(),
-                rules=SlotRules.from_config(current_app.config),
-                allow_test_numbers=current_app.config["SMS_ALLOW_TEST_NUMBERS"],
+                rules=settings.slot_rules(),
+                allow_test_numbers=settings.allow_test_numbers(),
             )
             db.session.commit()
         except SlotTaken:
@@ -364,7 +361,7 @@ def _follow_up_refusal(found: Booking) -> InvalidField | None:
 
 
 @web.get("/police-to-inform")
-@roles_required(*POLICE_LIST_ROLES)
+@roles_required(permissions.POLICE_LIST)
 def police_to_inform():
     """Non-attendances and early leavings the police must be told of; a sergeant's own block
     first, every block on request."""
@@ -384,13 +381,13 @@ def police_to_inform():
         recent=_recently_informed(block_ids, now),
         own_block=own_block,
         show_all=show_all,
-        can_mark=current_user.role in POLICE_LIST_ROLES,
+        can_mark=permissions.may(current_user, permissions.POLICE_LIST),
         recent_days=RECENTLY_INFORMED.days,
     )
 
 
 @web.post("/bookings/<reference>/police-informed")
-@roles_required(*POLICE_LIST_ROLES)
+@roles_required(permissions.POLICE_LIST)
 def mark_police_informed(reference: str):
     found = _booking_or_404(reference)
     if not PoliceInformedForm().validate_on_submit():
@@ -439,7 +436,7 @@ def _recently_informed(block_ids: list[int] | None, now: dt.datetime) -> list[Bo
 
 
 @web.get("/outcomes/awaiting")
-@roles_required(Role.COORDINATOR)
+@roles_required(permissions.COORDINATION)
 def awaiting_outcome():
     """Appointments that started over a day ago with no outcome: for the coordinator to chase.
 

@@ -6,8 +6,9 @@ from flask import render_template, request
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from .. import permissions
 from ..extensions import db
-from ..models import Message, MessageStatus, Role
+from ..models import Message, MessageStatus
 from . import web
 from .auth import roles_required
 
@@ -16,7 +17,7 @@ NEEDS_ACTION = (MessageStatus.FAILED, MessageStatus.SKIPPED)
 
 
 @web.get("/outbox")
-@roles_required(Role.COORDINATOR)
+@roles_required(permissions.COORDINATION)
 def outbox():
     status = request.args.get("status", "")
     query = (

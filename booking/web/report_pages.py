@@ -17,22 +17,19 @@ from flask import Response, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import GovSelect
-from sqlalchemy import select
 from wtforms import RadioField, SelectField
 from wtforms.validators import ValidationError
 
-from .. import audit, clock
+from .. import audit, clock, permissions, places
 from ..clock import LONDON
 from ..extensions import db
-from ..models import Block, Role
+from ..models import Block
 from ..reports import charts
 from ..reports import figures as reports
 from ..reports.figures import BY_APPOINTMENT_BLOCK, BY_ARREST_BLOCK, Figures, Report
 from . import web
 from .auth import roles_required
 from .forms.fields import DayMonthYearField, GovRadios
-
-REPORT_ROLES = (Role.COORDINATOR, Role.ANALYST)
 
 # As the API: at most two years at a time.
 MAX_DAYS = 731
@@ -125,10 +122,6 @@ def _read_form(blocks: list[Block]) -> ReportForm:
         form = ReportForm(formdata=None, data={"start": start, "end": end})
     form.block.choices = [("", "All blocks")] + [(block.code, block.name) for block in blocks]
     return form
-
-
-def _blocks() -> list[Block]:
-    return list(db.session.scalars(select(Block).order_by(Block.name)))
 
 
 # What the page shows -------------------------------------------------------------------------
@@ -256,10 +249,10 @@ def _render(form: ReportForm, page: ReportPage | None, status: int = 200):
 
 
 @web.get("/reports", endpoint="reports")
-@roles_required(*REPORT_ROLES)
+@roles_required(permissions.REPORTS)
 def reports_page():
     """The figures for a period: the last three full months and this month, unless asked."""
-    blocks = _blocks()
+    blocks = places.blocks_by_name()
     form = _read_form(blocks)
     if not form.validate():
         return _render(form, None, 400)
@@ -267,10 +260,10 @@ def reports_page():
 
 
 @web.get("/reports.csv")
-@roles_required(*REPORT_ROLES)
+@roles_required(permissions.REPORTS)
 def reports_csv():
     """One row per block and month, as a file: an audited disclosure."""
-    form = _read_form(_blocks())
+    form = _read_form(places.blocks_by_name())
     if not form.validate():
         return _render(form, None, 400)
     report = _build(form)

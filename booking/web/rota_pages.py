@@ -20,11 +20,11 @@ from markupsafe import Markup
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
-from .. import clock
+from .. import clock, permissions, places
 from ..clock import LONDON
 from ..errors import InvalidField
 from ..extensions import db
-from ..models import Absence, Block, Booking, BookingStatus, Role, Shift, Worker
+from ..models import Absence, Block, Booking, BookingStatus, Shift, Worker
 from ..rota import changes as rota_changes
 from ..rota import picture as pictures
 from ..rota.changes import Recheck
@@ -41,7 +41,7 @@ VIEWS = {"day": None, "daytime": pictures.DAYTIME}
 
 
 @web.get("/rota")
-@roles_required(Role.COORDINATOR)
+@roles_required(permissions.COORDINATION)
 def rota_week():
     """Every block's shifts and unfilled cover, Monday to Sunday."""
     monday = _week()
@@ -71,7 +71,7 @@ class WorkerWeek:
 
 
 @web.get("/rota/workers")
-@roles_required(Role.COORDINATOR)
+@roles_required(permissions.COORDINATION)
 def rota_by_worker():
     """Each worker's shifts and absences in the week, with the hours they are rostered."""
     monday = _week()
@@ -122,11 +122,11 @@ def _part_of_day(absence: Absence, day_start: dt.datetime, day_end: dt.datetime)
 
 
 @web.route("/rota/shifts/new", methods=["GET", "POST"])
-@roles_required(Role.COORDINATOR)
+@roles_required(permissions.COORDINATION)
 def add_shift():
     """Extra cover: a worker at a block for some hours of a date."""
     initial = _prefill_from_query() if request.method == "GET" else None
-    form = ShiftForm.with_choices(_active_workers(), _blocks(), data=initial)
+    form = ShiftForm.with_choices(_active_workers(), places.blocks_by_name(), data=initial)
     if form.validate_on_submit():
         chosen = _shift_answers(form)
         if chosen is not None:
@@ -153,13 +153,15 @@ def add_shift():
 
 
 @web.route("/rota/shifts/<int:shift_id>", methods=["GET", "POST"])
-@roles_required(Role.COORDINATOR)
+@roles_required(permissions.COORDINATION)
 def edit_shift(shift_id: int):
     """Move a shift (date, times, block) or give it to another worker."""
     shift = _shift_or_404(shift_id)
     week = _local_date(shift.starts_at, shift.block)
     initial = _shift_data(shift) if request.method == "GET" else None
-    form = ShiftForm.with_choices(_active_workers(shift.worker), _blocks(), data=initial)
+    form = ShiftForm.with_choices(
+        _active_workers(shift.worker), places.blocks_by_name(), data=initial
+    )
     if form.validate_on_submit():
         chosen = _shift_answers(form)
         if chosen is not None:
@@ -201,7 +203,7 @@ def edit_shift(shift_id: int):
 
 
 @web.route("/rota/shifts/<int:shift_id>/remove", methods=["GET", "POST"])
-@roles_required(Role.COORDINATOR)
+@roles_required(permissions.COORDINATION)
 def remove_shift(shift_id: int):
     """Ask, then take the shift off the rota; its appointments are re-checked."""
     shift = _shift_or_404(shift_id)
@@ -227,7 +229,7 @@ def remove_shift(shift_id: int):
 
 
 @web.route("/rota/absences/new", methods=["GET", "POST"])
-@roles_required(Role.COORDINATOR)
+@roles_required(permissions.COORDINATION)
 def record_absence():
     """Leave or sickness: the worker's shifts then are cut and their appointments re-checked."""
     initial = None
@@ -263,7 +265,7 @@ def record_absence():
 
 
 @web.get("/rota/needs-rearranging")
-@roles_required(Role.SERGEANT, Role.WORKER, Role.COORDINATOR)
+@roles_required(permissions.BOOKING)
 def needs_rearranging():
     """Live appointments a rota change left without a worker, earliest first."""
     return _render(
@@ -278,7 +280,7 @@ def needs_rearranging():
 
 
 @web.get("/rota/cover")
-@roles_required(Role.COORDINATOR)
+@roles_required(permissions.COORDINATION)
 def cover_picture():
     """Cover and gaps at every block in a week, and the out-of-hours bookings gaps produced."""
     monday = _week()
@@ -480,10 +482,6 @@ def _short_day(day: dt.date) -> str:
     return f"{day:%a} {day.day} {day:%b}"
 
 
-def _blocks() -> list[Block]:
-    return list(db.session.scalars(select(Block).order_by(Block.name)))
-
-
 def _active_workers(also: Worker | None = None) -> list[Worker]:
     workers = list(
         db.session.scalars(select(Worker).where(Worker.active.is_(True)).order_by(Worker.name))
@@ -537,7 +535,7 @@ def _chosen_worker(field) -> Worker | None:
 def _shift_answers(form: ShiftForm) -> tuple[Worker, Block, dt.datetime, dt.datetime] | None:
     """The worker, block and instants the form names; None with errors on the fields."""
     worker = _chosen_worker(form.worker)
-    block = db.session.scalar(select(Block).where(Block.code == form.block.data))
+    block = places.block_with_code(form.block.data)
     if block is None:
         form.block.errors = [*form.block.errors, "Choose a custody block from the list"]
         return None

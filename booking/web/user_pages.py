@@ -18,12 +18,12 @@ from sqlalchemy.orm import joinedload
 from wtforms import PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import InputRequired
 
-from .. import audit, clock
+from .. import audit, clock, permissions, places
 from ..accounts import users
 from ..appointments.references import normalise_reference
 from ..errors import InvalidField
 from ..extensions import db
-from ..models import ApiToken, AuditEvent, Block, Role, User
+from ..models import ApiToken, AuditEvent, Role, User
 from . import web
 from .auth import roles_required
 
@@ -77,7 +77,7 @@ class ActionForm(FlaskForm):
 
 
 def _blocks_choices() -> list[tuple[str, str]]:
-    blocks = db.session.scalars(select(Block).order_by(Block.name))
+    blocks = places.blocks_by_name()
     return [("", "None")] + [(b.code, b.name) for b in blocks]
 
 
@@ -89,7 +89,7 @@ def _user_or_404(user_id: int) -> User:
 
 
 @web.route("/users", methods=["GET", "POST"])
-@roles_required(Role.COORDINATOR)
+@roles_required(permissions.COORDINATION)
 def users_list():
     form = NewUserForm()
     form.block.choices = _blocks_choices()
@@ -122,7 +122,7 @@ def users_list():
 
 
 @web.route("/users/<int:user_id>", methods=["GET", "POST"])
-@roles_required(Role.COORDINATOR)
+@roles_required(permissions.COORDINATION)
 def user_detail(user_id: int):
     user = _user_or_404(user_id)
     form = PasswordForm()
@@ -149,7 +149,7 @@ def user_detail(user_id: int):
 
 
 @web.post("/users/<int:user_id>/active")
-@roles_required(Role.COORDINATOR)
+@roles_required(permissions.COORDINATION)
 def user_active(user_id: int):
     user = _user_or_404(user_id)
     if not ActionForm().validate_on_submit():
@@ -166,7 +166,7 @@ def user_active(user_id: int):
 
 
 @web.post("/users/<int:user_id>/tokens")
-@roles_required(Role.COORDINATOR)
+@roles_required(permissions.COORDINATION)
 def user_token(user_id: int):
     """Issue an API token: shown on this page once, stored only as a digest."""
     user = _user_or_404(user_id)
@@ -187,7 +187,7 @@ def user_token(user_id: int):
 
 
 @web.post("/users/<int:user_id>/tokens/<int:token_id>/revoke")
-@roles_required(Role.COORDINATOR)
+@roles_required(permissions.COORDINATION)
 def revoke_user_token(user_id: int, token_id: int):
     token = db.session.get(ApiToken, token_id)
     if token is None or token.user_id != user_id or not ActionForm().validate_on_submit():
@@ -199,7 +199,7 @@ def revoke_user_token(user_id: int, token_id: int):
 
 
 @web.get("/audit")
-@roles_required(Role.COORDINATOR)
+@roles_required(permissions.COORDINATION)
 def audit_trail():
     """Browse the audit trail: newest first, filtered by reference, user or action."""
     query = select(AuditEvent).options(joinedload(AuditEvent.user))

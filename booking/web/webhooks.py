@@ -12,7 +12,7 @@ from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from .. import clock
+from .. import clock, settings
 from ..extensions import csrf, db
 from ..models import Message, MessageStatus
 from ..phones import InvalidMobile, normalise_mobile
@@ -52,7 +52,7 @@ PROGRESS = {
 def _require_twilio_signature() -> None:
     token = current_app.config.get("TWILIO_AUTH_TOKEN")
     signature = request.headers.get("X-Twilio-Signature", "")
-    url = current_app.config["PUBLIC_BASE_URL"] + request.full_path.rstrip("?")
+    url = settings.public_base_url() + request.full_path.rstrip("?")
     if not token or not RequestValidator(token).validate(url, request.form, signature):
         abort(403)
 
@@ -89,9 +89,7 @@ def inbound():
     words = request.form.get("Body", "").strip().upper().split()
     keyword = words[0].strip(".!") if words else ""
     try:
-        mobile = normalise_mobile(
-            request.form.get("From", ""), current_app.config["SMS_ALLOW_TEST_NUMBERS"]
-        )
+        mobile = normalise_mobile(request.form.get("From", ""), settings.allow_test_numbers())
     except InvalidMobile:
         return _empty_twiml()
     if keyword in STOP_WORDS:

@@ -17,9 +17,10 @@ from govuk_frontend_wtf.wtforms_widgets import (
 from wtforms import DateField, RadioField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, ValidationError
 
+from ... import permissions
 from ...appointments.bookings import BookingDetails
 from ...clock import LONDON, local_instant, parse_iso_instant
-from ...models import Block, Requirement, Role, TestResult, User
+from ...models import Block, Requirement, TestResult, User
 from ..presentation import REQUIREMENT_NAMES, TEST_RESULT_NAMES
 
 YES_NO = [("yes", "Yes"), ("no", "No")]
@@ -213,7 +214,7 @@ class DetailsForm(FlaskForm):
         form = cls(**kwargs)
         form.arrest_block.choices = [("", "Choose a block")] + [(b.code, b.name) for b in blocks]
         offered = [Requirement.INITIAL, Requirement.VOLUNTARY]
-        if user.role in (Role.WORKER, Role.COORDINATOR):
+        if permissions.may(user, permissions.FOLLOW_UP):
             offered.insert(1, Requirement.FOLLOW_UP)
         form.requirement.choices = [(r.value, REQUIREMENT_NAMES[r]) for r in offered]
         return form

@@ -1,0 +1,22 @@
+"""The settings the shells hand to the domain, read from the app's config in one place."""
+
+from __future__ import annotations
+
+from flask import current_app
+
+from .appointments.slots import SlotRules
+
+
+def slot_rules() -> SlotRules:
+    """The booking window: slot length, lead time, days ahead, the disputed-result rule."""
+    return SlotRules.from_config(current_app.config)
+
+
+def public_base_url() -> str:
+    """The URL users and Twilio see, for links, feeds and signature checks."""
+    return current_app.config["PUBLIC_BASE_URL"]
+
+
+def allow_test_numbers() -> bool:
+    """Whether Ofcom's drama numbers pass as mobiles (the demo and tests only)."""
+    return current_app.config["SMS_ALLOW_TEST_NUMBERS"]
