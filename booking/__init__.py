@@ -74,6 +74,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .web import auth, presentation, web, webhooks
     from .web import calendar_feed as feeds
 
+    app.session_interface = auth.PageSessionInterface()
     app.register_blueprint(auth.bp)
     app.register_blueprint(web)
     app.register_blueprint(api)

@@ -16,6 +16,7 @@ from flask import (
     session,
     url_for,
 )
+from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import GovPasswordInput, GovSubmitInput, GovTextInput
@@ -33,6 +34,20 @@ login_manager.login_view = "auth.login"
 login_manager.login_message = "Sign in to continue."
 login_manager.login_message_category = "info"
 login_manager.session_protection = "strong"
+
+
+class PageSessionInterface(SecureCookieSessionInterface):
+    """Signed cookie sessions that only pages write.
+
+    A permanent session is re-sent with every response; were static files (or a browser's
+    guess at /favicon.ico, which no route answers) to re-send it, one answered late could put
+    back an older session, with an older CSRF token, and the next form would be refused.
+    """
+
+    def should_set_cookie(self, app, session) -> bool:
+        if request.endpoint in (None, "static"):
+            return False
+        return super().should_set_cookie(app, session)
 
 
 @login_manager.user_loader
@@ -114,7 +129,7 @@ def login():
 @bp.before_app_request
 def end_idle_sessions():
     """Sign out a session left idle longer than IDLE_TIMEOUT_MINUTES (checked on the server)."""
-    if not current_user.is_authenticated or request.endpoint == "static":
+    if request.endpoint == "static" or not current_user.is_authenticated:
         return None
     idle_limit = current_app.config["IDLE_TIMEOUT_MINUTES"] * 60
     seen_at = session.get("seen_at", 0)
