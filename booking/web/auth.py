@@ -92,8 +92,11 @@ class LoginForm(FlaskForm):
 
 
 def _safe_next(target: str | None) -> str | None:
-    """Only a path on this site: never an open redirect."""
-    if not target:
+    """Only a path on this site: never an open redirect, nor a header split by a line break.
+
+    Browsers read a backslash as a slash, so "/\\host" would leave the site too.
+    """
+    if not target or "\\" in target or any(ord(c) < 32 or ord(c) == 127 for c in target):
         return None
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
