@@ -212,7 +212,7 @@ def _outgoing(message: Message, claimed_at: dt.datetime) -> Outgoing:
         message.id,
         message.booking_id,
         message.booking.mobile,
-        texts.render(message.kind, message.booking),
+        texts.render(message.kind, message.booking, claimed_at),
         message.attempts,
         message.lease_until,
         claimed_at,

@@ -3,7 +3,9 @@
 Times are worked out on the local wall clock of the block (Europe/London): the day-before
 reminder goes at REMINDER_DAY_BEFORE_AT local whatever the season, and no reminder goes in the
 quiet hours. A reminder that would fall in them goes at the last minute before they begin, or
-not at all if that is already past or would not come after the message before it.
+not at all if that is already past or would not come after the message before it. A same-day
+reminder that the quiet hours would push into the evening before is not sent when the person
+already gets a text that evening: two texts a few hours apart the night before is one too many.
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ from ..models import MessageKind
 
 PASSED = "The reminder time had already passed when the appointment was booked"
 QUIET_CLASH = "The reminder would fall in the quiet hours and there was no earlier time for it"
+EVENING_BEFORE = (
+    "The quiet hours would move the reminder to the evening before, and a text goes that evening"
+)
 
 
 def _wall_time(value: str) -> dt.time:
@@ -65,6 +70,10 @@ class PlannedReminder:
     skip_reason: str | None = None
 
 
+def _local_date(instant: dt.datetime, policy: ReminderPolicy) -> dt.date:
+    return instant.astimezone(policy.tz).date()
+
+
 def _day_before(starts_at: dt.datetime, policy: ReminderPolicy) -> dt.datetime:
     day = starts_at.astimezone(policy.tz).date() - dt.timedelta(days=1)
     # combine-then-convert: a wall time in the spring gap lands an hour later, as clocks do.
@@ -89,6 +98,10 @@ def plan_reminders(
             send_at = policy.last_moment_before_quiet(send_at)
             if send_at <= previous:
                 reason = QUIET_CLASH
+            elif kind == MessageKind.SAME_DAY and _local_date(send_at, policy) == _local_date(
+                previous, policy
+            ) < _local_date(starts_at, policy):
+                reason = EVENING_BEFORE
         elif send_at <= previous:
             reason = QUIET_CLASH
         if send_at >= starts_at:

@@ -14,17 +14,17 @@ import gsm0338  # noqa: F401  (registers the "gsm03.38" codec)
 from ..models import Booking, MessageKind
 
 SEGMENT = 160
-OPT_OUT = "Reply STOP to opt out."
+# "Opt out" alone could be read as opting out of the appointment, which is not the person's to
+# drop: the words say it is the texts that stop.
+OPT_OUT = "Reply STOP to stop these texts."
 
-PLACE = "{when} at {venue}, {address}. Ref {ref}. {opt_out}"
+PLACE = "{when}, {venue}, {address}. Ref {ref}. {opt_out}"
 TEMPLATES = {
     MessageKind.CONFIRMATION: "Appointment booked: " + PLACE,
-    MessageKind.DAY_BEFORE: "Reminder: appointment tomorrow " + PLACE,
-    MessageKind.SAME_DAY: "Reminder: appointment today " + PLACE,
-    MessageKind.CHANGED: "Your appointment has changed. Now " + PLACE,
-    MessageKind.CANCELLED: (
-        "Your appointment on {when} at {venue}, {address} (ref {ref}) is cancelled. {opt_out}"
-    ),
+    MessageKind.DAY_BEFORE: "Reminder: appointment {day}" + PLACE,
+    MessageKind.SAME_DAY: "Reminder: appointment {day}" + PLACE,
+    MessageKind.CHANGED: "Appointment changed. Now " + PLACE,
+    MessageKind.CANCELLED: "Appointment cancelled: " + PLACE,
 }
 
 
@@ -34,10 +34,28 @@ def when(instant: dt.datetime, tz: ZoneInfo) -> str:
     return f"{local:%a} {local.day} {local:%b %H:%M}"
 
 
-def render(kind: str, booking: Booking) -> str:
+def day_word(starts_at: dt.datetime, sent_at: dt.datetime, tz: ZoneInfo) -> str:
+    """ "today " or "tomorrow " as seen on the day the text is sent; nothing when it goes
+    earlier than that, since the date that follows says when."""
+    days_ahead = (starts_at.astimezone(tz).date() - sent_at.astimezone(tz).date()).days
+    return {0: "today ", 1: "tomorrow "}.get(days_ahead, "")
+
+
+# The day each reminder is meant to be read on, for a text rendered before it is sent.
+MEANT_DAYS_AHEAD = {MessageKind.DAY_BEFORE: 1, MessageKind.SAME_DAY: 0}
+
+
+def render(kind: str, booking: Booking, sent_at: dt.datetime | None = None) -> str:
+    """The text of a message about this booking, worded for the moment it is sent (by
+    default, the day its kind is meant for)."""
     block = booking.block
-    return TEMPLATES[MessageKind(kind)].format(
-        when=when(booking.starts_at, ZoneInfo(block.timezone)),
+    kind = MessageKind(kind)
+    tz = ZoneInfo(block.timezone)
+    if sent_at is None:
+        sent_at = booking.starts_at - dt.timedelta(days=MEANT_DAYS_AHEAD.get(kind, 0))
+    return TEMPLATES[kind].format(
+        day=day_word(booking.starts_at, sent_at, tz),
+        when=when(booking.starts_at, tz),
         venue=block.venue_label,
         address=block.short_address,
         ref=booking.reference,

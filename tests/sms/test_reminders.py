@@ -16,7 +16,13 @@ from booking.clock import LONDON
 from booking.extensions import db
 from booking.models import MessageKind, MessageStatus, Role
 from booking.sms import dispatch, reminders
-from booking.sms.reminders import PASSED, QUIET_CLASH, ReminderPolicy, plan_reminders
+from booking.sms.reminders import (
+    EVENING_BEFORE,
+    PASSED,
+    QUIET_CLASH,
+    ReminderPolicy,
+    plan_reminders,
+)
 from tests.conftest import fill_rota
 
 POLICY = ReminderPolicy()
@@ -97,22 +103,23 @@ def test_two_hours_before_is_two_real_hours_across_the_change():
     assert planned[MessageKind.SAME_DAY].send_at == utc(2027, 3, 27, 20, 59)
 
 
-def test_a_same_day_reminder_in_the_quiet_hours_goes_the_minute_before_they_begin():
-    # A 09:00 appointment: two hours before is 07:00, in the quiet hours (21:00-08:00).
+def test_a_same_day_reminder_the_quiet_hours_push_into_the_evening_before_is_not_sent_too():
+    # A 09:00 appointment: two hours before is 07:00, in the quiet hours (21:00-08:00). The
+    # minute before they begin is 20:59 the evening before, three hours after the day-before
+    # reminder: a second text that evening would say nothing new.
     planned = plan(local(2027, 1, 15, 9, 0), local(2027, 1, 13, 21, 0))
     day_before, same_day = planned[MessageKind.DAY_BEFORE], planned[MessageKind.SAME_DAY]
     assert day_before.send_at == local(2027, 1, 14, 18, 0)
-    # 20:59 the evening before: after the 18:00 day-before reminder, so it is kept.
+    assert day_before.skip_reason is None
     assert same_day.send_at == local(2027, 1, 14, 20, 59)
-    assert same_day.skip_reason is None
-    assert same_day.send_at > day_before.send_at
+    assert same_day.skip_reason == EVENING_BEFORE
 
 
 def test_the_quiet_hours_move_is_by_the_local_clock_in_summer_too():
     # Monday 29 March 09:00 BST: 07:00 BST is quiet; 20:59 BST on Sunday is 19:59 UTC.
     planned = plan(local(2027, 3, 29, 9, 0), local(2027, 3, 26, 12, 0))
     assert planned[MessageKind.SAME_DAY].send_at == utc(2027, 3, 28, 19, 59)
-    assert planned[MessageKind.SAME_DAY].skip_reason is None
+    assert planned[MessageKind.SAME_DAY].skip_reason == EVENING_BEFORE
 
 
 def test_a_reminder_whose_time_has_passed_at_booking_is_skipped_not_sent_late():
@@ -139,13 +146,14 @@ def test_a_quiet_hours_reminder_whose_earlier_moment_is_already_past_is_skipped(
     assert same_day.skip_reason == QUIET_CLASH
 
 
-def test_a_quiet_hours_reminder_still_ahead_of_the_booking_time_is_kept():
-    # Booked at 20:30 for 09:00 tomorrow: 20:59 tonight is still ahead.
+def test_a_quiet_hours_reminder_half_an_hour_after_the_confirmation_is_not_sent():
+    # Booked at 20:30 for 09:00 tomorrow: 20:59 tonight is still ahead, but the confirmation
+    # has just said the same.
     now = local(2027, 1, 14, 20, 30)
     planned = plan(local(2027, 1, 15, 9, 0), now)
     assert planned[MessageKind.DAY_BEFORE].skip_reason == PASSED
     assert planned[MessageKind.SAME_DAY].send_at == local(2027, 1, 14, 20, 59)
-    assert planned[MessageKind.SAME_DAY].skip_reason is None
+    assert planned[MessageKind.SAME_DAY].skip_reason == EVENING_BEFORE
 
 
 def test_a_quiet_hours_reminder_not_after_the_previous_message_is_skipped():
