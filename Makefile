@@ -31,12 +31,15 @@ instance/secret_key: | $(BIN)/.installed
 	mkdir -p instance
 	$(BIN)/python -c 'import secrets; print(secrets.token_hex(32))' > $@
 
-# The demo accepts Ofcom's drama numbers (07700 900xxx) as mobiles.
+# The demo accepts Ofcom's drama numbers (07700 900xxx) as mobiles, and prints the service's
+# phone number from the drama range too (a SERVICE_PHONE already set wins).
+DEMO_ENV := SMS_ALLOW_TEST_NUMBERS=true SERVICE_PHONE="$${SERVICE_PHONE:-0121 496 0000}"
+
 run: install assets instance/secret_key
-	SMS_ALLOW_TEST_NUMBERS=true $(BIN)/flask db upgrade
-	SMS_ALLOW_TEST_NUMBERS=true $(BIN)/flask demo load
+	$(DEMO_ENV) $(BIN)/flask db upgrade
+	$(DEMO_ENV) $(BIN)/flask demo load
 	@echo "Serving on http://127.0.0.1:5000 with the scheduler beside it; Ctrl-C stops both."
-	@export SMS_ALLOW_TEST_NUMBERS=true; \
+	@export $(DEMO_ENV); \
 	$(BIN)/flask scheduler run & scheduler=$$!; \
 	trap 'kill $$scheduler 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/flask run --host 127.0.0.1 --port 5000

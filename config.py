@@ -28,6 +28,11 @@ def _secret_key() -> str | None:
     return None
 
 
+# The demo's and the tests' phone number for the service: from Ofcom's drama range for
+# Birmingham (0121 496 0000 to 0999), so it can never ring anyone.
+DEMO_SERVICE_PHONE = "0121 496 0000"
+
+
 class Config:
     SECRET_KEY = _secret_key()
     SQLALCHEMY_DATABASE_URI = os.environ.get(
@@ -45,6 +50,11 @@ class Config:
         "pool_timeout": _int("DATABASE_POOL_TIMEOUT", 10),
     }
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
+    # Printed on every notice: the number a person calls to rearrange, or to ask for an
+    # interpreter or help with access. Required: create_app refuses to start without it.
+    SERVICE_PHONE = os.environ.get("SERVICE_PHONE", "").strip() or None
+    # Who issues the written notice: the force whose officer gives it.
+    POLICE_FORCE = os.environ.get("POLICE_FORCE", "West Midlands Police")
 
     SLOT_MINUTES = _int("SLOT_MINUTES", 30)
     BOOKING_MIN_LEAD_MINUTES = _int("BOOKING_MIN_LEAD_MINUTES", 60)
@@ -83,6 +93,7 @@ class Config:
 class TestConfig(Config):
     TESTING = True
     SECRET_KEY = "test-secret-key"
+    SERVICE_PHONE = DEMO_SERVICE_PHONE
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL", "sqlite://")
     SMS_ALLOW_TEST_NUMBERS = True
     WTF_CSRF_ENABLED = False

@@ -77,6 +77,7 @@ def service_env(url: str, **extra: str) -> dict[str, str]:
         DATABASE_URL=url,
         SECRET_KEY=SECRET_KEY,
         SMS_ALLOW_TEST_NUMBERS="true",
+        SERVICE_PHONE="0121 496 0000",
         SMS_BACKEND="console",
         PUBLIC_BASE_URL="http://127.0.0.1:5000",
         PYTHONPATH=str(ROOT),

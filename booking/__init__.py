@@ -42,6 +42,11 @@ def create_app(test_config: dict | None = None) -> Flask:
         raise RuntimeError(
             "SECRET_KEY is not set: set it in the environment (`make run` makes one for you)"
         )
+    if not app.config.get("SERVICE_PHONE"):
+        raise RuntimeError(
+            "SERVICE_PHONE is not set: the service's phone number, printed on every notice "
+            "(`make run` sets the demo's)"
+        )
 
     if app.config["PROXY_FIX_HOPS"]:
         hops = app.config["PROXY_FIX_HOPS"]

@@ -20,3 +20,13 @@ def public_base_url() -> str:
 def allow_test_numbers() -> bool:
     """Whether Ofcom's drama numbers pass as mobiles (the demo and tests only)."""
     return current_app.config["SMS_ALLOW_TEST_NUMBERS"]
+
+
+def service_phone() -> str:
+    """The number a person calls about their appointment."""
+    return current_app.config["SERVICE_PHONE"]
+
+
+def police_force() -> str:
+    """The force whose officers issue the written notices."""
+    return current_app.config["POLICE_FORCE"]

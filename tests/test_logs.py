@@ -309,6 +309,7 @@ def service_app(monkeypatch):
     """The app as the service builds it (config.Config), with logging as in its own process:
     nothing on the root logger (pytest's capture handlers are set aside while it is built)."""
     monkeypatch.setattr(config.Config, "SECRET_KEY", "a-production-like-secret")
+    monkeypatch.setattr(config.Config, "SERVICE_PHONE", config.DEMO_SERVICE_PHONE)
     monkeypatch.setattr(config.Config, "SQLALCHEMY_DATABASE_URI", "sqlite://")
     service = logging.getLogger("booking")
     saved = (service.handlers[:], service.level, service.propagate)

@@ -63,7 +63,7 @@ A_POSTGRESQL_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/pool-test"
 def pool_of_a_fresh_process(**environment: str) -> dict:
     """The pool of the engine `create_app()` builds in a new process with this environment."""
     env = {k: v for k, v in os.environ.items() if k not in POOL_SETTINGS}
-    env.update(SECRET_KEY="pool-test-secret", **environment)
+    env.update(SECRET_KEY="pool-test-secret", SERVICE_PHONE="0121 496 0000", **environment)
     done = subprocess.run(
         [sys.executable, "-c", POOL_OF_A_FRESH_PROCESS],
         env=env,
@@ -261,6 +261,7 @@ def test_gunicorn_wsgi_app_serves_with_this_configuration(schema, tmp_path):
         **os.environ,
         "DATABASE_URL": schema,
         "SECRET_KEY": "gunicorn-test-secret",
+        "SERVICE_PHONE": "0121 496 0000",
         "WEB_BIND": f"127.0.0.1:{port}",
         "WEB_CONCURRENCY": "1",
         "WEB_THREADS": "2",

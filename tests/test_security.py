@@ -57,6 +57,7 @@ def make_app(app, schema, clock):
 def production_app(monkeypatch):
     """The app as the service builds it (config.Config), on a throw-away database."""
     monkeypatch.setattr(config.Config, "SECRET_KEY", "a-production-like-secret")
+    monkeypatch.setattr(config.Config, "SERVICE_PHONE", config.DEMO_SERVICE_PHONE)
     monkeypatch.setattr(config.Config, "SQLALCHEMY_DATABASE_URI", "sqlite://")
     service_logger = logging.getLogger("booking")
     saved = (service_logger.handlers[:], service_logger.level, service_logger.propagate)

@@ -19,8 +19,15 @@ from tests.conftest import fill_rota
 OFFENCE = "you commit an offence. You could be fined, sent to prison for up to three months"
 
 
-def book(user, now: dt.datetime, block_code: str | None = None, **changes):
-    """The earliest free slot (at a block, if given), booked through the one write path."""
+def book(
+    user,
+    now: dt.datetime,
+    block_code: str | None = None,
+    after: dt.datetime | None = None,
+    **changes,
+):
+    """The earliest free slot (at a block, after a time, if given), booked through the one
+    write path."""
     details = BookingDetails(
         custody_record="20/123456/27",
         person_name="Jamie Testperson",
@@ -34,7 +41,8 @@ def book(user, now: dt.datetime, block_code: str | None = None, **changes):
     )
     for name, value in changes.items():
         setattr(details, name, value)
-    slot = free_slots(SlotRules(), now, block_codes=[block_code] if block_code else None)[0]
+    codes = [block_code] if block_code else None
+    slot = free_slots(SlotRules(), now, after=after, block_codes=codes)[0]
     booking = bookings.book(
         details,
         slot.block.code,
@@ -178,3 +186,85 @@ def test_the_api_returns_the_same_notice(app, client, rostered, sergeant, tokens
     article = html[html.index('<article class="app-notice"') : html.index("</article>")]
     assert article in notice_html(app, booking)
     assert "Notice to attend an initial assessment" in article
+
+
+# What a person can act on ---------------------------------------------------------------------
+
+
+def book_days_ahead(user, now: dt.datetime, days: int, **changes):
+    """A booking at the first free slot `days` after now, so that its reminders are ahead."""
+    return book(user, now, after=now + dt.timedelta(days=days), **changes)
+
+
+def test_the_notice_says_whom_to_call_where_to_go_how_long_and_who_issued_it(
+    app, rostered, sergeant, clock
+):
+    booking = book(sergeant, clock(), "oldbury")
+    html = notice_html(app, booking)
+    for expected in (
+        "Call the arrest referral service on 0121 496 0000",
+        "Oldbury police station",
+        "Bromford Road reception",  # the entrance, as the texts name it
+        "It takes up to 30 minutes",
+        "What to bring",
+        "An interpreter",
+        f"by {sergeant.name}, West Midlands Police",
+    ):
+        assert expected in html, expected
+
+
+def test_the_notice_promises_the_reminders_that_will_go_and_when(app, rostered, sergeant, clock):
+    booking = book_days_ahead(sergeant, clock(), 3)
+    html = notice_html(app, booking)
+    assert "We will also send you a text message reminder at 18:00 on" in html
+    assert "You will not get a text message reminder" not in html
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"sms_consent": False}, {"mobile": None, "sms_consent": False}],
+    ids=["no consent", "no mobile"],
+)
+def test_the_notice_promises_no_reminder_when_none_will_go(app, rostered, sergeant, clock, changes):
+    booking = book_days_ahead(sergeant, clock(), 3, **changes)
+    html = notice_html(app, booking)
+    assert "You will not get a text message reminder" in html
+    assert "send you a text message reminder" not in html
+
+
+def test_booked_too_late_for_any_reminder_the_notice_promises_none(app, rostered, sergeant, clock):
+    # Wednesday 21:00 for Thursday 07:00: 18:00 has passed and 05:00 is in the quiet hours.
+    booking = book(sergeant, clock())
+    assert booking.starts_at.astimezone(LONDON).hour == 7
+    assert "You will not get a text message reminder" in notice_html(app, booking)
+
+
+def test_a_disputed_result_notice_says_what_a_negative_laboratory_result_means(
+    app, rostered, sergeant, clock
+):
+    disputed = book_days_ahead(sergeant, clock(), 8, disputed=True)
+    shown = " ".join(notice_html(app, disputed).split())
+    assert "If the laboratory finds no cocaine or opiates in it, this requirement ends" in shown
+    plain = book(sergeant, clock())
+    assert "laboratory" not in notice_html(app, plain)
+
+
+def test_a_cancelled_appointments_page_is_a_cancellation_notice(app, rostered, sergeant, clock):
+    booking = book(sergeant, clock())
+    bookings.cancel(booking, "Released without charge", by=sergeant, now=clock())
+    db.session.commit()
+    html = notice_html(app, booking)
+    assert "Your appointment is cancelled" in html
+    assert "You do not need to attend this appointment" in html
+    assert "Print this cancellation" in html
+    for gone in ("Print this notice", "You must attend", OFFENCE, "text message reminder"):
+        assert gone not in html, gone
+
+
+def test_the_service_does_not_start_without_its_phone_number(monkeypatch):
+    import config
+    from booking import create_app
+
+    monkeypatch.setattr(config.TestConfig, "SERVICE_PHONE", None)
+    with pytest.raises(RuntimeError, match="SERVICE_PHONE"):
+        create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
