@@ -29,6 +29,18 @@ class Action:
     POLICE_INFORMED = "police_informed"
     FOLLOW_UP_NOT_NEEDED = "follow_up_not_needed"
     CSV_EXPORTED = "csv_exported"
+    # Changes to users and their tokens; the detail names the user by id and role only.
+    USER_CREATED = "user_created"
+    PASSWORD_RESET = "password_reset"
+    USER_DISABLED = "user_disabled"
+    USER_ENABLED = "user_enabled"
+    TOKEN_ISSUED = "token_issued"
+    TOKEN_REVOKED = "token_revoked"
+
+
+def about_user(user: User) -> str:
+    """How the trail names a user whose account changed: by id and role, nothing personal."""
+    return f"user {user.id} ({user.role})"
 
 
 def record(

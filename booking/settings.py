@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import current_app
 
 from .appointments.slots import SlotRules
@@ -20,6 +22,11 @@ def public_base_url() -> str:
 def allow_test_numbers() -> bool:
     """Whether Ofcom's drama numbers pass as mobiles (the demo and tests only)."""
     return current_app.config["SMS_ALLOW_TEST_NUMBERS"]
+
+
+def api_token_lifetime() -> dt.timedelta:
+    """How long an API token works after it is issued (API_TOKEN_DAYS)."""
+    return dt.timedelta(days=current_app.config["API_TOKEN_DAYS"])
 
 
 def service_phone() -> str:

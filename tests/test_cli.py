@@ -70,7 +70,7 @@ def test_rota_generate_refuses_a_bad_date(app, team):
     assert rows(Shift) == 0
 
 
-def test_users_create_and_token(app, blocks):
+def test_users_create_and_token(app, blocks, clock):
     runner = app.test_cli_runner()
     created = runner.invoke(
         args=[
@@ -98,7 +98,8 @@ def test_users_create_and_token(app, blocks):
     issued = runner.invoke(args=["users", "token", "sam.worker@example.test"])
     assert issued.exit_code == 0
     token = issued.output.strip().splitlines()[-1]
-    assert user_for_token(token).id == user.id
+    found = user_for_token(token, now=clock(), lifetime=dt.timedelta(days=90))
+    assert found.id == user.id
     stored = db.session.scalar(select(ApiToken.token_hash))
     assert token not in stored
 
@@ -132,7 +133,12 @@ def test_the_nightly_rota_look_ahead_fills_56_days(app, team, clock):
 def test_the_scheduler_stops_cleanly_on_sigterm(schema):
     """A process manager stops the scheduler with SIGTERM: it finishes and exits 0."""
     root = Path(__file__).resolve().parent.parent
-    env = {**os.environ, "DATABASE_URL": schema, "SECRET_KEY": "scheduler-test-secret"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": schema,
+        "SECRET_KEY": "scheduler-test-secret",
+        "SERVICE_PHONE": "0121 496 0000",
+    }
     flask = Path(sys.executable).parent / "flask"
     scheduler = subprocess.Popen(
         [str(flask), "--app", "wsgi", "scheduler", "run"],

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from .. import places
-from ..errors import InvalidField
+from .. import audit, places
+from ..errors import InvalidField, NotAllowed
 from ..extensions import db
 from ..models import ApiToken, Role, User, Worker
 from ..phones import InvalidMobile, normalise_mobile
@@ -42,8 +42,10 @@ def create_user(
     block_code: str | None = None,
     mobile: str | None = None,
     allow_test_numbers: bool = False,
+    by: User | None = None,
 ) -> User:
-    """A new user; a worker also gets their place in the rota, at their home block."""
+    """A new user; a worker also gets their place in the rota, at their home block. `by` is
+    the coordinator who made it (None for the operator's command line), for the trail."""
     email = email.strip().lower()
     errors = {}
     if "@" not in email or len(email) > 254:
@@ -82,6 +84,7 @@ def create_user(
     if role == Role.WORKER:
         db.session.add(Worker(name=user.name, home_block=block, user=user))
     db.session.flush()
+    audit.record(audit.Action.USER_CREATED, now, by, detail=audit.about_user(user))
     return user
 
 
@@ -100,37 +103,57 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue_token(user: User, now: dt.datetime) -> str:
-    """A new API token; only its digest is stored, so it is shown this once."""
+def issue_token(user: User, now: dt.datetime, *, by: User | None = None) -> str:
+    """A new API token; only its digest is stored, so it is shown this once.
+
+    A token acts as its user, so it is personal: a user issues only their own (`by` is None
+    for the operator's command line, which holds the database anyway).
+    """
+    if by is not None and by.id != user.id:
+        raise NotAllowed("An API token is personal: only its user can issue it.")
     token = secrets.token_urlsafe(32)
     db.session.add(ApiToken(user=user, token_hash=_digest(token), created_at=now))
     db.session.flush()
+    audit.record(audit.Action.TOKEN_ISSUED, now, by, detail=audit.about_user(user))
     return token
 
 
-def user_for_token(token: str) -> User | None:
+def user_for_token(token: str, *, now: dt.datetime, lifetime: dt.timedelta) -> User | None:
+    """The active user whose live token this is: not revoked, and issued within `lifetime`."""
     api_token = db.session.scalar(
         select(ApiToken)
         .options(joinedload(ApiToken.user))
-        .where(ApiToken.token_hash == _digest(token), ApiToken.revoked_at.is_(None))
+        .where(
+            ApiToken.token_hash == _digest(token),
+            ApiToken.revoked_at.is_(None),
+            ApiToken.created_at > now - lifetime,
+        )
     )
     if api_token is None or not api_token.user.active:
         return None
     return api_token.user
 
 
-def set_active(user: User, active: bool, *, by: User) -> None:
-    """Disable (or enable again) a login; a disabled user's session and tokens stop working."""
+def set_active(user: User, active: bool, *, by: User, now: dt.datetime) -> None:
+    """Disable (or enable again) a login. Disabling ends the user's sessions and revokes their
+    tokens for good: enabling again gives back the sign-in, never an old token."""
     if user.id == by.id and not active:
         raise InvalidField("You cannot disable yourself.", {"user": "Ask another coordinator"})
+    if user.active == active:
+        return
     user.active = active
     user.session_version += 1
     if user.worker is not None:
         user.worker.active = active
+    if not active:
+        _revoke_all(user, now)
+    action = audit.Action.USER_ENABLED if active else audit.Action.USER_DISABLED
+    audit.record(action, now, by, detail=audit.about_user(user))
     db.session.flush()
 
 
-def reset_password(user: User, password: str) -> None:
+def reset_password(user: User, password: str, *, by: User | None, now: dt.datetime) -> None:
+    """A new password; the user's sessions and API tokens end with the old one."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidField(
             "The password is too short.",
@@ -138,20 +161,36 @@ def reset_password(user: User, password: str) -> None:
         )
     user.password_hash = hash_password(password)
     user.session_version += 1  # sessions signed in with the old password end
+    _revoke_all(user, now)
+    audit.record(audit.Action.PASSWORD_RESET, now, by, detail=audit.about_user(user))
     db.session.flush()
 
 
-def live_tokens(user: User) -> list[ApiToken]:
+def live_tokens(user: User, *, now: dt.datetime, lifetime: dt.timedelta) -> list[ApiToken]:
+    """The user's tokens that still work, oldest first."""
     return list(
         db.session.scalars(
             select(ApiToken)
-            .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+            .where(
+                ApiToken.user_id == user.id,
+                ApiToken.revoked_at.is_(None),
+                ApiToken.created_at > now - lifetime,
+            )
             .order_by(ApiToken.created_at)
         )
     )
 
 
-def revoke_token(token: ApiToken, now: dt.datetime) -> None:
+def revoke_token(token: ApiToken, now: dt.datetime, *, by: User | None) -> None:
     if token.revoked_at is None:
         token.revoked_at = now
+        audit.record(audit.Action.TOKEN_REVOKED, now, by, detail=audit.about_user(token.user))
         db.session.flush()
+
+
+def _revoke_all(user: User, now: dt.datetime) -> None:
+    for token in db.session.scalars(
+        select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+    ):
+        token.revoked_at = now
+        audit.record(audit.Action.TOKEN_REVOKED, now, None, detail=audit.about_user(user))

@@ -6,6 +6,7 @@ from functools import wraps
 
 from flask import g, request
 
+from .. import clock, settings
 from ..accounts.users import user_for_token
 from ..models import Role, User
 from .responses import error_response
@@ -16,7 +17,7 @@ def _bearer_user() -> User | None:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return None
-    return user_for_token(token.strip())
+    return user_for_token(token.strip(), now=clock.now(), lifetime=settings.api_token_lifetime())
 
 
 def api_roles(work: frozenset[Role]):

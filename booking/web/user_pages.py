@@ -18,7 +18,7 @@ from sqlalchemy.orm import joinedload
 from wtforms import PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import InputRequired
 
-from .. import audit, clock, permissions, places
+from .. import audit, clock, permissions, places, settings
 from ..accounts import users
 from ..appointments.references import normalise_reference
 from ..errors import InvalidField
@@ -102,6 +102,7 @@ def users_list():
                 now=clock.now(),
                 name=form.name.data.strip(),
                 block_code=form.block.data or None,
+                by=current_user,
             )
         except InvalidField as refusal:
             db.session.rollback()
@@ -128,7 +129,7 @@ def user_detail(user_id: int):
     form = PasswordForm()
     if form.validate_on_submit():
         try:
-            users.reset_password(user, form.password.data)
+            users.reset_password(user, form.password.data, by=current_user, now=clock.now())
         except InvalidField as refusal:
             db.session.rollback()
             form.password.errors.append(refusal.errors["password"])
@@ -142,7 +143,8 @@ def user_detail(user_id: int):
         form=form,
         action_form=ActionForm(),
         person=user,
-        tokens=users.live_tokens(user),
+        tokens=users.live_tokens(user, now=clock.now(), lifetime=settings.api_token_lifetime()),
+        token_lifetime=settings.api_token_lifetime(),
         new_token=None,
         role_names=ROLE_NAMES,
     ), (400 if form.errors else 200)
@@ -155,7 +157,9 @@ def user_active(user_id: int):
     if not ActionForm().validate_on_submit():
         abort(400)
     try:
-        users.set_active(user, request.form.get("active") == "yes", by=current_user)
+        users.set_active(
+            user, request.form.get("active") == "yes", by=current_user, now=clock.now()
+        )
     except InvalidField as refusal:
         db.session.rollback()
         flash(refusal.message, "info")
@@ -168,11 +172,14 @@ def user_active(user_id: int):
 @web.post("/users/<int:user_id>/tokens")
 @roles_required(permissions.COORDINATION)
 def user_token(user_id: int):
-    """Issue an API token: shown on this page once, stored only as a digest."""
+    """Issue an API token: shown on this page once, stored only as a digest. Tokens are
+    personal: a coordinator issues only their own."""
     user = _user_or_404(user_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    token = users.issue_token(user, clock.now())
+    if user.id != current_user.id:
+        abort(403)
+    token = users.issue_token(user, clock.now(), by=current_user)
     db.session.commit()
     return render_template(
         "users/detail.html",
@@ -180,7 +187,8 @@ def user_token(user_id: int):
         form=PasswordForm(formdata=None),
         action_form=ActionForm(),
         person=user,
-        tokens=users.live_tokens(user),
+        tokens=users.live_tokens(user, now=clock.now(), lifetime=settings.api_token_lifetime()),
+        token_lifetime=settings.api_token_lifetime(),
         new_token=token,
         role_names=ROLE_NAMES,
     )
@@ -192,7 +200,7 @@ def revoke_user_token(user_id: int, token_id: int):
     token = db.session.get(ApiToken, token_id)
     if token is None or token.user_id != user_id or not ActionForm().validate_on_submit():
         abort(404)
-    users.revoke_token(token, clock.now())
+    users.revoke_token(token, clock.now(), by=current_user)
     db.session.commit()
     flash("The API token was revoked: it no longer works.", "success")
     return redirect(url_for("web.user_detail", user_id=user_id))

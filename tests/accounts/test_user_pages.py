@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
@@ -56,7 +57,9 @@ def test_a_refused_user_shows_the_error_and_writes_nothing(coordinator):
     assert db.session.scalar(select(func.count()).select_from(User)) == before
 
 
-def test_disabling_a_user_stops_their_sign_in_and_their_tokens(app, coordinator, users, tokens):
+def test_disabling_a_user_stops_their_sign_in_and_ends_their_tokens(
+    app, coordinator, users, tokens
+):
     sergeant = users[Role.SERGEANT]
     assert (
         coordinator.post(f"/users/{sergeant.id}/active", data={"active": "no"}).status_code == 302
@@ -66,7 +69,11 @@ def test_disabling_a_user_stops_their_sign_in_and_their_tokens(app, coordinator,
     assert refused.status_code == 400
     assert other.get("/api/v1/blocks", headers=auth(tokens[Role.SERGEANT])).status_code == 401
     coordinator.post(f"/users/{sergeant.id}/active", data={"active": "yes"})
-    assert other.get("/api/v1/blocks", headers=auth(tokens[Role.SERGEANT])).status_code == 200
+    signed_in = other.post("/login", data={"email": sergeant.email, "password": PASSWORD})
+    assert signed_in.status_code == 302, "enabled again, the user signs in"
+    assert other.get("/api/v1/blocks", headers=auth(tokens[Role.SERGEANT])).status_code == 401, (
+        "but an old token never comes back"
+    )
 
 
 def test_a_coordinator_cannot_disable_themselves(coordinator, users):
@@ -89,16 +96,85 @@ def test_resetting_a_password(app, coordinator, users):
 
 
 def test_an_api_token_is_shown_once_works_and_can_be_revoked(app, coordinator, users):
-    sergeant = users[Role.SERGEANT]
-    page = coordinator.post(f"/users/{sergeant.id}/tokens").get_data(as_text=True)
+    me = users[Role.COORDINATOR]
+    page = coordinator.post(f"/users/{me.id}/tokens").get_data(as_text=True)
     token = re.search(r'<code class="app-token">([^<]+)</code>', page).group(1)
     api = app.test_client()
     assert api.get("/api/v1/blocks", headers=auth(token)).status_code == 200
-    assert token not in coordinator.get(f"/users/{sergeant.id}").get_data(as_text=True)
-    stored = db.session.scalar(select(ApiToken).where(ApiToken.user_id == sergeant.id))
+    assert token not in coordinator.get(f"/users/{me.id}").get_data(as_text=True)
+    stored = db.session.scalar(select(ApiToken).where(ApiToken.user_id == me.id))
     assert stored.token_hash != token
-    coordinator.post(f"/users/{sergeant.id}/tokens/{stored.id}/revoke")
+    coordinator.post(f"/users/{me.id}/tokens/{stored.id}/revoke")
     assert api.get("/api/v1/blocks", headers=auth(token)).status_code == 401
+
+
+def test_a_coordinator_cannot_issue_a_token_that_acts_as_someone_else(coordinator, users):
+    sergeant = users[Role.SERGEANT]
+    assert coordinator.post(f"/users/{sergeant.id}/tokens").status_code == 403
+    assert db.session.scalar(select(func.count()).select_from(ApiToken)) == 0
+    assert "Issue a new API token" not in coordinator.get(f"/users/{sergeant.id}").get_data(
+        as_text=True
+    )
+
+
+def test_a_coordinator_revokes_anyones_token(app, coordinator, users, tokens):
+    sergeant = users[Role.SERGEANT]
+    stored = db.session.scalar(select(ApiToken).where(ApiToken.user_id == sergeant.id))
+    coordinator.post(f"/users/{sergeant.id}/tokens/{stored.id}/revoke")
+    api = app.test_client()
+    assert api.get("/api/v1/blocks", headers=auth(tokens[Role.SERGEANT])).status_code == 401
+
+
+def test_a_password_reset_ends_the_users_tokens(app, coordinator, users, tokens):
+    worker = users[Role.WORKER]
+    coordinator.post(f"/users/{worker.id}", data={"password": "a brand new password"})
+    api = app.test_client()
+    assert api.get("/api/v1/blocks", headers=auth(tokens[Role.WORKER])).status_code == 401
+    assert api.get("/api/v1/blocks", headers=auth(tokens[Role.SERGEANT])).status_code == 200
+
+
+def test_a_token_stops_working_after_api_token_days(app, users, tokens, clock):
+    app.config["API_TOKEN_DAYS"] = 90
+    api = app.test_client()
+    clock.set(clock() + dt.timedelta(days=89, hours=23))
+    assert api.get("/api/v1/blocks", headers=auth(tokens[Role.SERGEANT])).status_code == 200
+    clock.set(clock() + dt.timedelta(hours=2))
+    assert api.get("/api/v1/blocks", headers=auth(tokens[Role.SERGEANT])).status_code == 401
+
+
+def test_every_change_to_users_and_tokens_is_in_the_audit_trail(app, coordinator, users):
+    me, sergeant = users[Role.COORDINATOR], users[Role.SERGEANT]
+    before = db.session.scalar(select(func.max(AuditEvent.id))) or 0
+    coordinator.post(
+        "/users",
+        data={
+            "email": "kim.newcombe@example.test",
+            "name": "Kim Newcombe",
+            "role": "sergeant",
+            "block": "oldbury",
+            "password": "a long first password",
+        },
+    )
+    coordinator.post(f"/users/{sergeant.id}", data={"password": "a brand new password"})
+    coordinator.post(f"/users/{sergeant.id}/active", data={"active": "no"})
+    coordinator.post(f"/users/{sergeant.id}/active", data={"active": "yes"})
+    coordinator.post(f"/users/{me.id}/tokens")
+    token = db.session.scalar(select(ApiToken).where(ApiToken.user_id == me.id))
+    coordinator.post(f"/users/{me.id}/tokens/{token.id}/revoke")
+
+    events = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.id > before).order_by(AuditEvent.id)
+    ).all()
+    assert [(e.action, e.user_id) for e in events] == [
+        ("user_created", me.id),
+        ("password_reset", me.id),
+        ("user_disabled", me.id),
+        ("user_enabled", me.id),
+        ("token_issued", me.id),
+        ("token_revoked", me.id),
+    ]
+    assert events[1].detail == f"user {sergeant.id} (sergeant)"
+    assert all("@" not in (e.detail or "") for e in events), "no email in the trail"
 
 
 def test_the_audit_trail_filters_by_reference_and_action(coordinator, users, clock):
