@@ -39,7 +39,9 @@ class Config:
         "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'booking.sqlite'}"
     )
     # Checked before each use, so that connections a restarted database dropped are replaced.
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # Statement parameters never reach an error message, so never a log: they hold names,
+    # mobiles and password hashes.
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
     # The connection pool of each process, on PostgreSQL (create_app applies it there
     # only; SQLite keeps its own set-up). Waiting for a connection gives up well before
     # gunicorn's worker timeout, so that a starved request fails with a 500, not a killed worker.

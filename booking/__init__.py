@@ -11,6 +11,7 @@ from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from .extensions import csrf, db, limiter, login_manager, migrate
 
@@ -25,6 +26,16 @@ def _pool_for_postgresql(app: Flask) -> None:
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = (
             app.config.get("DATABASE_POOL", {}) | app.config["SQLALCHEMY_ENGINE_OPTIONS"]
         )
+
+
+class RowId(IntegerConverter):
+    """A row id in a path: what an integer column holds, so a larger number is a 404 rather
+    than an error from the database."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("min", 1)
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -80,6 +91,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .web import calendar_feed as feeds
 
     app.session_interface = auth.PageSessionInterface()
+    app.url_map.converters["int"] = RowId  # before the routes are added
     app.register_blueprint(auth.bp)
     app.register_blueprint(web)
     app.register_blueprint(api)

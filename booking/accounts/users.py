@@ -16,6 +16,7 @@ from ..errors import InvalidField, NotAllowed
 from ..extensions import db
 from ..models import ApiToken, Role, User, Worker
 from ..phones import InvalidMobile, normalise_mobile
+from ..text_fields import has_control_characters, one_line
 
 # Checked against when the email is unknown, so both refusals take the same time.
 _DUMMY_HASH = generate_password_hash("not a real password")
@@ -47,11 +48,14 @@ def create_user(
     """A new user; a worker also gets their place in the rota, at their home block. `by` is
     the coordinator who made it (None for the operator's command line), for the trail."""
     email = email.strip().lower()
+    name = one_line(name) or email.split("@")[0]
     errors = {}
-    if "@" not in email or len(email) > 254:
+    if "@" not in email or len(email) > 254 or has_control_characters(email):
         errors["email"] = "Enter an email address"
     elif find_by_email(email):
         errors["email"] = "A user with that email address already exists"
+    if has_control_characters(name) or len(name) > 100:
+        errors["name"] = "Enter a name on one line, up to 100 characters"
     if role not in set(Role):
         errors["role"] = "Role must be one of " + ", ".join(Role)
     if len(password) < MIN_PASSWORD_LENGTH:
@@ -73,7 +77,7 @@ def create_user(
 
     user = User(
         email=email,
-        name=name or email.split("@")[0],
+        name=name[:100],
         role=role,
         password_hash=hash_password(password),
         block=block,

@@ -35,6 +35,7 @@ from ..phones import InvalidMobile, normalise_mobile
 from ..rota import changes as rota_changes
 from ..sms import outbox
 from ..sms.reminders import ReminderPolicy
+from ..text_fields import has_control_characters, one_line
 from .references import new_reference, normalise_reference
 from .slots import SlotRules, earliest_allowed, find_slot, free_slots, is_on_grid, latest_allowed
 
@@ -78,11 +79,15 @@ def validate_details(
 ) -> BookingDetails:
     """The details cleaned up, or InvalidField naming every field that is wrong."""
     errors: dict[str, str] = {}
-    custody_record = (details.custody_record or "").strip()
-    person_name = " ".join((details.person_name or "").split())
-    if not 1 <= len(custody_record) <= 40:
+    custody_record = one_line(details.custody_record)
+    person_name = one_line(details.person_name)
+    if has_control_characters(custody_record):
+        errors["custody_record"] = "Enter the custody record number on one line, as printed"
+    elif not 1 <= len(custody_record) <= 40:
         errors["custody_record"] = "Enter the custody record number (up to 40 characters)"
-    if not 1 <= len(person_name) <= 100:
+    if has_control_characters(person_name):
+        errors["person_name"] = "Enter the person's full name on one line"
+    elif not 1 <= len(person_name) <= 100:
         errors["person_name"] = "Enter the person's full name (up to 100 characters)"
 
     mobile = None
@@ -360,8 +365,8 @@ def cancel(
 ) -> Booking:
     """Cancel the appointment, freeing its slot and stopping its reminders."""
     _require_live(booking)
-    reason = " ".join((reason or "").split())
-    if not 1 <= len(reason) <= 500:
+    reason = one_line(reason)
+    if has_control_characters(reason) or not 1 <= len(reason) <= 500:
         raise InvalidField(
             "Give a reason for cancelling.",
             {"reason": "Enter why the appointment is cancelled (up to 500 characters)"},

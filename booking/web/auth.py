@@ -108,9 +108,17 @@ def _account_key() -> str:
     return "login:" + (request.form.get("email") or "").strip().lower()
 
 
+def _refused(response) -> bool:
+    """Only refused sign-ins count towards the limits: a person who signs in, out and in again
+    during a busy shift is never locked out."""
+    return response.status_code != 302
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit("20 per minute", methods=["POST"])  # per address
-@limiter.limit("5 per minute", methods=["POST"], key_func=_account_key)  # per account
+@limiter.limit("20 per minute", methods=["POST"], deduct_when=_refused)  # per address
+@limiter.limit(  # per account
+    "5 per minute", methods=["POST"], key_func=_account_key, deduct_when=_refused
+)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("web.home"))
