@@ -1,6 +1,6 @@
 """Booking, rearranging and cancelling: the one write path for appointments.
 
-Every change of who holds which slot goes through `_claim_slot`, which relies on the database's
+Every change of who holds which slot goes through `claims.claim`, which relies on the database's
 unique index on (worker, slot start) among live bookings. Two sergeants racing for the last
 place in a slot cannot both win: the loser's insert fails on the index and they are offered the
 next free slots instead. The functions here flush but never commit; the caller commits, so an
@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import exists, select
-from sqlalchemy.exc import IntegrityError
 
 from .. import audit, permissions, places
 from ..errors import InvalidField, NotAllowed, NotFound, SlotTaken
@@ -36,6 +35,7 @@ from ..rota import changes as rota_changes
 from ..sms import outbox
 from ..sms.reminders import ReminderPolicy
 from ..text_fields import has_control_characters, one_line
+from . import claims
 from .references import new_reference, normalise_reference
 from .slots import SlotRules, earliest_allowed, find_slot, free_slots, is_on_grid, latest_allowed
 
@@ -194,28 +194,20 @@ def _claim_slot(
 ) -> None:
     """Put the booking in the slot with one of its free workers, or raise SlotTaken.
 
-    Each attempt runs in a savepoint: if another transaction took that worker first, the unique
-    index refuses the row, the savepoint rolls back and the next free worker is tried.
     Bookings racing for one slot start from different free workers, so they seldom wait on
-    each other's uncommitted rows (which the index makes them do for the same worker).
+    each other's uncommitted rows (which the unique index makes them do for the same worker).
     """
     slot = find_slot(
         rules, now, block, starts_at, disputed=booking.disputed, tested_at=booking.tested_at
     )
-    candidates = slot.free_worker_ids if slot else ()
+    candidates = list(slot.free_worker_ids) if slot else []
     first = random.randrange(len(candidates)) if candidates else 0
-    for worker_id in candidates[first:] + candidates[:first]:
-        try:
-            with db.session.begin_nested():
-                booking.block = block
-                booking.worker_id = worker_id
-                booking.starts_at = starts_at
-                booking.ends_at = starts_at + rules.length
-                db.session.add(booking)
-                db.session.flush()
-            return
-        except IntegrityError:
-            continue
+    workers = candidates[first:] + candidates[:first]
+    claimed = claims.claim(
+        booking, workers, block=block, starts_at=starts_at, ends_at=starts_at + rules.length
+    )
+    if claimed is not None:
+        return
     # Checked only now, as the happy path needs no extra query: a time nobody is rostered
     # for is a mistake in the request (422), a full slot a race lost (409).
     if not _is_rostered(block, starts_at, starts_at + rules.length):

@@ -2,9 +2,9 @@
 
 Every change re-checks the bookings it touches in the same transaction. A booking whose worker
 is no longer on site is handed to another worker on site for the same slot when one is free,
-through the same unique index as booking (so this cannot double-book either); otherwise it loses
-its worker and appears on the "needs rearranging" list. Nothing is silently orphaned. Time
-taken away is recorded, so that rota generation never refills it.
+through the same claim as booking (`appointments.claims`, so this cannot double-book either);
+otherwise it loses its worker and appears on the "needs rearranging" list. Nothing is silently
+orphaned. Time taken away is recorded, so that rota generation never refills it.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from .. import audit
+from ..appointments import claims
 from ..errors import InvalidField
 from ..extensions import db
 from ..models import (
@@ -89,17 +89,21 @@ def _hand_over(booking: Booking) -> bool:
             )
         )
     )
-    for worker_id in _workers_on_site(booking.block_id, booking.starts_at, booking.ends_at):
-        if worker_id in booked or worker_id == booking.worker_id:
-            continue
-        try:
-            with db.session.begin_nested():
-                booking.worker_id = worker_id
-                db.session.flush()
-            return True
-        except IntegrityError:
-            continue  # taken by a booking committed meanwhile: try the next worker
-    return False
+    candidates = [
+        worker_id
+        for worker_id in _workers_on_site(booking.block_id, booking.starts_at, booking.ends_at)
+        if worker_id not in booked and worker_id != booking.worker_id
+    ]
+    # A booking committed since `booked` was read is refused by the unique index inside the
+    # claim, which then tries the next worker.
+    claimed = claims.claim(
+        booking,
+        candidates,
+        block=booking.block,
+        starts_at=booking.starts_at,
+        ends_at=booking.ends_at,
+    )
+    return claimed is not None
 
 
 def recheck(

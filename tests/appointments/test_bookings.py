@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from booking.appointments import bookings
 from booking.appointments.references import ALPHABET
-from booking.appointments.slots import SlotRules, find_slot, free_slots
+from booking.appointments.slots import SlotRules, find_slot
 from booking.clock import LONDON
 from booking.errors import InvalidField, SlotTaken
 from booking.extensions import db
@@ -337,65 +337,6 @@ def test_a_full_slot_is_refused_with_free_alternatives(week, book, blocks, clock
         assert slot.starts_at >= THURSDAY_TEN
         assert find_slot(RULES, clock(), slot.block, slot.starts_at) is not None
     assert counts() == before
-
-
-def test_a_stale_view_of_a_free_slot_cannot_double_book(week, book, clock, monkeypatch):
-    # Two sergeants saw the slot free; the first books it. The second's booking, still working
-    # from what it saw, must be stopped by the database, not by a check in code.
-    seen_free = free_slots(
-        RULES,
-        clock(),
-        after=THURSDAY_TEN,
-        before=THURSDAY_TEN + dt.timedelta(microseconds=1),
-        block_codes=["stechford"],
-        limit=1,
-    )
-    book()
-    db.session.commit()
-    real_free_slots = bookings.free_slots
-    views = iter([seen_free])
-
-    def as_seen_before(*args, **kwargs):
-        return next(views, None) or real_free_slots(*args, **kwargs)
-
-    monkeypatch.setattr(bookings, "free_slots", as_seen_before)
-    with pytest.raises(SlotTaken):
-        book(person_name="Someone Else")
-    db.session.rollback()
-    assert counts()["bookings"] == 1
-
-
-def test_losing_a_race_for_one_worker_falls_back_to_the_next_worker_in_the_slot(
-    week, book, blocks, team, clock, monkeypatch
-):
-    thursday = select(Shift.worker_id).where(Shift.starts_at == local(2027, 1, 14, 7))
-    busy = set(db.session.scalars(thursday))
-    spare = next(w for w in team if w.id not in busy)
-    db.session.add(
-        Shift(
-            worker=spare,
-            block=blocks["stechford"],
-            starts_at=local(2027, 1, 14, 7),
-            ends_at=local(2027, 1, 14, 20),
-            generated=False,
-        )
-    )
-    db.session.commit()
-    seen_free = find_slot(RULES, clock(), blocks["stechford"], THURSDAY_TEN)
-    assert seen_free.free == 2
-    first = book()
-    db.session.commit()
-    monkeypatch.setattr(bookings, "free_slots", lambda *args, **kwargs: [seen_free])
-
-    second = book(person_name="Someone Else")
-    db.session.commit()
-
-    assert {first.worker_id, second.worker_id} == set(seen_free.free_worker_ids)
-    assert second.person_name == "Someone Else"
-    assert [n.version for n in second.notices] == [1]
-    assert len(messages_of(second, MessageKind.CONFIRMATION)) == 1
-    after = counts()
-    assert (after["bookings"], after["notices"], after["audit_events"]) == (2, 2, 2)
 
 
 def test_the_database_refuses_two_live_bookings_for_one_worker_and_slot(week, blocks, clock):

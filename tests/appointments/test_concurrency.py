@@ -1,7 +1,11 @@
-"""No slot is ever double-booked: real concurrent requests racing through the app.
+"""No slot is ever double-booked: real concurrent requests racing through the app, and a rival
+booking that takes a worker between a claim's reading and its writing.
 
 On PostgreSQL the requests really run in parallel, each in its own transaction; the unique
 index on (worker, slot) decides who wins. On SQLite the same test runs with writes serialised.
+The second half makes the race's losing side happen every time, for each write path that claims
+a worker (booking, rearranging, the rota's hand-over): the loser must fall back to the next
+worker, or be refused when there is none.
 """
 
 from __future__ import annotations
@@ -10,11 +14,18 @@ import datetime as dt
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import func, insert, select
 
+from booking.appointments import bookings, claims
+from booking.appointments.slots import SlotRules
+from booking.clock import LONDON
+from booking.errors import SlotTaken
 from booking.extensions import db
-from booking.models import Booking, BookingStatus, Shift
+from booking.models import Block, Booking, BookingStatus, Role, Shift, Worker
+from booking.rota.changes import needs_rearranging, record_absence
 from tests.api_helpers import auth, booking_body
+from tests.conftest import fill_rota
 
 RACERS = 16
 
@@ -140,3 +151,247 @@ def test_rearranging_into_a_slot_races_bookings_through_the_same_constraint(
         .where(Booking.status == BookingStatus.BOOKED, Booking.starts_at == target_start)
     )
     assert holders == 1
+
+
+# A rival takes the worker first
+
+
+RULES = SlotRules()
+THURSDAY = dt.date(2027, 1, 14)
+
+
+def thursday(hour: int) -> dt.datetime:
+    return dt.datetime.combine(THURSDAY, dt.time(hour), tzinfo=LONDON).astimezone(dt.UTC)
+
+
+@pytest.fixture
+def thursday_rota(team, users, blocks) -> Worker:
+    """The generated rota for Thursday 14 January 2027; Stechford's one worker that day."""
+    fill_rota(THURSDAY, 1)
+    (shift,) = db.session.scalars(
+        select(Shift).where(Shift.block_id == blocks["stechford"].id, Shift.ends_at > thursday(0))
+    ).all()
+    return shift.worker
+
+
+def add_cover(block: Block, workers: int, clock) -> list[Worker]:
+    """More workers on site at the block all Thursday, taken from those with no shift that day."""
+    busy = select(Shift.worker_id).where(
+        Shift.ends_at > thursday(0), Shift.starts_at < thursday(23)
+    )
+    spare = db.session.scalars(
+        select(Worker).where(Worker.id.not_in(busy)).order_by(Worker.id).limit(workers)
+    ).all()
+    for worker in spare:
+        db.session.add(
+            Shift(
+                worker=worker,
+                block=block,
+                starts_at=thursday(7),
+                ends_at=thursday(20),
+                generated=False,
+                updated_at=clock(),
+            )
+        )
+    db.session.commit()
+    return list(spare)
+
+
+def sergeant_books(users, clock, starts_at: dt.datetime) -> Booking:
+    """Jamie Testperson booked at Stechford through the one write path; the caller commits."""
+    return bookings.book(
+        bookings.BookingDetails(
+            custody_record="20/123456/27",
+            person_name="Jamie Testperson",
+            mobile="07700 900123",
+            sms_consent=True,
+            requirement="initial",
+            test_result="cocaine",
+            tested_at=clock() - dt.timedelta(minutes=45),
+            disputed=False,
+            arrest_block="stechford",
+        ),
+        "stechford",
+        starts_at,
+        by=users[Role.SERGEANT],
+        now=clock(),
+        rules=RULES,
+        allow_test_numbers=True,
+    )
+
+
+def rival_books(worker_id: int, block: Block, starts_at: dt.datetime, now: dt.datetime) -> None:
+    """Another sergeant's booking of this worker for this slot, in the database first."""
+    row = dict(
+        reference="RIVA-LBKG",
+        status=BookingStatus.BOOKED,
+        block_id=block.id,
+        worker_id=worker_id,
+        starts_at=starts_at,
+        ends_at=starts_at + RULES.length,
+        person_name="Rival Testperson",
+        requirement="initial",
+        test_result="cocaine",
+        tested_at=now,
+        arrest_block_id=block.id,
+        created_at=now,
+        updated_at=now,
+    )
+    if db.engine.dialect.name == "postgresql":
+        # Its own transaction, committed while the claiming one is open: the race as it
+        # happens in service.
+        with db.engine.begin() as other:
+            other.execute(insert(Booking), row)
+    else:
+        # SQLite gives a transaction the write lock at BEGIN, so no rival can commit inside the
+        # claiming one; the rival's row goes in just ahead of the claim, where the unique index
+        # meets it the same way.
+        db.session.execute(insert(Booking), row)
+
+
+def a_rival_takes_the_first_worker(monkeypatch, clock) -> list[list[int]]:
+    """From now on each claim finds the first worker it tries already booked by a rival.
+
+    Returns the workers each claim was offered, in the order it tries them.
+    """
+    offered = []
+    real_claim = claims.claim
+
+    def claim_after_a_rival(booking, candidates, *, block, starts_at, ends_at):
+        offered.append(list(candidates))
+        if candidates:
+            rival_books(candidates[0], block, starts_at, clock())
+        return real_claim(booking, candidates, block=block, starts_at=starts_at, ends_at=ends_at)
+
+    monkeypatch.setattr(claims, "claim", claim_after_a_rival)
+    return offered
+
+
+def live_holders(starts_at: dt.datetime) -> set[tuple[str | None, int | None]]:
+    """Who holds a live booking for the slot, and with which worker, as the database has it."""
+    db.session.expire_all()
+    rows = db.session.execute(
+        select(Booking.person_name, Booking.worker_id).where(
+            Booking.starts_at == starts_at, Booking.status == BookingStatus.BOOKED
+        )
+    )
+    return {tuple(row) for row in rows}
+
+
+def test_a_booking_that_loses_its_worker_to_a_rival_is_made_with_the_other_worker_on_site(
+    thursday_rota, blocks, users, clock, monkeypatch
+):
+    on_site = {thursday_rota.id} | {w.id for w in add_cover(blocks["stechford"], 1, clock)}
+    offered = a_rival_takes_the_first_worker(monkeypatch, clock)
+
+    booking = sergeant_books(users, clock, thursday(10))
+    db.session.commit()
+
+    ((lost, won),) = offered
+    assert {lost, won} == on_site
+    assert booking.worker_id == won
+    assert [n.version for n in booking.notices] == [1]
+    assert live_holders(thursday(10)) == {("Jamie Testperson", won), ("Rival Testperson", lost)}
+
+
+def test_a_booking_whose_only_worker_a_rival_took_is_refused_as_taken(
+    thursday_rota, blocks, users, clock, monkeypatch
+):
+    offered = a_rival_takes_the_first_worker(monkeypatch, clock)
+
+    with pytest.raises(SlotTaken) as taken:
+        sergeant_books(users, clock, thursday(10))
+
+    assert offered == [[thursday_rota.id]]
+    alternatives = [(slot.block.code, slot.starts_at) for slot in taken.value.alternatives]
+    assert alternatives
+    assert ("stechford", thursday(10)) not in alternatives
+    db.session.rollback()
+    assert ("Jamie Testperson", thursday_rota.id) not in live_holders(thursday(10))
+
+
+def test_a_rearrangement_that_loses_its_worker_to_a_rival_moves_to_the_other_worker_on_site(
+    thursday_rota, blocks, users, clock, monkeypatch
+):
+    booking = sergeant_books(users, clock, thursday(9))
+    db.session.commit()
+    on_site = {thursday_rota.id} | {w.id for w in add_cover(blocks["stechford"], 1, clock)}
+    offered = a_rival_takes_the_first_worker(monkeypatch, clock)
+
+    bookings.rearrange(
+        booking, "stechford", thursday(10), by=users[Role.SERGEANT], now=clock(), rules=RULES
+    )
+    db.session.commit()
+
+    ((lost, won),) = offered
+    assert {lost, won} == on_site
+    assert (booking.starts_at, booking.worker_id, booking.notice_version) == (thursday(10), won, 2)
+    assert live_holders(thursday(9)) == set()
+    assert live_holders(thursday(10)) == {("Jamie Testperson", won), ("Rival Testperson", lost)}
+
+
+def test_a_rearrangement_whose_only_worker_a_rival_took_is_refused_and_changes_nothing(
+    thursday_rota, blocks, users, clock, monkeypatch
+):
+    booking = sergeant_books(users, clock, thursday(9))
+    db.session.commit()
+    offered = a_rival_takes_the_first_worker(monkeypatch, clock)
+
+    with pytest.raises(SlotTaken):
+        bookings.rearrange(
+            booking, "stechford", thursday(10), by=users[Role.SERGEANT], now=clock(), rules=RULES
+        )
+    db.session.rollback()
+
+    assert offered == [[thursday_rota.id]]
+    assert (booking.starts_at, booking.worker_id, booking.notice_version) == (
+        thursday(9),
+        thursday_rota.id,
+        1,
+    )
+    assert live_holders(thursday(9)) == {("Jamie Testperson", thursday_rota.id)}
+
+
+def test_a_hand_over_that_loses_a_worker_to_a_rival_goes_to_the_next_worker_on_site(
+    thursday_rota, blocks, users, clock, monkeypatch
+):
+    sick = thursday_rota
+    booking = sergeant_books(users, clock, thursday(9))
+    db.session.commit()
+    cover = sorted(w.id for w in add_cover(blocks["stechford"], 2, clock))
+    offered = a_rival_takes_the_first_worker(monkeypatch, clock)
+
+    _, result = record_absence(
+        sick, "sickness", thursday(0), thursday(23), now=clock(), by=users[Role.COORDINATOR]
+    )
+    db.session.commit()
+
+    # The hand-over tries the free workers on site in order; the rival took the first.
+    assert offered == [cover]
+    assert result.reassigned == [booking]
+    assert booking.worker_id == cover[1]
+    assert live_holders(thursday(9)) == {
+        ("Jamie Testperson", cover[1]),
+        ("Rival Testperson", cover[0]),
+    }
+
+
+def test_a_hand_over_whose_only_free_worker_a_rival_took_leaves_the_booking_to_rearrange(
+    thursday_rota, blocks, users, clock, monkeypatch
+):
+    sick = thursday_rota
+    booking = sergeant_books(users, clock, thursday(9))
+    db.session.commit()
+    (cover,) = add_cover(blocks["stechford"], 1, clock)
+    offered = a_rival_takes_the_first_worker(monkeypatch, clock)
+
+    _, result = record_absence(
+        sick, "sickness", thursday(0), thursday(23), now=clock(), by=users[Role.COORDINATOR]
+    )
+    db.session.commit()
+
+    assert offered == [[cover.id]]
+    assert result.reassigned == []
+    assert result.needs_rearranging == [booking]
+    assert booking.worker_id is None
+    assert needs_rearranging() == [booking]
