@@ -5,12 +5,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from booking.extensions import db
 from booking.models import ApiToken, AuditEvent, Role, User
-from tests.api_helpers import auth
-from tests.conftest import PASSWORD
+from tests.support import PASSWORD, auth, count
 
 
 @pytest.fixture
@@ -37,7 +36,7 @@ def test_a_coordinator_creates_a_worker_with_a_home_block(coordinator):
 
 
 def test_a_refused_user_shows_the_error_and_writes_nothing(coordinator):
-    before = db.session.scalar(select(func.count()).select_from(User))
+    before = count(User)
     response = coordinator.post(
         "/users",
         data={
@@ -53,7 +52,7 @@ def test_a_refused_user_shows_the_error_and_writes_nothing(coordinator):
     assert "There is a problem" in html
     assert "Passwords must be at least 10 characters" in html
     assert "A worker needs a home block" in html
-    assert db.session.scalar(select(func.count()).select_from(User)) == before
+    assert count(User) == before
 
 
 def test_disabling_a_user_stops_their_sign_in_and_their_tokens(app, coordinator, users, tokens):

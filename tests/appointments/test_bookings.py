@@ -12,7 +12,6 @@ from sqlalchemy.exc import IntegrityError
 from booking.appointments import bookings
 from booking.appointments.references import ALPHABET
 from booking.appointments.slots import SlotRules, find_slot, free_slots
-from booking.clock import LONDON
 from booking.errors import InvalidField, SlotTaken
 from booking.extensions import db
 from booking.models import (
@@ -27,17 +26,10 @@ from booking.models import (
     Role,
     Shift,
 )
-from tests.conftest import fill_rota
+from tests import support
+from tests.support import count, fill_rota, local, utc
 
 RULES = SlotRules()
-
-
-def utc(*args) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=dt.UTC)
-
-
-def local(*args) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=LONDON).astimezone(dt.UTC)
 
 
 # The clock: Wednesday 13 January 2027, 21:00. Cover resumes on Thursday at 07:00.
@@ -51,42 +43,14 @@ def week(team, users):
     fill_rota(dt.date(2027, 2, 11), 1)
 
 
-def details(clock, **changes) -> bookings.BookingDetails:
-    values = dict(
-        custody_record="20/123456/27",
-        person_name="Jamie Testperson",
-        mobile="07700 900123",
-        sms_consent=True,
-        requirement="initial",
-        test_result="cocaine",
-        tested_at=clock() - dt.timedelta(minutes=45),
-        disputed=False,
-        arrest_block="stechford",
-    )
-    values.update(changes)
-    return bookings.BookingDetails(**values)
-
-
 @pytest.fixture
 def book(users, clock):
     """Book as a caller would (the sergeant by default); the caller commits."""
 
     def make(starts_at=THURSDAY_TEN, block="stechford", role=Role.SERGEANT, **changes):
-        return bookings.book(
-            details(clock, **changes),
-            block,
-            starts_at,
-            by=users[role],
-            now=clock(),
-            rules=RULES,
-            allow_test_numbers=True,
-        )
+        return support.book(users[role], block, starts_at, clock(), commit=False, **changes)
 
     return make
-
-
-def count(model) -> int:
-    return db.session.scalar(select(func.count()).select_from(model))
 
 
 def counts() -> dict[str, int]:
