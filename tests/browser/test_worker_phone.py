@@ -90,10 +90,8 @@ def facts(booking_id: int) -> SimpleNamespace:
 
 
 def test_worker_on_a_phone_records_an_outcome_and_books_the_follow_up(
-    app, open_page, shoot, users, blocks, clock
+    open_page, shoot, users, blocks, clock
 ):
-    if "web.my_day" not in app.view_functions:
-        pytest.skip("the worker's day page (endpoint web.my_day) is not in the app yet")
     me = users[Role.WORKER].worker
     for day in (THURSDAY, FRIDAY):
         on_site(me, blocks["stechford"], at(day, 7), at(day, 20))
