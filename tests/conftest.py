@@ -35,6 +35,16 @@ class FrozenClock:
         self.instant = dt.datetime(*args, tzinfo=LONDON).astimezone(dt.UTC)
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked `postgres` are skipped unless DATABASE_URL names a PostgreSQL database."""
+    if os.environ.get("DATABASE_URL", "").startswith("postgresql"):
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL (DATABASE_URL)")
+    for item in items:
+        if item.get_closest_marker("postgres"):
+            item.add_marker(skip)
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory) -> str:
     """SQLite in a temporary file, or DATABASE_URL (PostgreSQL) in a schema of this run's own,
