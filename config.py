@@ -104,5 +104,8 @@ class TestConfig(Config):
     # Tests move the service clock by days while signed in; the idle time-out's own tests set
     # IDLE_TIMEOUT_MINUTES back to a real value.
     IDLE_TIMEOUT_MINUTES = 60 * 24 * 366
+    # Likewise tokens issued at the start of a test outlive its clock's moves; the expiry's own
+    # tests set API_TOKEN_DAYS back to a real value.
+    API_TOKEN_DAYS = 3660
     # Fast hashing for test users only; the service uses scrypt.
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"

@@ -38,6 +38,18 @@ class Action:
     TOKEN_REVOKED = "token_revoked"
 
 
+ACCOUNT_ACTIONS = frozenset(
+    {
+        Action.USER_CREATED,
+        Action.PASSWORD_RESET,
+        Action.USER_DISABLED,
+        Action.USER_ENABLED,
+        Action.TOKEN_ISSUED,
+        Action.TOKEN_REVOKED,
+    }
+)
+
+
 def about_user(user: User) -> str:
     """How the trail names a user whose account changed: by id and role, nothing personal."""
     return f"user {user.id} ({user.role})"

@@ -1,25 +1,5 @@
-"""Helpers for API tests: a bearer-token client and a valid booking body."""
+"""The API helpers, kept under their old name for tests that still import them from here."""
 
-from __future__ import annotations
+from tests.support import auth, booking_body
 
-
-def auth(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def booking_body(slot: dict, **changes) -> dict:
-    body = {
-        "block": slot["block"],
-        "starts_at": slot["starts_at"],
-        "custody_record": "20/123456/27",
-        "person_name": "Jamie Testperson",
-        "mobile": "07700 900123",
-        "sms_consent": True,
-        "requirement": "initial",
-        "test_result": "cocaine",
-        "tested_at": "2027-01-13T20:15:00+00:00",
-        "disputed": False,
-        "arrest_block": "stechford",
-    }
-    body.update(changes)
-    return body
+__all__ = ["auth", "booking_body"]

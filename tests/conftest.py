@@ -12,14 +12,11 @@ from flask import g
 from sqlalchemy import text
 
 from booking import create_app
-from booking.accounts.users import create_user, issue_token
+from booking.accounts.users import issue_token
 from booking.clock import LONDON
-from booking.demo.load import BLOCKS, DAY_END, DAY_START, TEAM, WEEKDAYS, WEEKEND
 from booking.extensions import db
-from booking.models import Block, CoverRule, Role, Worker
-from booking.rota import generate as rota
-
-PASSWORD = "correct horse battery"
+from booking.models import Block, Role, User, Worker
+from tests import support
 
 
 class FrozenClock:
@@ -36,6 +33,16 @@ class FrozenClock:
 
     def set_local(self, *args) -> None:
         self.instant = dt.datetime(*args, tzinfo=LONDON).astimezone(dt.UTC)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked `postgres` are skipped unless DATABASE_URL names a PostgreSQL database."""
+    if os.environ.get("DATABASE_URL", "").startswith("postgresql"):
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL (DATABASE_URL)")
+    for item in items:
+        if item.get_closest_marker("postgres"):
+            item.add_marker(skip)
 
 
 @pytest.fixture(scope="session")
@@ -112,56 +119,32 @@ def is_postgres(app) -> bool:
 @pytest.fixture
 def blocks(app) -> dict[str, Block]:
     """The six demo blocks with their cover rules (07:00-20:00; weekends at three)."""
-    created = {}
-    for code, name, address, venue, short_address, high_activity in BLOCKS:
-        block = Block(
-            code=code,
-            name=name,
-            address=address,
-            venue_label=venue,
-            short_address=short_address,
-            high_activity=high_activity,
-        )
-        days = list(WEEKDAYS) + (list(WEEKEND) if high_activity else [])
-        block.cover_rules = [CoverRule(weekday=d, starts=DAY_START, ends=DAY_END) for d in days]
-        db.session.add(block)
-        created[code] = block
-    db.session.commit()
-    return created
+    return support.add_blocks()
 
 
 @pytest.fixture
 def team(blocks) -> list[Worker]:
-    workers = [Worker(name=name, home_block=blocks[code]) for name, code in TEAM]
-    db.session.add_all(workers)
-    db.session.commit()
-    return workers
-
-
-def fill_rota(start: dt.date, days: int) -> int:
-    return rota.generate(start, start + dt.timedelta(days=days - 1))
+    return support.add_team(blocks)
 
 
 @pytest.fixture
 def rostered(team, clock):
     """The rota filled from the clock's date for 35 days."""
-    fill_rota(clock().astimezone(LONDON).date(), 35)
+    support.fill_rota(clock().astimezone(LONDON).date(), 35)
 
 
 @pytest.fixture
-def users(blocks, clock):
-    made = {}
-    for role in Role:
-        made[role] = create_user(
-            f"{role}@test.example",
-            role,
-            PASSWORD,
-            now=clock(),
-            name=f"Test {role}",
-            block_code="stechford",
-        )
+def users(blocks, clock) -> dict[Role, User]:
+    """A test user of each role, based at Stechford, with support.PASSWORD."""
+    made = {role: support.add_user(role, clock()) for role in Role}
     db.session.commit()
     return made
+
+
+@pytest.fixture
+def me(users) -> Worker:
+    """The worker linked to the worker sign-in (home block Stechford)."""
+    return users[Role.WORKER].worker
 
 
 @pytest.fixture
@@ -178,7 +161,19 @@ def client(app):
 
 @pytest.fixture
 def login(client):
+    """Sign the test client in as the test user of a role."""
+
     def sign_in(role: Role):
-        return client.post("/login", data={"email": f"{role}@test.example", "password": PASSWORD})
+        return support.sign_in(client, role)
 
     return sign_in
+
+
+@pytest.fixture
+def book(users, clock):
+    """Book through the domain's one write path, as the sergeant by default, and commit."""
+
+    def make(starts_at: dt.datetime, block: str = "stechford", by: Role = Role.SERGEANT, **changes):
+        return support.book(users[by], block, starts_at, clock(), **changes)
+
+    return make

@@ -15,10 +15,7 @@ from sqlalchemy import func, select
 from booking.accounts.users import user_for_token
 from booking.extensions import db
 from booking.models import ApiToken, Block, Shift, User, Worker
-
-
-def rows(model) -> int:
-    return db.session.scalar(select(func.count()).select_from(model))
+from tests.support import count
 
 
 def test_demo_load_twice_changes_nothing_and_prints_the_logins(app):
@@ -32,14 +29,14 @@ def test_demo_load_twice_changes_nothing_and_prints_the_logins(app):
         "analyst@demo.test",
     ):
         assert email in first.output
-    counts = [rows(m) for m in (Block, Worker, User, Shift)]
+    counts = [count(m) for m in (Block, Worker, User, Shift)]
     assert counts[0] == 6
     assert counts[3] > 0
 
     second = runner.invoke(args=["demo", "load"])
     assert second.exit_code == 0
     assert "nothing changed" in second.output
-    assert [rows(m) for m in (Block, Worker, User, Shift)] == counts
+    assert [count(m) for m in (Block, Worker, User, Shift)] == counts
 
 
 def test_the_demo_worker_has_shifts(app):
@@ -54,12 +51,12 @@ def test_rota_generate_is_idempotent(app, team):
     args = ["rota", "generate", "--start", "2027-03-22", "--end", "2027-04-04"]
     first = runner.invoke(args=args)
     assert first.exit_code == 0, first.output
-    made = rows(Shift)
+    made = count(Shift)
     assert made > 0
     second = runner.invoke(args=args)
     assert second.exit_code == 0
     assert "Created 0 shifts" in second.output
-    assert rows(Shift) == made
+    assert count(Shift) == made
 
 
 def test_rota_generate_refuses_a_bad_date(app, team):
@@ -67,7 +64,7 @@ def test_rota_generate_refuses_a_bad_date(app, team):
         args=["rota", "generate", "--start", "22/03/2027", "--end", "2027-04-04"]
     )
     assert result.exit_code != 0
-    assert rows(Shift) == 0
+    assert count(Shift) == 0
 
 
 def test_users_create_and_token(app, blocks, clock):
@@ -109,7 +106,7 @@ def test_users_create_refuses_a_bad_role_and_writes_nothing(app, blocks):
         args=["users", "create", "x@example.test", "--role", "admin", "--password", "p" * 12]
     )
     assert result.exit_code != 0
-    assert rows(User) == 0
+    assert count(User) == 0
 
 
 def test_users_create_refuses_a_worker_without_a_home_block(app, blocks):
@@ -118,7 +115,7 @@ def test_users_create_refuses_a_worker_without_a_home_block(app, blocks):
     )
     assert result.exit_code == 1
     assert "block" in result.output
-    assert rows(User) == rows(Worker) == 0
+    assert count(User) == count(Worker) == 0
 
 
 def test_the_nightly_rota_look_ahead_fills_56_days(app, team, clock):
@@ -174,6 +171,6 @@ def test_a_nightly_job_runs_in_one_scheduler_at_a_time(app, team, clock, is_post
             with held_alone("extend_rota") as theirs:
                 assert not theirs
             assert run_alone(extend_rota)() is None  # skipped: another one holds it
-            assert rows(Shift) == 0
+            assert count(Shift) == 0
     assert run_alone(extend_rota)() > 0
-    assert rows(Shift) > 0
+    assert count(Shift) > 0

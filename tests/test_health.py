@@ -1,4 +1,6 @@
 from booking import create_app
+from booking.models import Role
+from tests.support import sign_in
 
 
 def test_healthz_answers_ok_when_the_database_answers(client):
@@ -20,7 +22,7 @@ def test_sign_in_with_the_right_password(client, users, login):
 
 
 def test_wrong_password_and_unknown_user_get_the_same_answer(client, users):
-    wrong = client.post("/login", data={"email": "sergeant@test.example", "password": "nope"})
+    wrong = sign_in(client, Role.SERGEANT, password="nope")
     unknown = client.post("/login", data={"email": "nobody@test.example", "password": "nope"})
     assert wrong.status_code == unknown.status_code == 400
     assert b"Enter a correct email address and password" in wrong.data

@@ -21,8 +21,7 @@ from booking.logs import STANDARD_ATTRIBUTES, WITHHELD, JsonFormatter, ScalarsOn
 from booking.models import Booking, Role
 from booking.sms import dispatch
 from booking.sms.backends import SendFailed
-from tests.api_helpers import auth, booking_body
-from tests.conftest import PASSWORD
+from tests.support import PASSWORD, auth, book_through_pages, booking_body
 
 NAME = "Jamie Testperson"
 CUSTODY_RECORD = "20/482913/27"
@@ -76,25 +75,7 @@ class FailingBackend:
 
 
 def _book_through_the_pages(client) -> str:
-    details = {
-        "arrest_block": "stechford",
-        "custody_record": CUSTODY_RECORD,
-        "person_name": NAME,
-        "test_result": "cocaine",
-        "tested_on": ["13", "1", "2027"],
-        "tested_time": "20:15",
-        "disputed": "no",
-        "requirement": "initial",
-        "mobile": "07700 900123",
-        "sms_consent": "yes",
-    }
-    assert client.post("/bookings/new", data=details).status_code == 302
-    slot_page = client.get("/bookings/new/slot").get_data(as_text=True)
-    first = re.search(r'name="slot" type="radio" value="([^"]+)"', slot_page)[1]
-    assert client.post("/bookings/new/slot", data={"slot": first}).status_code == 302
-    confirmed = client.post("/bookings/new/check")
-    assert confirmed.status_code == 302
-    reference = confirmed.headers["Location"].rsplit("/", 1)[1]
+    reference = book_through_pages(client, custody_record=CUSTODY_RECORD, person_name=NAME)
     assert NAME in client.get(f"/bookings/{reference}").get_data(as_text=True)
     assert client.get(f"/bookings/{reference}/notice").status_code == 200
     return reference

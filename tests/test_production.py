@@ -112,12 +112,9 @@ def test_sqlite_keeps_its_own_set_up(tmp_path):
         db.engine.dispose()
 
 
-def test_a_connection_the_database_dropped_is_replaced_without_a_failed_request(
-    app, client, is_postgres
-):
+@pytest.mark.postgres  # drops a connection from the server side
+def test_a_connection_the_database_dropped_is_replaced_without_a_failed_request(app, client):
     """What a database restart does to a pooled connection: the next request still succeeds."""
-    if not is_postgres:
-        pytest.skip("drops a connection from the server side: PostgreSQL only")
     assert client.get("/healthz").status_code == 200
     db.session.remove()
     with db.engine.connect() as pooled:

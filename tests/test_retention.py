@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from booking import cli
 from booking.extensions import db
 from booking.models import AuditEvent, Booking, BookingDraft, IdempotencyRecord, Role
-from tests.api_helpers import auth, booking_body
+from tests.support import auth, booking_body
 
 PERSONAL = ("person_name", "mobile", "custody_record", "cancel_reason")
 MINUTE = dt.timedelta(minutes=1)

@@ -12,7 +12,7 @@ import logging
 import re
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 from werkzeug.security import check_password_hash
 
@@ -21,8 +21,7 @@ from booking import create_app
 from booking.accounts.users import create_user, hash_password
 from booking.extensions import db, limiter
 from booking.models import Booking, BookingDraft, Role
-from tests.api_helpers import auth, booking_body
-from tests.conftest import PASSWORD
+from tests.support import PASSWORD, Page, auth, booking_body, count, sign_in, signed_in
 
 BOOKING_ROLES = {Role.SERGEANT, Role.WORKER, Role.COORDINATOR}
 REDIS_URL = "redis://127.0.0.1:6379/15"
@@ -68,14 +67,6 @@ def production_app(monkeypatch):
     service_logger.handlers[:], service_logger.level, service_logger.propagate = saved
 
 
-def sign_in(app, role: Role):
-    """A new browser, signed in as the test user of that role."""
-    browser = app.test_client()
-    response = browser.post("/login", data={"email": f"{role}@test.example", "password": PASSWORD})
-    assert response.status_code == 302, f"{role} could not sign in"
-    return browser
-
-
 def book(client, token: str, index: int = 0, **changes) -> dict:
     """A booking made through the API, in the index-th earliest free slot."""
     slots = client.get("/api/v1/slots", query_string={"limit": index + 1}, headers=auth(token))
@@ -89,11 +80,7 @@ def book(client, token: str, index: int = 0, **changes) -> dict:
 
 
 def csrf_token(html: str) -> str:
-    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html)[1]
-
-
-def count(model) -> int:
-    return db.session.scalar(select(func.count()).select_from(model))
+    return Page(html).values["csrf_token"]
 
 
 def booking_status(reference: str) -> str:
@@ -195,7 +182,7 @@ def a_booking(app, client, tokens, rostered) -> str:
 
 @pytest.mark.parametrize("role", list(Role))
 def test_each_page_is_for_its_roles_only(app, a_booking, role):
-    browser = sign_in(app, role)
+    browser = signed_in(app.test_client(), role)
     for page, allowed in PAGE_ROLES.items():
         response = browser.get(page.format(ref=a_booking))
         if role in allowed:
@@ -207,7 +194,7 @@ def test_each_page_is_for_its_roles_only(app, a_booking, role):
 
 def test_analysts_get_403_on_every_booking_page_and_form(app, a_booking):
     """Every /bookings page in the URL map, pages added later included."""
-    analyst = sign_in(app, Role.ANALYST)
+    analyst = signed_in(app.test_client(), Role.ANALYST)
     pages = [r for r in app.url_map.iter_rules() if r.rule.startswith("/bookings")]
     assert len(pages) >= 8
     for rule in pages:
@@ -509,7 +496,7 @@ def test_answers_given_before_any_view_carry_a_nonce_too(make_app, users, clock)
     refused = make_app(WTF_CSRF_ENABLED=True).test_client().post("/login", data={})
     assert refused.status_code == 400
     assert len(csp_nonce(refused)) >= 16
-    browser = sign_in(make_app(IDLE_TIMEOUT_MINUTES=30), Role.SERGEANT)
+    browser = signed_in(make_app(IDLE_TIMEOUT_MINUTES=30).test_client(), Role.SERGEANT)
     clock.set(clock() + dt.timedelta(minutes=31))
     timed_out = browser.get("/bookings")
     assert timed_out.headers["Location"].startswith("/login")
@@ -553,7 +540,7 @@ def https_config(monkeypatch):
 
 def test_the_session_cookie_is_secure_when_the_service_is_on_https(make_app, users, https_config):
     browser = make_app().test_client()
-    response = browser.post("/login", data={"email": "sergeant@test.example", "password": PASSWORD})
+    response = sign_in(browser, Role.SERGEANT)
     assert response.status_code == 302
     assert "Secure" in response.headers["Set-Cookie"]
 
@@ -588,7 +575,7 @@ def test_an_api_post_over_64_kib_is_refused_with_413(client, tokens):
 def test_signing_out_ends_every_copy_of_the_session_cookie(app, users):
     """A copied cookie is worthless after sign-out: the session is ended on the server too."""
     desk = app.test_client()
-    desk.post("/login", data={"email": "sergeant@test.example", "password": PASSWORD})
+    sign_in(desk, Role.SERGEANT)
     cookie = desk.get_cookie("session").value
     copy = app.test_client()
     copy.set_cookie("session", cookie)
@@ -602,7 +589,7 @@ def test_resetting_a_password_ends_the_users_sessions(app, users, clock):
     from booking.accounts.users import reset_password
 
     client = app.test_client()
-    client.post("/login", data={"email": "worker@test.example", "password": PASSWORD})
+    sign_in(client, Role.WORKER)
     assert client.get("/bookings").status_code == 200
     reset_password(users[Role.WORKER], "another long password", by=None, now=clock())
     db.session.commit()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from booking.models import Role
-from tests.conftest import PASSWORD
+from tests.support import PASSWORD
 
 
 def sign_in(client, next_url: str):

@@ -6,12 +6,11 @@ import datetime as dt
 import re
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from booking.extensions import db
 from booking.models import ApiToken, AuditEvent, Role, User
-from tests.api_helpers import auth
-from tests.conftest import PASSWORD
+from tests.support import PASSWORD, auth, count
 
 
 @pytest.fixture
@@ -38,7 +37,7 @@ def test_a_coordinator_creates_a_worker_with_a_home_block(coordinator):
 
 
 def test_a_refused_user_shows_the_error_and_writes_nothing(coordinator):
-    before = db.session.scalar(select(func.count()).select_from(User))
+    before = count(User)
     response = coordinator.post(
         "/users",
         data={
@@ -54,7 +53,7 @@ def test_a_refused_user_shows_the_error_and_writes_nothing(coordinator):
     assert "There is a problem" in html
     assert "Passwords must be at least 10 characters" in html
     assert "A worker needs a home block" in html
-    assert db.session.scalar(select(func.count()).select_from(User)) == before
+    assert count(User) == before
 
 
 def test_disabling_a_user_stops_their_sign_in_and_ends_their_tokens(
@@ -111,7 +110,7 @@ def test_an_api_token_is_shown_once_works_and_can_be_revoked(app, coordinator, u
 def test_a_coordinator_cannot_issue_a_token_that_acts_as_someone_else(coordinator, users):
     sergeant = users[Role.SERGEANT]
     assert coordinator.post(f"/users/{sergeant.id}/tokens").status_code == 403
-    assert db.session.scalar(select(func.count()).select_from(ApiToken)) == 0
+    assert count(ApiToken) == 0
     assert "Issue a new API token" not in coordinator.get(f"/users/{sergeant.id}").get_data(
         as_text=True
     )
@@ -144,7 +143,7 @@ def test_a_token_stops_working_after_api_token_days(app, users, tokens, clock):
 
 def test_every_change_to_users_and_tokens_is_in_the_audit_trail(app, coordinator, users):
     me, sergeant = users[Role.COORDINATOR], users[Role.SERGEANT]
-    before = db.session.scalar(select(func.max(AuditEvent.id))) or 0
+    before = max((e.id for e in db.session.scalars(select(AuditEvent))), default=0)
     coordinator.post(
         "/users",
         data={

@@ -12,11 +12,9 @@ from sqlalchemy.exc import IntegrityError
 from booking.appointments import bookings
 from booking.appointments.references import ALPHABET
 from booking.appointments.slots import SlotRules, find_slot
-from booking.clock import LONDON
 from booking.errors import InvalidField, SlotTaken
 from booking.extensions import db
 from booking.models import (
-    AuditEvent,
     Booking,
     BookingStatus,
     CoverRule,
@@ -27,17 +25,10 @@ from booking.models import (
     Role,
     Shift,
 )
-from tests.conftest import fill_rota
+from tests import support
+from tests.support import count, fill_rota, local, trail, utc
 
 RULES = SlotRules()
-
-
-def utc(*args) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=dt.UTC)
-
-
-def local(*args) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=LONDON).astimezone(dt.UTC)
 
 
 # The clock: Wednesday 13 January 2027, 21:00. Cover resumes on Thursday at 07:00.
@@ -51,42 +42,14 @@ def week(team, users):
     fill_rota(dt.date(2027, 2, 11), 1)
 
 
-def details(clock, **changes) -> bookings.BookingDetails:
-    values = dict(
-        custody_record="20/123456/27",
-        person_name="Jamie Testperson",
-        mobile="07700 900123",
-        sms_consent=True,
-        requirement="initial",
-        test_result="cocaine",
-        tested_at=clock() - dt.timedelta(minutes=45),
-        disputed=False,
-        arrest_block="stechford",
-    )
-    values.update(changes)
-    return bookings.BookingDetails(**values)
-
-
 @pytest.fixture
 def book(users, clock):
     """Book as a caller would (the sergeant by default); the caller commits."""
 
     def make(starts_at=THURSDAY_TEN, block="stechford", role=Role.SERGEANT, **changes):
-        return bookings.book(
-            details(clock, **changes),
-            block,
-            starts_at,
-            by=users[role],
-            now=clock(),
-            rules=RULES,
-            allow_test_numbers=True,
-        )
+        return support.book(users[role], block, starts_at, clock(), commit=False, **changes)
 
     return make
-
-
-def count(model) -> int:
-    return db.session.scalar(select(func.count()).select_from(model))
 
 
 def counts() -> dict[str, int]:
@@ -94,7 +57,7 @@ def counts() -> dict[str, int]:
         "bookings": count(Booking),
         "notices": count(Notice),
         "messages": count(Message),
-        "audit_events": count(AuditEvent),
+        "audit_events": len(trail()),
     }
 
 
@@ -151,7 +114,7 @@ def test_a_booking_queues_a_confirmation_and_records_who_created_it(week, book, 
     (confirmation,) = messages_of(booking, MessageKind.CONFIRMATION)
     assert confirmation.status == MessageStatus.PENDING
     assert confirmation.send_at == clock()
-    (event,) = db.session.scalars(select(AuditEvent)).all()
+    (event,) = trail()
     assert (event.action, event.reference, event.user_id, event.at) == (
         "created",
         booking.reference,
@@ -392,7 +355,7 @@ def test_rearranging_issues_notice_version_two_and_keeps_version_one(week, book,
     assert (first.version, first.block.code, first.starts_at) == (1, "stechford", THURSDAY_TEN)
     assert (second.version, second.block.code, second.starts_at) == (2, "oldbury", new_time)
     assert (second.issued_by_id, second.issued_at) == (users[Role.WORKER].id, clock())
-    actions = db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
+    actions = [event.action for event in trail()]
     assert actions == ["created", "rearranged"]
 
 
@@ -507,7 +470,7 @@ def test_cancelling_stops_pending_texts_and_sends_a_cancelled_one(week, book, us
         assert message.status == MessageStatus.CANCELLED
     (cancelled,) = messages_of(booking, MessageKind.CANCELLED)
     assert cancelled.status == MessageStatus.PENDING
-    actions = db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
+    actions = [event.action for event in trail()]
     assert actions == ["created", "cancelled"]
 
 

@@ -25,7 +25,7 @@ from booking.extensions import db
 from booking.models import Block, Booking, BookingStatus, Role, Shift, Worker
 from booking.rota.changes import needs_rearranging, record_absence
 from tests.api_helpers import auth, booking_body
-from tests.conftest import fill_rota
+from tests.support import fill_rota
 
 RACERS = 16
 

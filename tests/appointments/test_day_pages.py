@@ -17,50 +17,25 @@ from sqlalchemy import select
 
 from booking.appointments import bookings, outcomes
 from booking.appointments.slots import SlotRules
-from booking.clock import LONDON, local_instant
 from booking.extensions import db
 from booking.models import (
     AuditEvent,
-    Block,
     Booking,
     BookingStatus,
     MessageStatus,
     Role,
-    Shift,
     Worker,
 )
-from tests.appointments.test_booking_pages import Page
-from tests.conftest import PASSWORD
+from tests.support import Page, add_worker, at, on_site, signed_in
 
 THURSDAY = dt.date(2027, 1, 14)
 FRIDAY = dt.date(2027, 1, 15)
 RULES = SlotRules()
 
 
-def at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
-    """A local wall-clock time on `day`, as a UTC instant."""
-    return local_instant(day, dt.time(hour, minute), LONDON)
-
-
-def on_site(worker: Worker, block: Block, starts_at: dt.datetime, ends_at: dt.datetime) -> Shift:
-    shift = Shift(worker=worker, block=block, starts_at=starts_at, ends_at=ends_at, generated=False)
-    db.session.add(shift)
-    db.session.commit()
-    return shift
-
-
-@pytest.fixture
-def me(users) -> Worker:
-    """The worker linked to the worker sign-in (home block Stechford)."""
-    return users[Role.WORKER].worker
-
-
 @pytest.fixture
 def colleague(blocks) -> Worker:
-    worker = Worker(name="Ellie Barnes", home_block=blocks["perry-barr"])
-    db.session.add(worker)
-    db.session.commit()
-    return worker
+    return add_worker("Ellie Barnes", blocks["perry-barr"])
 
 
 @pytest.fixture
@@ -69,38 +44,6 @@ def week(me, colleague, blocks):
     for day in (THURSDAY, FRIDAY):
         on_site(me, blocks["stechford"], at(day, 7), at(day, 20))
         on_site(colleague, blocks["perry-barr"], at(day, 7), at(day, 20))
-
-
-@pytest.fixture
-def book(users, clock):
-    """Book through the domain's one write path, as a sergeant (tested 45 minutes ago)."""
-
-    def make(starts_at: dt.datetime, block: str = "stechford", by=Role.SERGEANT, **changes):
-        values = dict(
-            custody_record="20/123456/27",
-            person_name="Jamie Testperson",
-            mobile="07700 900123",
-            sms_consent=True,
-            requirement="initial",
-            test_result="cocaine",
-            tested_at=clock() - dt.timedelta(minutes=45),
-            disputed=False,
-            arrest_block="stechford",
-        )
-        values.update(changes)
-        booking = bookings.book(
-            bookings.BookingDetails(**values),
-            block,
-            starts_at,
-            by=users[by],
-            now=clock(),
-            rules=RULES,
-            allow_test_numbers=True,
-        )
-        db.session.commit()
-        return booking
-
-    return make
 
 
 class Browser(FlaskClient):
@@ -122,23 +65,13 @@ def browser(app, users):
     """A new browser signed in as the test user of a role."""
 
     def sign_in(role: Role):
-        client = Browser(app, app.response_class, use_cookies=True)
-        response = client.post(
-            "/login", data={"email": f"{role}@test.example", "password": PASSWORD}
-        )
-        assert response.status_code == 302
-        return client
+        return signed_in(Browser(app, app.response_class, use_cookies=True), role)
 
     return sign_in
 
 
 def html_of(response) -> str:
     return response.get_data(as_text=True)
-
-
-def text_of(html: str) -> str:
-    """The words of a page, tags and runs of white space removed."""
-    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
 
 
 def table_of(html: str) -> str:
@@ -275,7 +208,7 @@ def test_my_day_lists_the_shifts_then_the_appointments_in_time_order_with_what_a
     response = browser(Role.WORKER).get("/day?date=2027-01-14")
     assert response.status_code == 200
     html = html_of(response)
-    words = text_of(html)
+    words = Page(html).text
     assert "Your day" in words and "Thursday 14 January 2027" in words
     assert "Stechford , 07:00 to 13:00" in words
     assert "Bloxwich , 14:00 to 20:00" in words
@@ -321,7 +254,7 @@ def test_the_appointment_actions_follow_the_clock_and_the_outcome(week, book, br
     assert f'href="/bookings/{later.reference}/outcome"' not in html, "not started yet"
 
     worker.post(f"/bookings/{first.reference}/outcome", data={"outcome": "attended"})
-    words = text_of(html_of(worker.get("/day?date=2027-01-14")))
+    words = Page(html_of(worker.get("/day?date=2027-01-14"))).text
     assert "Change outcome" in words and "Decide the follow-up" in words
     assert "Attended" in words
 
@@ -335,7 +268,7 @@ def test_previous_and_next_day_are_one_tap_away(week, book, browser, colleague):
     html = html_of(worker.get("/day?date=2027-01-14"))
     assert 'href="/day?date=2027-01-13" rel="prev"' in html
     assert 'href="/day?date=2027-01-15" rel="next"' in html
-    words = text_of(html)
+    words = Page(html).text
     assert "Previous day : Wednesday 13 January 2027" in words
     assert "Next day : Friday 15 January 2027" in words
     assert "Friday Person" in html_of(worker.get("/day?date=2027-01-15"))
@@ -357,11 +290,11 @@ def test_on_a_clock_change_day_the_times_are_local(me, blocks, book, browser, cl
     assert after_midnight.starts_at == dt.datetime(2027, 3, 28, 23, 30, tzinfo=dt.UTC)
 
     worker = browser(Role.WORKER)
-    words = text_of(html_of(worker.get("/day?date=2027-03-28")))
+    words = Page(html_of(worker.get("/day?date=2027-03-28"))).text
     assert "Stechford , 07:00 to 20:00" in words
     assert "10:00, Stechford" in words and "Morning Person" in words
     assert "Night Person" not in words, "00:30 on Monday is not on Sunday, whatever UTC says"
-    monday_words = text_of(html_of(worker.get("/day?date=2027-03-29")))
+    monday_words = Page(html_of(worker.get("/day?date=2027-03-29"))).text
     assert "00:30, Stechford" in monday_words and "Night Person" in monday_words
     assert "Morning Person" not in monday_words
 
@@ -400,7 +333,7 @@ def test_an_outcome_is_refused_before_the_appointment_starts_and_recorded_after(
     assert booking.status == BookingStatus.ATTENDED
     assert booking.outcome_at == clock()
     assert booking.outcome_by_id == users[Role.WORKER].id
-    day = text_of(html_of(worker.get(recorded.headers["Location"])))
+    day = Page(html_of(worker.get(recorded.headers["Location"]))).text
     assert f"Outcome of {booking.reference} recorded: attended." in day
 
 
@@ -431,7 +364,7 @@ def test_a_correction_starts_from_the_current_outcome_and_is_audited(week, book,
     assert reload(booking).status == BookingStatus.DID_NOT_ATTEND
     outcome_events = [detail for action, detail in actions_on(booking) if action == "outcome"]
     assert outcome_events == ["attended", "did_not_attend, corrected from attended"]
-    day = text_of(html_of(worker.get(corrected.headers["Location"])))
+    day = Page(html_of(worker.get(corrected.headers["Location"]))).text
     assert "corrected to did not attend (was attended)" in day
     assert "The police must be told" in day
     assert viewed(booking) == ["outcome page", "worker's day"]
@@ -477,7 +410,7 @@ def test_a_coordinator_records_from_the_awaiting_list_and_returns_to_it(
     assert re.findall(r'href="/bookings/([A-Z0-9-]+)/outcome\?back=awaiting"', page) == [
         theirs.reference
     ]
-    assert f"Outcome of {waiting.reference} recorded: did not attend." in text_of(page)
+    assert f"Outcome of {waiting.reference} recorded: did not attend." in Page(page).text
 
 
 def test_a_worker_is_not_sent_to_the_coordinators_list(week, book, browser, clock):
@@ -521,7 +454,7 @@ def test_a_sergeant_sees_the_non_attendances_of_their_own_block_and_may_see_all(
     stechford, oldbury, came = missed
     sergeant = browser(Role.SERGEANT)
     html = html_of(sergeant.get("/police-to-inform"))
-    words = text_of(pending_part(html))
+    words = Page(pending_part(html)).text
     assert stechford.reference in words
     for expected in ("Stechford Person", "ST/1/27", "Stechford", "Thu 14 Jan 10:00"):
         assert expected in words
@@ -531,7 +464,7 @@ def test_a_sergeant_sees_the_non_attendances_of_their_own_block_and_may_see_all(
     assert viewed(stechford) == ["police to inform"]
     assert viewed(oldbury) == []
 
-    everything = text_of(pending_part(html_of(sergeant.get("/police-to-inform?all=1"))))
+    everything = Page(pending_part(html_of(sergeant.get("/police-to-inform?all=1")))).text
     assert stechford.reference in everything and oldbury.reference in everything
     assert "Oldbury Person" in everything and "OL/2/27" in everything and "Left early" in everything
     assert came.reference not in everything
@@ -548,7 +481,7 @@ def test_marking_one_as_informed_records_who_and_when_and_takes_it_off_the_list(
     worker = browser(Role.WORKER)
     html = html_of(worker.get("/police-to-inform"))
     assert stechford.reference in pending_part(html) and oldbury.reference in pending_part(html)
-    assert text_of(html).count("Mark as informed") == 2
+    assert Page(html).text.count("Mark as informed") == 2
 
     marked = worker.post(f"/bookings/{stechford.reference}/police-informed")
     assert marked.status_code == 302
@@ -561,12 +494,12 @@ def test_marking_one_as_informed_records_who_and_when_and_takes_it_off_the_list(
     html = html_of(worker.get("/police-to-inform"))
     assert stechford.reference not in pending_part(html)
     assert oldbury.reference in pending_part(html)
-    told = text_of(html.split("Told in the last")[1])
+    told = Page(html.split("Told in the last")[1]).text
     assert stechford.reference in told and "Test worker" in told and "Thu 14 Jan 13:00" in told
-    assert f"Recorded that the police were told about {stechford.reference}" in text_of(html)
+    assert f"Recorded that the police were told about {stechford.reference}" in Page(html).text
     assert outcomes.police_to_be_informed() == [reload(oldbury)]
 
-    sergeant = text_of(pending_part(html_of(browser(Role.SERGEANT).get("/police-to-inform"))))
+    sergeant = Page(pending_part(html_of(browser(Role.SERGEANT).get("/police-to-inform")))).text
     assert stechford.reference not in sergeant
 
 
@@ -635,14 +568,14 @@ def test_booking_the_follow_up_creates_a_linked_appointment_with_notice_version_
     initial = reload(attended)
     assert initial.follow_up_decision == outcomes.FOLLOW_UP_BOOKED
 
-    shown = text_of(html_of(worker.get(booked.headers["Location"])))
+    shown = Page(html_of(worker.get(booked.headers["Location"]))).text
     assert "Appointment booked" in shown and follow_up.reference in shown
     assert "Follow-up assessment" in shown
     notice = html_of(worker.get(f"/bookings/{follow_up.reference}/notice"))
     assert "Version 1" in notice and "Drugs Act 2005" in notice
 
     day = html_of(worker.get("/day?date=2027-01-14"))
-    assert f"Follow-up booked: {follow_up.reference}" in text_of(day)
+    assert f"Follow-up booked: {follow_up.reference}" in Page(day).text
     assert f'href="/bookings/{follow_up.reference}"' in day
     assert "Decide the follow-up" not in day
 
@@ -687,7 +620,7 @@ def test_no_follow_up_needed_is_recorded(attended, browser, clock):
     assert initial.follow_up_decision == outcomes.FOLLOW_UP_NOT_NEEDED
     assert initial.follow_up_decided_at == clock()
     assert ("follow_up_not_needed", None) in actions_on(initial)
-    day = text_of(html_of(coordinator.get(done.headers["Location"])))
+    day = Page(html_of(coordinator.get(done.headers["Location"]))).text
     assert f"Recorded for {initial.reference}: no follow-up assessment is needed." in day
     assert "No follow-up needed" in day
 

@@ -8,13 +8,13 @@ import pytest
 from sqlalchemy import select
 
 from booking.appointments import bookings
-from booking.appointments.bookings import BookingDetails
 from booking.appointments.notices import render_notice
 from booking.appointments.slots import SlotRules, free_slots
 from booking.clock import LONDON
 from booking.extensions import db
 from booking.models import AuditEvent, Role
-from tests.conftest import fill_rota
+from tests import support
+from tests.support import fill_rota
 
 OFFENCE = "you commit an offence. You could be fined, sent to prison for up to three months"
 
@@ -28,32 +28,9 @@ def book(
 ):
     """The earliest free slot (at a block, after a time, if given), booked through the one
     write path."""
-    details = BookingDetails(
-        custody_record="20/123456/27",
-        person_name="Jamie Testperson",
-        mobile="07700 900123",
-        sms_consent=True,
-        requirement="initial",
-        test_result="cocaine",
-        tested_at=now - dt.timedelta(minutes=45),
-        disputed=False,
-        arrest_block="stechford",
-    )
-    for name, value in changes.items():
-        setattr(details, name, value)
     codes = [block_code] if block_code else None
     slot = free_slots(SlotRules(), now, after=after, block_codes=codes)[0]
-    booking = bookings.book(
-        details,
-        slot.block.code,
-        slot.starts_at,
-        by=user,
-        now=now,
-        rules=SlotRules(),
-        allow_test_numbers=True,
-    )
-    db.session.commit()
-    return booking
+    return support.book(user, slot.block.code, slot.starts_at, now, **changes)
 
 
 @pytest.fixture

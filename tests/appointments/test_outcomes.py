@@ -9,23 +9,18 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from booking.appointments import bookings, outcomes
 from booking.appointments.slots import SlotRules
-from booking.clock import LONDON
 from booking.errors import InvalidField, NotAllowed
 from booking.extensions import db
 from booking.models import AuditEvent, Booking, BookingStatus, Notice, Role
-from tests.conftest import fill_rota
+from tests.support import count, fill_rota, local
 
 RULES = SlotRules()
 # The clock: Wednesday 13 January 2027, 21:00. The rota runs Thursday 14 and Friday 15.
 THURSDAY = dt.date(2027, 1, 14)
-
-
-def local(*args) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=LONDON).astimezone(dt.UTC)
 
 
 def thursday(hour: int, minute: int = 0) -> dt.datetime:
@@ -47,33 +42,11 @@ def worker(users):
 
 
 @pytest.fixture
-def book(users, clock):
-    """Book as a sergeant would (tested 45 minutes before the clock), and commit."""
+def book(book):
+    """Book as a sergeant would (on Thursday at 10:00 unless told), and commit."""
 
     def make(starts_at=None, block="stechford", **changes):
-        values = dict(
-            custody_record="20/123456/27",
-            person_name="Jamie Testperson",
-            mobile="07700 900123",
-            sms_consent=True,
-            requirement="initial",
-            test_result="cocaine",
-            tested_at=clock() - dt.timedelta(minutes=45),
-            disputed=False,
-            arrest_block="stechford",
-        )
-        values.update(changes)
-        booking = bookings.book(
-            bookings.BookingDetails(**values),
-            block,
-            starts_at or thursday(10),
-            by=users[Role.SERGEANT],
-            now=clock(),
-            rules=RULES,
-            allow_test_numbers=True,
-        )
-        db.session.commit()
-        return booking
+        return book(starts_at or thursday(10), block, **changes)
 
     return make
 
@@ -98,10 +71,7 @@ def events_of(booking: Booking) -> list[tuple[str, str | None]]:
 
 
 def counts() -> dict[str, int]:
-    return {
-        model.__tablename__: db.session.scalar(select(func.count()).select_from(model))
-        for model in (Booking, Notice, AuditEvent)
-    }
+    return {model.__tablename__: count(model) for model in (Booking, Notice, AuditEvent)}
 
 
 def follow_up_state(booking: Booking) -> tuple:

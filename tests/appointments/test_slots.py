@@ -6,7 +6,6 @@ import datetime as dt
 
 import pytest
 
-from booking.appointments import bookings
 from booking.appointments.slots import (
     SlotRules,
     earliest_allowed,
@@ -18,19 +17,12 @@ from booking.clock import LONDON
 from booking.extensions import db
 from booking.models import CoverRule, Role, Shift
 from booking.workdays import is_working_day, nth_working_day_after
-from tests.conftest import fill_rota
+from tests.support import book, fill_rota, local, on_site, utc
 
 RULES = SlotRules()
 HALF_AN_HOUR = dt.timedelta(minutes=30)
+HOUR = dt.timedelta(hours=1)
 BLOCK_CODES = ["bloxwich", "coventry", "oldbury", "perry-barr", "stechford", "wolverhampton"]
-
-
-def utc(*args) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=dt.UTC)
-
-
-def local(*args) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=LONDON).astimezone(dt.UTC)
 
 
 def wall(instant: dt.datetime) -> tuple[dt.date, dt.time]:
@@ -113,16 +105,7 @@ def test_slot_length_follows_the_rules(week, clock, minutes, count, last):
 
 
 def test_a_slot_must_fit_inside_a_shift(blocks, team, clock):
-    db.session.add(
-        Shift(
-            worker=team[0],
-            block=blocks["stechford"],
-            starts_at=local(2027, 1, 14, 10),
-            ends_at=local(2027, 1, 14, 10, 45),
-            generated=False,
-        )
-    )
-    db.session.commit()
+    on_site(team[0], blocks["stechford"], local(2027, 1, 14, 10), local(2027, 1, 14, 10, 45))
     assert [s.starts_at for s in stechford_on(dt.date(2027, 1, 14), RULES, clock())] == [
         local(2027, 1, 14, 10)
     ]
@@ -294,36 +277,11 @@ def test_the_booking_window_counts_local_days_across_a_clock_change(team, clock,
     assert slots[-1].starts_at == local(*last)
 
 
-def _details(clock, **changes) -> bookings.BookingDetails:
-    values = dict(
-        custody_record="20/123456/27",
-        person_name="Jamie Testperson",
-        mobile="07700 900123",
-        sms_consent=True,
-        requirement="initial",
-        test_result="cocaine",
-        tested_at=clock() - dt.timedelta(hours=1),
-        disputed=False,
-        arrest_block="stechford",
-    )
-    values.update(changes)
-    return bookings.BookingDetails(**values)
-
-
 def test_a_slot_holds_as_many_bookings_as_workers_on_site(blocks, team, users, clock):
     fill_rota(dt.date(2027, 1, 14), 1)
     generated = db.session.scalars(db.select(Shift)).all()
     spare = next(w for w in team if w.id not in {s.worker_id for s in generated})
-    db.session.add(
-        Shift(
-            worker=spare,
-            block=blocks["stechford"],
-            starts_at=local(2027, 1, 14, 7),
-            ends_at=local(2027, 1, 14, 20),
-            generated=False,
-        )
-    )
-    db.session.commit()
+    on_site(spare, blocks["stechford"], local(2027, 1, 14, 7), local(2027, 1, 14, 20))
     starts_at = local(2027, 1, 14, 10)
 
     def slot():
@@ -331,16 +289,7 @@ def test_a_slot_holds_as_many_bookings_as_workers_on_site(blocks, team, users, c
 
     assert slot().free == 2
     for free_after in (1, None):
-        bookings.book(
-            _details(clock),
-            "stechford",
-            starts_at,
-            by=users[Role.SERGEANT],
-            now=clock(),
-            rules=RULES,
-            allow_test_numbers=True,
-        )
-        db.session.commit()
+        book(users[Role.SERGEANT], "stechford", starts_at, clock(), tested_at=clock() - HOUR)
         assert (slot().free if slot() else None) == free_after
     next_slots = free_slots(RULES, clock(), after=starts_at, block_codes=["stechford"], limit=1)
     assert next_slots[0].starts_at == local(2027, 1, 14, 10, 30)

@@ -21,12 +21,11 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from sqlalchemy import func, select
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from booking.extensions import db
-from booking.models import Booking, Role, Shift, Worker
-from tests.conftest import PASSWORD
+from booking.models import Booking, Role
+from tests.support import PASSWORD, count, email_of
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -192,7 +191,7 @@ def open_page(chromium, live_server) -> Iterator[Callable]:
 
 def sign_in(page, role: Role) -> None:
     page.goto("/login")
-    page.get_by_label("Email address").fill(f"{role}@test.example")
+    page.get_by_label("Email address").fill(email_of(role))
     page.get_by_role("textbox", name="Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(re.compile(r"/$"))
@@ -298,13 +297,6 @@ def no_horizontal_scroll(page) -> bool:
 
 
 def count_bookings() -> int:
-    value = db.session.scalar(select(func.count()).select_from(Booking))
+    value = count(Booking)
     settle()
     return value
-
-
-def on_site(worker: Worker, block, starts_at: dt.datetime, ends_at: dt.datetime) -> Shift:
-    shift = Shift(worker=worker, block=block, starts_at=starts_at, ends_at=ends_at, generated=False)
-    db.session.add(shift)
-    db.session.commit()
-    return shift

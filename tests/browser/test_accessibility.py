@@ -11,7 +11,6 @@ The clock is Thursday 14 January 2027, 10:30 in London; the worker has appointme
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import re
 from types import SimpleNamespace
@@ -23,20 +22,17 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Rule
 
 from booking.appointments import bookings, outcomes
-from booking.appointments.bookings import BookingDetails
-from booking.appointments.slots import SlotRules
-from booking.clock import LONDON, local_instant
 from booking.extensions import db
-from booking.models import Role, Worker
+from booking.models import Role
 from tests.browser.conftest import (
     axe_finish,
     axe_start,
     describe_violations,
-    on_site,
     settle,
     write_report,
 )
 from tests.browser.journeys import fill_details, slot_radios
+from tests.support import add_worker, at, on_site
 
 pytestmark = pytest.mark.browser
 
@@ -47,46 +43,16 @@ NOT_PAGES = re.compile(r"^/(api|static)/|^/healthz$|^/sms/|\.(ics|csv|json)$")
 ERROR_STATUSES = {403, 404}
 
 
-def at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
-    return local_instant(day, dt.time(hour, minute), LONDON)
-
-
 @pytest.fixture
-def world(users, blocks, clock) -> SimpleNamespace:
+def world(users, blocks, clock, book) -> SimpleNamespace:
     """Something on every page: appointments in each state on the worker's day, a colleague,
     a non-attendance for the police list, a follow-up to decide, a cancelled appointment."""
     me = users[Role.WORKER].worker
-    colleague = Worker(name="Ellie Barnes", home_block=blocks["perry-barr"])
-    db.session.add(colleague)
-    db.session.commit()
+    colleague = add_worker("Ellie Barnes", blocks["perry-barr"])
     shifts = []
     for day in (THURSDAY, FRIDAY):
         shifts.append(on_site(me, blocks["stechford"], at(day, 7), at(day, 20)))
         on_site(colleague, blocks["perry-barr"], at(day, 7), at(day, 20))
-
-    def book(starts_at: dt.datetime, block: str = "stechford", **changes):
-        details = BookingDetails(
-            custody_record="20/123456/27",
-            person_name="Jamie Testperson",
-            mobile="07700 900123",
-            sms_consent=True,
-            requirement="initial",
-            test_result="cocaine",
-            tested_at=clock() - dt.timedelta(minutes=45),
-            disputed=False,
-            arrest_block="stechford",
-        )
-        booking = bookings.book(
-            dataclasses.replace(details, **changes),
-            block,
-            starts_at,
-            by=users[Role.SERGEANT],
-            now=clock(),
-            rules=SlotRules(),
-            allow_test_numbers=True,
-        )
-        db.session.commit()
-        return booking
 
     attended = book(at(THURSDAY, 9), person_name="Attended Person")
     missed = book(at(THURSDAY, 9, 30), person_name="Missed Person")

@@ -14,7 +14,7 @@ from playwright.sync_api import Page, expect
 from booking.models import Role
 from tests.browser.conftest import count_bookings, focused
 from tests.browser.journeys import CUSTODY_RECORD, MOBILE, PERSON, reference_from_url
-from tests.conftest import PASSWORD
+from tests.support import PASSWORD, email_of
 
 pytestmark = pytest.mark.browser
 
@@ -63,7 +63,7 @@ def test_booking_by_keyboard_alone_with_visible_focus_throughout(open_page, shoo
     keys = Keyboard(page)
     page.goto("/login")
     keys.tab_to(id="email")
-    keys.type(f"{Role.SERGEANT}@test.example")
+    keys.type(email_of(Role.SERGEANT))
     keys.tab_to(id="password")
     keys.type(PASSWORD)
     keys.tab_to(name="Sign in")

@@ -16,9 +16,6 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from booking.appointments import bookings
-from booking.appointments.bookings import BookingDetails
-from booking.appointments.slots import SlotRules
 from booking.errors import SlotTaken
 from booking.extensions import db
 from booking.models import Booking, BookingStatus, Role
@@ -32,6 +29,7 @@ from tests.browser.journeys import (
     slot_radios,
     start_booking,
 )
+from tests.support import ANOTHER_PERSON, book
 
 pytestmark = pytest.mark.browser
 
@@ -286,26 +284,14 @@ def test_slot_taken_while_choosing_gets_a_clear_message_and_fresh_choices(
     taken = 0
     while True:
         try:
-            bookings.book(
-                BookingDetails(
-                    custody_record=f"20/99999{taken}/27",
-                    person_name="Another Person",
-                    mobile=None,
-                    sms_consent=False,
-                    requirement="initial",
-                    test_result="opiates",
-                    tested_at=clock() - dt.timedelta(hours=1),
-                    disputed=False,
-                    arrest_block="oldbury",
-                ),
+            book(
+                users[Role.SERGEANT],
                 block_code,
                 starts_at,
-                by=users[Role.SERGEANT],
-                now=clock(),
-                rules=SlotRules(),
-                allow_test_numbers=True,
+                clock(),
+                **{**ANOTHER_PERSON, "custody_record": f"20/99999{taken}/27"},
+                tested_at=clock() - dt.timedelta(hours=1),
             )
-            db.session.commit()
             taken += 1
         except SlotTaken:
             db.session.rollback()

@@ -15,14 +15,11 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from booking.appointments import bookings
-from booking.appointments.bookings import BookingDetails
-from booking.appointments.slots import SlotRules
-from booking.clock import LONDON, local_instant
 from booking.extensions import db
 from booking.models import Booking, BookingStatus, Requirement, Role
-from tests.browser.conftest import no_horizontal_scroll, on_site, settle
+from tests.browser.conftest import no_horizontal_scroll, settle
 from tests.browser.journeys import reference_from_url, slot_radios
+from tests.support import at, book, on_site
 
 pytestmark = pytest.mark.browser
 
@@ -34,10 +31,6 @@ PHONE = {
 }
 THURSDAY = dt.date(2027, 1, 14)
 FRIDAY = dt.date(2027, 1, 15)
-
-
-def at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
-    return local_instant(day, dt.time(hour, minute), LONDON)
 
 
 def fits_the_phone(page) -> None:
@@ -97,33 +90,12 @@ def facts(booking_id: int) -> SimpleNamespace:
 
 
 def test_worker_on_a_phone_records_an_outcome_and_books_the_follow_up(
-    app, open_page, shoot, users, blocks, clock
+    open_page, shoot, users, blocks, clock
 ):
-    if "web.my_day" not in app.view_functions:
-        pytest.skip("the worker's day page (endpoint web.my_day) is not in the app yet")
     me = users[Role.WORKER].worker
     for day in (THURSDAY, FRIDAY):
         on_site(me, blocks["stechford"], at(day, 7), at(day, 20))
-    booking = bookings.book(
-        BookingDetails(
-            custody_record="20/123456/27",
-            person_name="Jamie Testperson",
-            mobile="07700 900123",
-            sms_consent=True,
-            requirement="initial",
-            test_result="cocaine",
-            tested_at=clock() - dt.timedelta(minutes=45),
-            disputed=False,
-            arrest_block="stechford",
-        ),
-        "stechford",
-        at(THURSDAY, 10),
-        by=users[Role.SERGEANT],
-        now=clock(),
-        rules=SlotRules(),
-        allow_test_numbers=True,
-    )
-    db.session.commit()
+    booking = book(users[Role.SERGEANT], "stechford", at(THURSDAY, 10), clock())
     reference, booking_id = booking.reference, booking.id
     settle()
     clock.set(at(THURSDAY, 10, 30))  # the appointment has started

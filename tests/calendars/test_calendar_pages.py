@@ -13,36 +13,18 @@ from sqlalchemy import select
 from booking.appointments import bookings
 from booking.extensions import db
 from booking.models import Block, Role
-from tests.api_helpers import auth
-from tests.calendars.test_ics import (
-    RULES,
-    assert_no_personal_data,
-    details,
-    exports,
-    local,
-    parse_ics,
-)
-from tests.conftest import fill_rota
+from tests.calendars.test_ics import assert_no_personal_data, exports, parse_ics
+from tests.support import auth, fill_rota, local
 
 BASE = "http://127.0.0.1:5000"
 FEED = re.compile(r"http://127\.0\.0\.1:5000/calendar/([A-Za-z0-9_-]+)\.ics")
 
 
 @pytest.fixture
-def booking(team, users, clock):
+def booking(team, book):
     """An appointment on Thursday 14 January 2027 at 10:00 at Stechford, booked by a sergeant."""
     fill_rota(dt.date(2027, 1, 14), 1)
-    made = bookings.book(
-        details(clock),
-        "stechford",
-        local(2027, 1, 14, 10, 0),
-        by=users[Role.SERGEANT],
-        now=clock(),
-        rules=RULES,
-        allow_test_numbers=True,
-    )
-    db.session.commit()
-    return made
+    return book(local(2027, 1, 14, 10, 0))
 
 
 def as_calendar_app(app, path: str):

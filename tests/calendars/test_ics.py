@@ -22,16 +22,11 @@ from booking.extensions import db
 from booking.models import AuditEvent, Block, Booking, BookingStatus, Role, Shift, Worker
 from booking.rota import changes as rota_changes
 from booking.rota import generate as rota
-from tests.api_helpers import auth, booking_body
-from tests.conftest import fill_rota
+from tests.support import add_worker, auth, booking_body, fill_rota, local, on_site
 
 RULES = SlotRules()
 CRLF = b"\r\n"
 PERSONAL = ["Jamie", "Testperson", "20/123456/27", "+447700900123", "07700 900123", "900123"]
-
-
-def local(*args) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=LONDON).astimezone(dt.UTC)
 
 
 def unfold(body: bytes) -> str:
@@ -91,54 +86,9 @@ def uid_of(booking) -> str:
     return f"appointment-{booking.reference}@127.0.0.1"
 
 
-def details(clock, **changes) -> bookings.BookingDetails:
-    values = dict(
-        custody_record="20/123456/27",
-        person_name="Jamie Testperson",
-        mobile="07700 900123",
-        sms_consent=True,
-        requirement="initial",
-        test_result="cocaine",
-        tested_at=clock() - dt.timedelta(minutes=45),
-        disputed=False,
-        arrest_block="stechford",
-    )
-    values.update(changes)
-    return bookings.BookingDetails(**values)
-
-
-@pytest.fixture
-def book(users, clock):
-    """Book as a sergeant, through the one write path, and commit."""
-
-    def make(starts_at: dt.datetime, block: str = "stechford"):
-        booking = bookings.book(
-            details(clock),
-            block,
-            starts_at,
-            by=users[Role.SERGEANT],
-            now=clock(),
-            rules=RULES,
-            allow_test_numbers=True,
-        )
-        db.session.commit()
-        return booking
-
-    return make
-
-
-@pytest.fixture
-def me(users) -> Worker:
-    """The signed-in worker, with a login (home block Stechford)."""
-    return users[Role.WORKER].worker
-
-
 @pytest.fixture
 def other(blocks) -> Worker:
-    worker = Worker(name="Sam Hollis", home_block=blocks["oldbury"])
-    db.session.add(worker)
-    db.session.commit()
-    return worker
+    return add_worker("Sam Hollis", blocks["oldbury"])
 
 
 @pytest.fixture
@@ -147,17 +97,7 @@ def roster(blocks, clock):
 
     def put(worker: Worker, code: str, day: dt.date) -> Shift:
         (window,) = rota.cover_windows(blocks[code], day)
-        shift = Shift(
-            worker=worker,
-            block=blocks[code],
-            starts_at=window.starts_at,
-            ends_at=window.ends_at,
-            generated=False,
-            updated_at=clock(),
-        )
-        db.session.add(shift)
-        db.session.commit()
-        return shift
+        return on_site(worker, blocks[code], window.starts_at, window.ends_at, updated_at=clock())
 
     return put
 

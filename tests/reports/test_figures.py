@@ -21,7 +21,7 @@ from booking.extensions import db
 from booking.models import Block, Booking, Message, Role, Shift, Worker
 from booking.reports import figures as reports
 from booking.sms.outbox import OPTED_OUT
-from tests.api_helpers import auth, booking_body
+from tests.support import auth, booking_body, on_site
 
 START, END = dt.date(2027, 3, 1), dt.date(2027, 4, 30)
 KPI = "/api/v1/reports/kpi"
@@ -211,16 +211,7 @@ def make_known_period() -> None:
                 )
             )
     for worker, block, starts, ends in SHIFTS:
-        db.session.add(
-            Shift(
-                worker=workers[worker],
-                block=blocks[block],
-                starts_at=local(*starts),
-                ends_at=local(*ends),
-                generated=False,
-            )
-        )
-    db.session.commit()
+        on_site(workers[worker], blocks[block], local(*starts), local(*ends))
 
 
 ZERO = {

@@ -10,124 +10,19 @@ from __future__ import annotations
 import csv
 import io
 import re
-from html.parser import HTMLParser
 
 import pytest
-from sqlalchemy import select
 
 from booking import retention
 from booking.demo.load import TEAM
-from booking.extensions import db
-from booking.models import AuditEvent, Role
+from booking.models import Role
 from booking.reports import charts
 from tests.reports.test_figures import EXPECTED_CSV, NOW, PERSONAL, local, make_known_period
+from tests.support import Page, trail
 
 PERIOD = {"start": ["1", "3", "2027"], "end": ["30", "4", "2027"], "block_by": "appointment"}
 WORKER_NAMES = [name for name, _ in TEAM]
 SVG_NS = "http://www.w3.org/2000/svg"
-
-
-class Page(HTMLParser):
-    """What the tests read of a page: its tables, its charts, its errors, its attributes."""
-
-    def __init__(self, html: str):
-        super().__init__(convert_charrefs=True)
-        self.title = ""
-        self.ids: dict[str, dict] = {}
-        self.tables: dict[str, list[list[str]]] = {}
-        self.svgs: list[dict] = []
-        self.styled: list[str] = []
-        self.inline_scripts: list[str | None] = []  # the nonce of each
-        self.error_links: list[tuple[str, str]] = []
-        self._table: str | None = None
-        self._row: list[str] | None = None
-        self._cell: list[str] | None = None
-        self._svg: dict | None = None
-        self._svg_text: str | None = None
-        self._in_title = False
-        self._in_summary = False
-        self._summary_href: str | None = None
-        self._text: list[str] = []
-        self.feed(html)
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if "id" in attrs:
-            self.ids[attrs["id"]] = {"tag": tag, **attrs}
-        if "style" in attrs:
-            self.styled.append(tag)
-        if tag == "script" and "src" not in attrs:
-            self.inline_scripts.append(attrs.get("nonce"))
-        if tag == "style":
-            self.styled.append("style element")
-        if tag == "title" and self._svg is None:
-            self._in_title = True
-        if tag == "table":
-            self._table = attrs.get("id", f"table-{len(self.tables)}")
-            self.tables[self._table] = []
-        if tag == "tr" and self._table:
-            self._row = []
-        if tag in ("th", "td") and self._row is not None:
-            self._cell = []
-        if tag == "svg":
-            self._svg = {"attrs": attrs, "texts": [], "rects": [], "patterns": [], "titles": {}}
-        if self._svg is not None:
-            if tag in ("text", "title", "desc"):
-                self._svg_text = tag
-                self._text = []
-                self._svg["_id"] = attrs.get("id")
-            if tag == "rect":
-                self._svg["rects"].append(attrs)
-            if tag == "pattern":
-                self._svg["patterns"].append(attrs["id"])
-        if tag == "div" and "govuk-error-summary" in attrs.get("class", "").split():
-            self._in_summary = True
-        if tag == "a" and self._in_summary:
-            self._summary_href = attrs.get("href")
-            self._text = []
-
-    def handle_startendtag(self, tag, attrs):
-        self.handle_starttag(tag, attrs)
-
-    def handle_endtag(self, tag):
-        if tag == "title" and self._svg is None:
-            self._in_title = False
-        if tag in ("th", "td") and self._cell is not None and self._row is not None:
-            self._row.append(" ".join("".join(self._cell).split()))
-            self._cell = None
-        if tag == "tr" and self._row is not None and self._table:
-            self.tables[self._table].append(self._row)
-            self._row = None
-        if tag == "table":
-            self._table = None
-        if self._svg is not None and tag == self._svg_text:
-            text = " ".join("".join(self._text).split())
-            if tag == "text":
-                self._svg["texts"].append(text)
-            else:
-                self._svg[tag] = text
-                self._svg["titles"][self._svg["_id"]] = text
-            self._svg_text = None
-        if tag == "svg" and self._svg is not None:
-            self.svgs.append(self._svg)
-            self._svg = None
-        if tag == "ul":
-            self._in_summary = False
-        if tag == "a" and self._summary_href:
-            self.error_links.append((self._summary_href, " ".join("".join(self._text).split())))
-            self._summary_href = None
-
-    def handle_data(self, data):
-        if self._in_title:
-            self.title += data
-        if self._cell is not None:
-            self._cell.append(data)
-        self._text.append(data)
-
-    def figures(self, table_id: str) -> dict[str, str]:
-        """A two-column table of figures: {label (without its hint): value}."""
-        rows = self.tables[table_id][1:]
-        return {label: value for label, value in rows}
 
 
 @pytest.fixture
@@ -258,7 +153,7 @@ def test_a_bad_csv_request_shows_the_errors_and_discloses_nothing(known, client,
     assert response.status_code == 400
     assert response.mimetype == "text/html"
     assert Page(response.get_data(as_text=True)).error_links[0][0] == "#end-day"
-    assert db.session.scalars(select(AuditEvent)).all() == []
+    assert trail() == []
 
 
 # The figures ---------------------------------------------------------------------------------
@@ -521,7 +416,7 @@ def test_each_csv_download_is_recorded_in_the_audit_trail(known, client, login, 
     login(Role.ANALYST)
     client.get("/reports.csv", query_string=PERIOD)
     client.get("/reports.csv", query_string=PERIOD | {"block": "stechford", "block_by": "arrest"})
-    events = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
+    events = trail()
     assert [(e.action, e.user_id, e.detail, e.reference) for e in events] == [
         ("csv_exported", users[Role.ANALYST].id, "reports 2027-03-01..2027-04-30", None),
         (
@@ -537,7 +432,7 @@ def test_each_csv_download_is_recorded_in_the_audit_trail(known, client, login, 
 def test_viewing_the_page_is_not_a_disclosure_and_records_nothing(known, client, login):
     login(Role.ANALYST)
     page(client, **PERIOD)
-    assert db.session.scalars(select(AuditEvent)).all() == []
+    assert trail() == []
 
 
 # Personal data -------------------------------------------------------------------------------

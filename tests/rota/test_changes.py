@@ -39,17 +39,13 @@ from booking.rota.changes import (
     remove_shift,
 )
 from booking.rota.cover import cover_at
-from tests.conftest import fill_rota
+from tests.support import count, fill_rota, local
 
 RULES = SlotRules()
 
 # The clock: Wednesday 13 January 2027, 21:00. The rota runs Thursday 14 to Saturday 16.
 THURSDAY = dt.date(2027, 1, 14)
 SATURDAY = dt.date(2027, 1, 16)
-
-
-def local(*args) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=LONDON).astimezone(dt.UTC)
 
 
 def thursday(hour: int, minute: int = 0) -> dt.datetime:
@@ -82,31 +78,11 @@ def coordinator(users):
 
 
 @pytest.fixture
-def book(users, clock):
+def book(book):
     """Book as a sergeant would, and commit."""
 
     def make(starts_at, block="stechford", name="Jamie Testperson"):
-        booking = bookings.book(
-            bookings.BookingDetails(
-                custody_record="20/123456/27",
-                person_name=name,
-                mobile="07700 900123",
-                sms_consent=True,
-                requirement="initial",
-                test_result="cocaine",
-                tested_at=clock() - dt.timedelta(minutes=45),
-                disputed=False,
-                arrest_block="stechford",
-            ),
-            block,
-            starts_at,
-            by=users[Role.SERGEANT],
-            now=clock(),
-            rules=RULES,
-            allow_test_numbers=True,
-        )
-        db.session.commit()
-        return booking
+        return book(starts_at, block, person_name=name)
 
     return make
 
@@ -143,10 +119,6 @@ def events_of(booking: Booking) -> list[tuple[str, str | None]]:
             select(AuditEvent).where(AuditEvent.booking_id == booking.id).order_by(AuditEvent.id)
         )
     ]
-
-
-def count(model) -> int:
-    return db.session.scalar(select(func.count()).select_from(model))
 
 
 def counts() -> dict[str, int]:

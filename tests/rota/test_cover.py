@@ -10,15 +10,7 @@ from booking.clock import LONDON
 from booking.extensions import db
 from booking.models import Shift
 from booking.rota.cover import cover_at
-from tests.conftest import fill_rota
-
-
-def utc(*args) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=dt.UTC)
-
-
-def local(*args) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=LONDON).astimezone(dt.UTC)
+from tests.support import fill_rota, local, on_site, utc
 
 
 @pytest.fixture
@@ -70,16 +62,7 @@ def test_every_worker_on_site_is_counted(blocks, week, team):
     thursday = db.select(Shift).where(Shift.starts_at == local(2027, 1, 14, 7))
     rostered = {s.worker_id for s in db.session.scalars(thursday)}
     spare = next(w for w in team if w.id not in rostered)
-    db.session.add(
-        Shift(
-            worker=spare,
-            block=blocks["stechford"],
-            starts_at=local(2027, 1, 14, 10),
-            ends_at=local(2027, 1, 14, 14),
-            generated=False,
-        )
-    )
-    db.session.commit()
+    on_site(spare, blocks["stechford"], local(2027, 1, 14, 10), local(2027, 1, 14, 14))
     assert cover_at(blocks["stechford"], local(2027, 1, 14, 9, 59)).workers_on_site == 1
     assert cover_at(blocks["stechford"], local(2027, 1, 14, 10)).workers_on_site == 2
     assert cover_at(blocks["stechford"], local(2027, 1, 14, 14)).workers_on_site == 1

@@ -12,19 +12,11 @@ from booking.clock import LONDON
 from booking.extensions import db
 from booking.models import BANK_HOLIDAY, CoverRule, Shift, Worker
 from booking.rota import generate as rota
-from tests.conftest import fill_rota
+from tests.support import fill_rota, local, on_site, utc
 
 HIGH_ACTIVITY = {"perry-barr", "oldbury", "coventry"}
 GOOD_FRIDAY = dt.date(2027, 3, 26)
 EASTER_MONDAY = dt.date(2027, 3, 29)
-
-
-def utc(*args) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=dt.UTC)
-
-
-def local(*args) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=LONDON).astimezone(dt.UTC)
 
 
 def shifts() -> list[Shift]:
@@ -139,15 +131,7 @@ def test_generating_twice_changes_nothing(team):
 
 
 def test_a_manually_added_shift_is_kept_and_its_window_not_refilled(team, blocks):
-    manual = Shift(
-        worker=team[0],
-        block=blocks["stechford"],
-        starts_at=local(2027, 1, 14, 9),
-        ends_at=local(2027, 1, 14, 17),
-        generated=False,
-    )
-    db.session.add(manual)
-    db.session.commit()
+    manual = on_site(team[0], blocks["stechford"], local(2027, 1, 14, 9), local(2027, 1, 14, 17))
 
     assert fill_rota(dt.date(2027, 1, 14), 1) == 5
     at_stechford = [s for s in shifts() if s.block_id == blocks["stechford"].id]
@@ -160,16 +144,7 @@ def test_a_second_worker_added_by_hand_survives_regeneration(team, blocks):
     fill_rota(dt.date(2027, 1, 14), 1)
     rostered_ids = {s.worker_id for s in shifts()}
     spare = next(w for w in team if w.id not in rostered_ids)
-    db.session.add(
-        Shift(
-            worker=spare,
-            block=blocks["stechford"],
-            starts_at=utc(2027, 1, 14, 7),
-            ends_at=utc(2027, 1, 14, 20),
-            generated=False,
-        )
-    )
-    db.session.commit()
+    on_site(spare, blocks["stechford"], utc(2027, 1, 14, 7), utc(2027, 1, 14, 20))
     assert fill_rota(dt.date(2027, 1, 14), 1) == 0
     assert len([s for s in shifts() if s.block_id == blocks["stechford"].id]) == 2
 
@@ -184,16 +159,7 @@ def test_a_worker_is_never_rostered_at_two_blocks_at_once(blocks):
 
 def test_a_worker_on_a_manual_shift_is_not_rostered_elsewhere_at_the_same_time(blocks):
     worker = lone_worker(blocks)
-    db.session.add(
-        Shift(
-            worker=worker,
-            block=blocks["oldbury"],
-            starts_at=local(2027, 1, 14, 9),
-            ends_at=local(2027, 1, 14, 12),
-            generated=False,
-        )
-    )
-    db.session.commit()
+    on_site(worker, blocks["oldbury"], local(2027, 1, 14, 9), local(2027, 1, 14, 12))
     assert fill_rota(dt.date(2027, 1, 14), 1) == 0
     assert len(shifts()) == 1
 
@@ -224,16 +190,7 @@ def test_a_lower_weekly_limit_is_respected(blocks):
 
 def test_hours_already_worked_that_week_count_towards_the_limit(blocks):
     worker = lone_worker(blocks)
-    db.session.add(
-        Shift(
-            worker=worker,
-            block=blocks["stechford"],
-            starts_at=local(2027, 1, 18, 7),
-            ends_at=local(2027, 1, 18, 20),
-            generated=False,
-        )
-    )
-    db.session.commit()
+    on_site(worker, blocks["stechford"], local(2027, 1, 18, 7), local(2027, 1, 18, 20))
     assert rota.generate(dt.date(2027, 1, 19), dt.date(2027, 1, 22)) == 2
 
 

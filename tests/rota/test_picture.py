@@ -14,14 +14,12 @@ import pytest
 from sqlalchemy import select
 
 from booking.appointments import bookings
-from booking.appointments.bookings import BookingDetails
-from booking.appointments.slots import SlotRules
-from booking.clock import LONDON
 from booking.extensions import db
 from booking.models import Block, Booking, Role, Shift
 from booking.rota.changes import record_absence, remove_shift
 from booking.rota.picture import DAYTIME, block_day, cover_picture, monday_of, week_dates
-from tests.conftest import fill_rota
+from tests import support
+from tests.support import fill_rota, local
 
 WEEK = dt.date(2027, 1, 11)  # Monday
 WEDNESDAY = dt.date(2027, 1, 13)
@@ -33,10 +31,6 @@ SPRING_SUNDAY = dt.date(2027, 3, 28)
 # The clocks go back on Sunday 31 October 2027.
 AUTUMN_WEEK = dt.date(2027, 10, 25)
 AUTUMN_SUNDAY = dt.date(2027, 10, 31)
-
-
-def local(*args) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=LONDON).astimezone(dt.UTC)
 
 
 def walls(intervals) -> list[tuple[str, str]]:
@@ -52,24 +46,14 @@ def walls(intervals) -> list[tuple[str, str]]:
 
 def book(user, block: str, starts_at: dt.datetime, now: dt.datetime, **changes) -> Booking:
     """A booking through the one write path; the test's time and place are what count here."""
-    details = BookingDetails(
+    person = dict(
         custody_record="20/555555/27",
         person_name="Casey Example",
         mobile=None,
         sms_consent=False,
-        requirement="initial",
-        test_result="cocaine",
         tested_at=now - dt.timedelta(hours=1),
-        disputed=False,
-        arrest_block="stechford",
     )
-    for name, value in changes.items():
-        setattr(details, name, value)
-    booking = bookings.book(
-        details, block, starts_at, by=user, now=now, rules=SlotRules(), allow_test_numbers=True
-    )
-    db.session.commit()
-    return booking
+    return support.book(user, block, starts_at, now, **{**person, **changes})
 
 
 @pytest.fixture

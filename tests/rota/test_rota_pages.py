@@ -9,18 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from html.parser import HTMLParser
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from booking.appointments import bookings
-from booking.appointments.bookings import BookingDetails
-from booking.appointments.slots import SlotRules
-from booking.clock import LONDON
 from booking.extensions import db
 from booking.models import Absence, AuditEvent, Block, Booking, Role, RotaRemoval, Shift, Worker
-from tests.conftest import fill_rota
+from tests import support
+from tests.support import Page, count, fill_rota, local, page_of
 
 COORDINATOR_PAGES = [
     "/rota",
@@ -33,152 +29,16 @@ NEEDS_REARRANGING = "/rota/needs-rearranging"
 THURSDAY = dt.date(2027, 1, 14)
 
 
-class Page(HTMLParser):
-    """What a test reads off a page: its title, the error summary, tables by caption, links,
-    and its text with the markup taken out."""
-
-    def __init__(self, html: str):
-        super().__init__()
-        self.html = html
-        self.title = ""
-        self.error_links: list[tuple[str, str]] = []
-        self.tables: dict[str, list[list[str]]] = {}
-        self.links: list[tuple[str, str]] = []
-        self.values: dict[str, str] = {}
-        self.selected: dict[str, str] = {}
-        self.scripts: list[dict] = []
-        self._select: str | None = None
-        self._open: list[list[str]] = []  # text being collected, innermost last
-        self._all: list[str] = []
-        self._in_summary = False
-        self._table: list[list[str]] | None = None
-        self._caption: list[str] | None = None
-        self._cell: list[str] | None = None
-        self._anchors: list[tuple[str | None, list[str]]] = []
-        self._title: list[str] | None = None
-        self.feed(html)
-        self.text = " ".join("".join(self._all).split())
-
-    def _collect(self) -> list[str]:
-        bucket: list[str] = []
-        self._open.append(bucket)
-        return bucket
-
-    def _close(self, bucket: list[str]) -> str:
-        # By identity: two buckets holding the same text are still two.
-        self._open = [open_bucket for open_bucket in self._open if open_bucket is not bucket]
-        return " ".join("".join(bucket).split())
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        classes = (attrs.get("class") or "").split()
-        if tag == "input" and "id" in attrs:
-            self.values[attrs["id"]] = attrs.get("value") or ""
-        elif tag == "select":
-            self._select = attrs.get("name")
-        elif tag == "option" and "selected" in attrs and self._select:
-            self.selected[self._select] = attrs.get("value") or ""
-        elif tag == "script":
-            self.scripts.append(attrs)
-        if tag == "title" and not self.title and self._title is None:
-            self._title = self._collect()
-        elif tag == "ul" and "govuk-error-summary__list" in classes:
-            self._in_summary = True
-        elif tag == "table":
-            self._table = []
-        elif tag == "caption":
-            self._caption = self._collect()
-        elif tag == "tr" and self._table is not None:
-            self._table.append([])
-        elif tag in ("th", "td") and self._table is not None:
-            self._cell = self._collect()
-        elif tag == "a":
-            self._anchors.append((attrs.get("href"), self._collect()))
-        elif tag == "br" and self._open:
-            for bucket in self._open:
-                bucket.append(" / ")
-
-    def handle_endtag(self, tag):
-        if tag == "title" and self._title is not None:
-            self.title = self._close(self._title)
-            self._title = []  # only the page's own title, not an SVG's
-        elif tag == "ul":
-            self._in_summary = False
-        elif tag == "caption" and self._caption is not None:
-            self._caption_text = self._close(self._caption)
-            self._caption = None
-        elif tag in ("th", "td") and self._cell is not None and self._table is not None:
-            self._table[-1].append(self._close(self._cell))
-            self._cell = None
-        elif tag == "table" and self._table is not None:
-            self.tables[getattr(self, "_caption_text", "")] = self._table
-            self._table = None
-        elif tag == "a" and self._anchors:
-            href, bucket = self._anchors.pop()
-            text = self._close(bucket)
-            self.links.append((href, text))
-            if self._in_summary:
-                self.error_links.append((href, text))
-
-    def handle_data(self, data):
-        self._all.append(data)
-        for bucket in self._open:
-            bucket.append(data)
-
-    def table(self, caption_start: str) -> list[list[str]]:
-        """The rows (header row first) of the table whose caption starts so."""
-        for caption, rows in self.tables.items():
-            if caption.startswith(caption_start):
-                return rows
-        raise AssertionError(f"no table captioned {caption_start!r} in {list(self.tables)}")
-
-    def cell(self, caption_start: str, row: str, column: str) -> str:
-        rows = self.table(caption_start)
-        index = next(n for n, header in enumerate(rows[0]) if header.startswith(column))
-        for cells in rows[1:]:
-            if cells[0].startswith(row):
-                return cells[index]
-        raise AssertionError(f"no row {row!r} in {caption_start!r}")
-
-    def href(self, text: str) -> str:
-        for href, link_text in self.links:
-            if link_text.startswith(text):
-                return href
-        raise AssertionError(f"no link {text!r}")
-
-
-def page(response) -> Page:
-    return Page(response.get_data(as_text=True))
-
-
-def count(model) -> int:
-    return db.session.scalar(select(func.count()).select_from(model))
-
-
-def local(*args) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=LONDON).astimezone(dt.UTC)
-
-
 def book(user, block: str, starts_at: dt.datetime, now: dt.datetime, **changes) -> Booking:
     """A booking made by a sergeant, straight through the domain's one write path."""
-    details = BookingDetails(
+    person = dict(
         custody_record="20/777777/27",
         person_name="Jordan Sample",
         mobile="07700 900456",
-        sms_consent=True,
-        requirement="initial",
         test_result="opiates",
         tested_at=now - dt.timedelta(minutes=30),
-        disputed=False,
-        arrest_block="stechford",
     )
-    for name, value in changes.items():
-        setattr(details, name, value)
-    booking = bookings.book(
-        details, block, starts_at, by=user, now=now, rules=SlotRules(), allow_test_numbers=True
-    )
-    db.session.commit()
-    return booking
+    return support.book(user, block, starts_at, now, **{**person, **changes})
 
 
 def shift_at(code: str, starts_at: dt.datetime) -> Shift:
@@ -256,7 +116,7 @@ def test_sergeants_workers_and_coordinators_see_what_needs_rearranging(client, u
     login(role)
     response = client.get(NEEDS_REARRANGING)
     assert response.status_code == 200
-    assert "No appointments need rearranging" in page(response).text
+    assert "No appointments need rearranging" in page_of(response).text
 
 
 @pytest.mark.parametrize("url", [*COORDINATOR_PAGES, NEEDS_REARRANGING])
@@ -277,7 +137,7 @@ def test_signed_out_people_are_sent_to_sign_in(client, users):
 def test_the_rota_shows_each_blocks_shifts_and_its_gaps_for_the_week(coordinator):
     response = coordinator.get("/rota?week=2027-01-13")
     assert response.status_code == 200
-    shown = page(response)
+    shown = page_of(response)
     assert shown.title.startswith("Rota for the week of Monday 11 January 2027")
 
     rows = shown.table("Shifts at each block")
@@ -316,7 +176,7 @@ def test_the_rota_shows_each_blocks_shifts_and_its_gaps_for_the_week(coordinator
 
 
 def test_a_gap_links_to_a_shift_form_filled_in_for_it(coordinator):
-    shown = page(
+    shown = page_of(
         coordinator.get("/rota/shifts/new?block=stechford&date=2027-01-11&starts=07:00&ends=20:00")
     )
     assert shown.selected["block"] == "stechford"
@@ -352,7 +212,7 @@ def test_the_rota_by_worker_shows_shifts_absences_and_hours(coordinator, clock):
     ).all()
     hours = sum((s.ends_at - s.starts_at).total_seconds() for s in shifts) / 3600
 
-    shown = page(coordinator.get("/rota/workers?week=2027-01-11"))
+    shown = page_of(coordinator.get("/rota/workers?week=2027-01-11"))
     caption = "Each worker’s shifts and absences"
     assert shown.cell(caption, worker.name, "Thu 14 Jan").startswith("Coventry")
     assert shown.cell(caption, worker.name, "Fri 15 Jan").startswith("Sickness all day")
@@ -376,7 +236,7 @@ def test_a_coordinator_adds_extra_cover(coordinator):
     assert added.worker_id == worker.id and added.ends_at == local(2027, 1, 14, 20)
     assert not added.generated
 
-    shown = page(coordinator.get(response.headers["Location"]))
+    shown = page_of(coordinator.get(response.headers["Location"]))
     assert flashed(shown) == (
         f"Shift added: {worker.name} at Stechford, 14:00–20:00 on Thursday 14 January 2027. "
         "0 appointments moved to another worker; 0 need rearranging."
@@ -395,7 +255,7 @@ def test_an_empty_shift_form_names_every_answer_missing(coordinator, form):
     before = count(Shift)
     response = coordinator.post("/rota/shifts/new", data=form)
     assert response.status_code == 400
-    shown = page(response)
+    shown = page_of(response)
     assert shown.title.startswith("Error: ")
     assert shown.error_links == [
         ("#worker", "Choose the worker"),
@@ -414,7 +274,7 @@ def test_a_worker_already_on_shift_elsewhere_is_refused_and_nothing_is_written(c
         "/rota/shifts/new", data=shift_form(busy, "stechford", THURSDAY, "12:00", "16:00")
     )
     assert response.status_code == 400
-    assert page(response).error_links == [
+    assert page_of(response).error_links == [
         ("#worker", f"{busy.name} is already on a shift at Oldbury then")
     ]
     assert (count(Shift), count(AuditEvent)) == before
@@ -426,7 +286,7 @@ def test_an_end_before_the_start_is_refused(coordinator):
         "/rota/shifts/new", data=shift_form(worker, "stechford", THURSDAY, "16:00", "09:00")
     )
     assert response.status_code == 400
-    assert page(response).error_links == [("#ends", "The end time must be after the start time")]
+    assert page_of(response).error_links == [("#ends", "The end time must be after the start time")]
 
 
 def test_a_time_the_clocks_skip_is_refused_with_a_clear_reason(coordinator):
@@ -437,7 +297,7 @@ def test_a_time_the_clocks_skip_is_refused_with_a_clear_reason(coordinator):
         data=shift_form(worker, "perry-barr", dt.date(2027, 3, 28), "01:30", "06:00"),
     )
     assert response.status_code == 400
-    assert page(response).error_links == [
+    assert page_of(response).error_links == [
         (
             "#starts",
             "01:30 does not exist on Sunday 28 March 2027: the clocks go forward an hour then. "
@@ -457,7 +317,7 @@ def test_a_shift_moved_to_later_hours_hands_its_early_appointment_on_or_flags_it
     early = book(users[Role.SERGEANT], "bloxwich", local(2027, 1, 14, 8), clock())
     later = book(users[Role.SERGEANT], "bloxwich", local(2027, 1, 14, 15), clock())
 
-    form = page(coordinator.get(f"/rota/shifts/{shift.id}"))
+    form = page_of(coordinator.get(f"/rota/shifts/{shift.id}"))
     assert "2 appointments are booked with" in form.text
     assert (form.values["starts"], form.values["ends"]) == ("07:00", "20:00")
     assert form.selected == {"worker": str(shift.worker_id), "block": "bloxwich"}
@@ -471,7 +331,7 @@ def test_a_shift_moved_to_later_hours_hands_its_early_appointment_on_or_flags_it
     assert shift.starts_at == local(2027, 1, 14, 12)
     assert early.worker_id is None
     assert later.worker_id == shift.worker_id
-    message = flashed(page(coordinator.get(response.headers["Location"])))
+    message = flashed(page_of(coordinator.get(response.headers["Location"])))
     assert message.endswith(
         "0 appointments moved to another worker; 1 needs rearranging. "
         "See the appointments that need rearranging"
@@ -491,7 +351,7 @@ def test_swapping_a_shifts_worker_takes_its_appointments_along(coordinator, user
     db.session.expire_all()
     assert shift.worker_id == colleague.id
     assert held.worker_id == colleague.id
-    message = flashed(page(coordinator.get(response.headers["Location"])))
+    message = flashed(page_of(coordinator.get(response.headers["Location"])))
     assert message == (
         f"Shift changed: {colleague.name} at Wolverhampton, 07:00–20:00 on Thursday 14 January "
         "2027. 1 appointment moved to another worker; 0 need rearranging."
@@ -509,7 +369,7 @@ def test_a_swap_to_a_busy_worker_is_refused_and_nothing_is_written(coordinator, 
         data=shift_form(busy, "wolverhampton", THURSDAY, "07:00", "19:00"),
     )
     assert response.status_code == 400
-    assert page(response).error_links == [
+    assert page_of(response).error_links == [
         ("#worker", f"{busy.name} is already on a shift at Coventry then")
     ]
     db.session.expire_all()
@@ -528,7 +388,7 @@ def test_removing_a_shift_asks_first_then_flags_its_appointments(coordinator, us
 
     confirm = coordinator.get(f"/rota/shifts/{shift.id}/remove")
     assert confirm.status_code == 200
-    assert "1 appointment is booked with" in page(confirm).text
+    assert "1 appointment is booked with" in page_of(confirm).text
     assert count(Shift) > 0 and shift_at("oldbury", local(2027, 1, 14, 7)) is not None
 
     before = count(Shift)
@@ -537,7 +397,7 @@ def test_removing_a_shift_asks_first_then_flags_its_appointments(coordinator, us
     assert count(Shift) == before - 1
     db.session.expire_all()
     assert held.worker_id is None
-    shown = page(coordinator.get(response.headers["Location"]))
+    shown = page_of(coordinator.get(response.headers["Location"]))
     assert "1 needs rearranging" in flashed(shown)
     assert shown.href("See the appointments that need rearranging") == NEEDS_REARRANGING
     assert shown.cell("Shifts at each block", "Oldbury", "Thu 14 Jan").startswith("Gap 07:00–20:00")
@@ -562,7 +422,7 @@ def test_removing_a_shift_asks_first_then_flags_its_appointments(coordinator, us
 def test_an_empty_absence_form_names_what_is_missing_and_records_nothing(coordinator, form):
     response = coordinator.post("/rota/absences/new", data=form)
     assert response.status_code == 400
-    assert page(response).error_links == [
+    assert page_of(response).error_links == [
         ("#worker", "Choose the worker who is away"),
         ("#kind", "Select sickness or leave"),
         ("#first_day-day", "Enter the first day away"),
@@ -576,7 +436,7 @@ def test_the_last_day_away_cannot_be_before_the_first(coordinator):
     form = sickness_form(worker, dt.date(2027, 1, 15), dt.date(2027, 1, 14))
     response = coordinator.post("/rota/absences/new", data=form)
     assert response.status_code == 400
-    assert page(response).error_links == [
+    assert page_of(response).error_links == [
         ("#last_day-day", "The last day away must be the same as or after the first day")
     ]
     assert count(Absence) == 0
@@ -588,20 +448,20 @@ def test_times_in_an_absence_must_be_real_in_order_and_not_skipped_by_the_clocks
     response = coordinator.post(
         "/rota/absences/new", data=form | {"starts": "half nine", "ends": "25:00"}
     )
-    assert page(response).error_links == [
+    assert page_of(response).error_links == [
         ("#starts", "Enter the time they leave on the 24-hour clock, like 21:30"),
         ("#ends", "Enter the time they are back on the 24-hour clock, like 21:30"),
     ]
     response = coordinator.post(
         "/rota/absences/new", data=form | {"starts": "14:00", "ends": "09:00"}
     )
-    assert page(response).error_links == [
+    assert page_of(response).error_links == [
         ("#ends", "The time they are back must be after the time they leave")
     ]
     spring = sickness_form(worker, dt.date(2027, 3, 28), dt.date(2027, 3, 28))
     response = coordinator.post("/rota/absences/new", data=spring | {"starts": "01:15"})
     assert response.status_code == 400
-    assert page(response).error_links == [
+    assert page_of(response).error_links == [
         (
             "#starts",
             "01:15 does not exist on Sunday 28 March 2027: the clocks go forward an hour then. "
@@ -625,7 +485,7 @@ def test_leave_for_part_of_a_day_cuts_only_those_hours(coordinator):
         local(2027, 1, 14, 9),
         local(2027, 1, 14, 11, 30),
     )
-    shown = page(coordinator.get(response.headers["Location"]))
+    shown = page_of(coordinator.get(response.headers["Location"]))
     assert flashed(shown).startswith(
         f"Leave recorded: {worker.name}, 09:00–11:30 on Thursday 14 January 2027."
     )
@@ -643,12 +503,12 @@ def test_sickness_from_an_afternoon_to_the_next_morning(coordinator):
     assert response.status_code == 302
     absence = db.session.scalar(select(Absence))
     assert (absence.starts_at, absence.ends_at) == (local(2027, 1, 14, 13), local(2027, 1, 15, 10))
-    shown = page(coordinator.get(response.headers["Location"]))
+    shown = page_of(coordinator.get(response.headers["Location"]))
     assert flashed(shown).startswith(
         f"Sickness recorded: {worker.name}, from 13:00 on Thursday 14 January 2027 "
         "to 10:00 on Friday 15 January 2027."
     )
-    by_worker = page(coordinator.get("/rota/workers?week=2027-01-11"))
+    by_worker = page_of(coordinator.get("/rota/workers?week=2027-01-11"))
     caption = "Each worker’s shifts and absences"
     assert by_worker.cell(caption, worker.name, "Thu 14 Jan").startswith("Sickness 13:00–24:00")
     assert by_worker.cell(caption, worker.name, "Fri 15 Jan").startswith("Sickness 00:00–10:00")
@@ -669,7 +529,7 @@ def test_sickness_at_a_block_moves_appointments_to_a_colleague_or_flags_them_and
         "/rota/shifts/new", data=shift_form(colleague, "stechford", THURSDAY, "14:00", "20:00")
     )
     assert added.status_code == 302
-    before = page(coordinator.get("/rota/cover?week=2027-01-11"))
+    before = page_of(coordinator.get("/rota/cover?week=2027-01-11"))
     assert before.cell(
         "Cover at Stechford by day", "Thu 14 Jan", "Hours of gaps in planned cover"
     ) == ("0 hours")
@@ -686,7 +546,7 @@ def test_sickness_at_a_block_moves_appointments_to_a_colleague_or_flags_them_and
         local(2027, 1, 14),
         local(2027, 1, 15),
     )
-    rota = page(coordinator.get(response.headers["Location"]))
+    rota = page_of(coordinator.get(response.headers["Location"]))
     assert flashed(rota) == (
         f"Sickness recorded: {sick.name}, all day on Thursday 14 January 2027. "
         "1 appointment moved to another worker; 1 needs rearranging. "
@@ -699,7 +559,7 @@ def test_sickness_at_a_block_moves_appointments_to_a_colleague_or_flags_them_and
 
     # The sergeant finds it on the list, with one step to rearrange it.
     login(Role.SERGEANT)
-    waiting = page(client.get(NEEDS_REARRANGING))
+    waiting = page_of(client.get(NEEDS_REARRANGING))
     rows = waiting.table("Appointments with no worker")
     assert rows[0] == [
         "Reference",
@@ -727,7 +587,7 @@ def test_sickness_at_a_block_moves_appointments_to_a_colleague_or_flags_them_and
 
     # The coordinator's cover picture shows the morning as a gap in planned cover.
     login(Role.COORDINATOR)
-    after = page(client.get("/rota/cover?week=2027-01-11"))
+    after = page_of(client.get("/rota/cover?week=2027-01-11"))
     caption = "Cover at Stechford by day"
     assert after.cell(caption, "Thu 14 Jan", "On site") == "14:00–20:00"
     assert after.cell(caption, "Thu 14 Jan", "Nobody on site") == (
@@ -746,16 +606,16 @@ def test_a_rearranged_appointment_leaves_the_list(client, users, rostered, login
     login(Role.COORDINATOR)
     shift = shift_at("oldbury", local(2027, 1, 14, 7))
     client.post(f"/rota/shifts/{shift.id}/remove")
-    assert held.reference in page(client.get(NEEDS_REARRANGING)).text
+    assert held.reference in page_of(client.get(NEEDS_REARRANGING)).text
 
     login(Role.SERGEANT)
-    form = page(client.get(f"/bookings/{held.reference}/rearrange"))
-    first = re.search(r'name="slot" type="radio" value="([^"]+)"', form.html).group(1)
+    form = page_of(client.get(f"/bookings/{held.reference}/rearrange"))
+    first = form.radios["slot"][0]
     moved = client.post(f"/bookings/{held.reference}/rearrange", data={"slot": first})
     assert moved.status_code == 302
     db.session.expire_all()
     assert held.worker_id is not None and held.notice_version == 2
-    assert "No appointments need rearranging" in page(client.get(NEEDS_REARRANGING)).text
+    assert "No appointments need rearranging" in page_of(client.get(NEEDS_REARRANGING)).text
 
 
 # The cover picture ----------------------------------------------------------------------------
@@ -772,7 +632,7 @@ def test_the_cover_picture_counts_the_out_of_hours_bookings_each_gap_produced(
 
     response = coordinator.get("/rota/cover?week=2027-01-13")
     assert response.status_code == 200
-    shown = page(response)
+    shown = page_of(response)
     caption = "Cover at Stechford by day"
     assert shown.cell(caption, "Wed 13 Jan", "Nobody on site") == (
         "00:00–07:00 no cover planned: 1 booking / 20:00–24:00 no cover planned: 2 bookings"
@@ -787,7 +647,7 @@ def test_the_cover_picture_counts_the_out_of_hours_bookings_each_gap_produced(
 
 
 def test_the_cover_picture_breaks_no_content_security_rule(coordinator):
-    shown = page(coordinator.get("/rota/cover"))
+    shown = page_of(coordinator.get("/rota/cover"))
     assert " style=" not in shown.html
     # Only scripts from files, or the layout's own carrying the request's nonce.
     assert all("src" in script or "nonce" in script for script in shown.scripts)
@@ -804,7 +664,7 @@ def spring_week(client, users, team, login, clock):
 
 
 def test_the_rota_keeps_07_to_20_local_on_the_day_the_clocks_go_forward(spring_week):
-    shown = page(spring_week.get("/rota?week=2027-03-22"))
+    shown = page_of(spring_week.get("/rota?week=2027-03-22"))
     rows = shown.table("Shifts at each block")
     assert rows[0][5] == "Fri 26 Mar / Bank holiday Good Friday"
     assert rows[0][7] == "Sun 28 Mar Clocks go forward"
@@ -817,7 +677,7 @@ def test_the_rota_keeps_07_to_20_local_on_the_day_the_clocks_go_forward(spring_w
 
 
 def test_the_cover_picture_of_a_clock_change_week(spring_week):
-    shown = page(spring_week.get("/rota/cover?week=2027-03-24"))
+    shown = page_of(spring_week.get("/rota/cover?week=2027-03-24"))
     caption = "Cover at Perry Barr by day"
     assert shown.cell(caption, "Sun 28 Mar", "Day") == ("Sun 28 Mar Clocks go forward: 23-hour day")
     assert shown.cell(caption, "Fri 26 Mar", "Day") == "Fri 26 Mar Good Friday"
@@ -827,7 +687,7 @@ def test_the_cover_picture_of_a_clock_change_week(spring_week):
         "00:00–07:00 no cover planned / 20:00–24:00 no cover planned"
     )
 
-    daytime = page(spring_week.get("/rota/cover?week=2027-03-22&hours=daytime"))
+    daytime = page_of(spring_week.get("/rota/cover?week=2027-03-22&hours=daytime"))
     assert daytime.cell(caption, "Sun 28 Mar", "Nobody on site") == "None"
     assert daytime.cell(caption, "Sun 28 Mar", "On site") == "07:00–20:00"
     assert daytime.href("Next week") == "/rota/cover?week=2027-03-29&hours=daytime"

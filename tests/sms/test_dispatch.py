@@ -20,15 +20,12 @@ from sqlalchemy import select, update
 
 from booking.appointments import bookings
 from booking.appointments.slots import SlotRules, free_slots
-from booking.clock import LONDON
 from booking.extensions import db
 from booking.models import Booking, BookingStatus, Message, MessageKind, MessageStatus, OptOut, Role
 from booking.sms import backends as sms
 from booking.sms import dispatch
 from booking.sms.outbox import OPTED_OUT
 from booking.sms.reminders import ReminderPolicy
-from tests.api_helpers import auth
-from tests.conftest import fill_rota
 from tests.sms.twilio_standin import (
     FROM_NUMBER,
     INVALID_NUMBER,
@@ -39,53 +36,24 @@ from tests.sms.twilio_standin import (
     slow,
     standin_fixture,  # noqa: F401  (the `standin` fixture)
 )
+from tests.support import auth, fill_rota, local
 
 RULES = SlotRules()
 MOBILE = "+447700900123"
 REFERENCE = re.compile(r"\b[A-Z2-9]{4}-[A-Z2-9]{4}\b")
 
 
-def local(*args) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=LONDON).astimezone(dt.UTC)
-
-
 # The clock starts on Wednesday 13 January 2027 at 21:00 (GMT, so local = UTC).
 FRIDAY_TEN = local(2027, 1, 15, 10, 0)
 
 
-def details(clock, **changes) -> bookings.BookingDetails:
-    values = dict(
-        custody_record="20/123456/27",
-        person_name="Jamie Testperson",
-        mobile="07700 900123",
-        sms_consent=True,
-        requirement="initial",
-        test_result="cocaine",
-        tested_at=clock() - dt.timedelta(minutes=45),
-        disputed=False,
-        arrest_block="stechford",
-    )
-    values.update(changes)
-    return bookings.BookingDetails(**values)
-
-
 @pytest.fixture
-def book(users, team, clock):
+def book(book, team):
+    """Book (as the sergeant, at the clock's time) and commit; the rota runs for the week."""
     fill_rota(dt.date(2027, 1, 13), 7)  # Wednesday 13 to Tuesday 19 January
-    """Book (as the sergeant, at the clock's time) and commit."""
 
     def make(starts_at=FRIDAY_TEN, block="stechford", **changes) -> Booking:
-        booking = bookings.book(
-            details(clock, **changes),
-            block,
-            starts_at,
-            by=users[Role.SERGEANT],
-            now=clock(),
-            rules=RULES,
-            allow_test_numbers=True,
-        )
-        db.session.commit()
-        return booking
+        return book(starts_at, block, **changes)
 
     return make
 

@@ -3,36 +3,26 @@
 from __future__ import annotations
 
 from booking import clock
-from booking.appointments.bookings import BookingDetails, book
 from booking.appointments.slots import SlotRules, free_slots
-from booking.extensions import db
 from booking.models import Role
+from tests.support import book
 
 
 def _book(users, mobile, consent):
     now = clock.now()
     slot = free_slots(SlotRules(), now, limit=1)[0]
-    booking = book(
-        BookingDetails(
-            custody_record="20/1/27",
-            person_name="Robin Example",
-            mobile=mobile,
-            sms_consent=consent,
-            requirement="initial",
-            test_result="both",
-            tested_at=now,
-            disputed=False,
-            arrest_block="stechford",
-        ),
+    return book(
+        users[Role.SERGEANT],
         slot.block.code,
         slot.starts_at,
-        by=users[Role.SERGEANT],
-        now=now,
-        rules=SlotRules(),
-        allow_test_numbers=True,
+        now,
+        custody_record="20/1/27",
+        person_name="Robin Example",
+        mobile=mobile,
+        sms_consent=consent,
+        test_result="both",
+        tested_at=now,
     )
-    db.session.commit()
-    return booking
 
 
 def test_coordinator_sees_each_message_and_why_one_was_skipped(client, login, users, rostered):

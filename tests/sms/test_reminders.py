@@ -10,8 +10,6 @@ import datetime as dt
 
 import pytest
 
-from booking.appointments import bookings
-from booking.appointments.slots import SlotRules
 from booking.clock import LONDON
 from booking.extensions import db
 from booking.models import MessageKind, MessageStatus, Role
@@ -23,17 +21,9 @@ from booking.sms.reminders import (
     ReminderPolicy,
     plan_reminders,
 )
-from tests.conftest import fill_rota
+from tests.support import book, fill_rota, local, utc
 
 POLICY = ReminderPolicy()
-
-
-def local(*args) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=LONDON).astimezone(dt.UTC)
-
-
-def utc(*args) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=dt.UTC)
 
 
 def plan(starts_at, now, policy=POLICY) -> dict[str, reminders.PlannedReminder]:
@@ -221,26 +211,14 @@ def spring(team, users, clock):
 
 
 def test_a_booking_over_the_spring_change_queues_its_reminders_at_local_times(spring, users, clock):
-    booking = bookings.book(
-        bookings.BookingDetails(
-            custody_record="20/123456/27",
-            person_name="Jamie Testperson",
-            mobile="07700 900123",
-            sms_consent=True,
-            requirement="initial",
-            test_result="opiates",
-            tested_at=clock() - dt.timedelta(hours=1),
-            disputed=False,
-            arrest_block="stechford",
-        ),
+    booking = book(
+        users[Role.SERGEANT],
         "oldbury",
         local(2027, 3, 29, 10, 0),
-        by=users[Role.SERGEANT],
-        now=clock(),
-        rules=SlotRules(),
-        allow_test_numbers=True,
+        clock(),
+        test_result="opiates",
+        tested_at=clock() - dt.timedelta(hours=1),
     )
-    db.session.commit()
     times = {m.kind: (m.send_at, m.due_at, m.status) for m in booking.messages}
     assert times == {
         MessageKind.CONFIRMATION: (clock(), clock(), MessageStatus.PENDING),

@@ -11,6 +11,7 @@ from booking.clock import LONDON
 from booking.demo.load import BLOCKS
 from booking.models import Block, Booking, MessageKind
 from booking.sms import texts
+from tests.support import DEMO_BLOCKS, demo_block
 
 # The widest reference the alphabet allows, and the widest date: "Wed 29 Sep 10:00".
 REFERENCE = "WWWW-WWWW"
@@ -22,21 +23,6 @@ TELLING = re.compile(
     r"\b(drug|test|police|custod|arrest|offen[cs]e|cocaine|opiate|crack|heroin|detain)",
     re.IGNORECASE,
 )
-
-DEMO_BLOCKS = {row[0]: row for row in BLOCKS}
-
-
-def demo_block(code: str) -> Block:
-    _code, name, address, venue, short_address, high_activity = DEMO_BLOCKS[code]
-    return Block(
-        code=code,
-        name=name,
-        address=address,
-        venue_label=venue,
-        short_address=short_address,
-        high_activity=high_activity,
-        timezone="Europe/London",
-    )
 
 
 def booking_at(block: Block, starts_at: dt.datetime, reference: str = REFERENCE) -> Booking:

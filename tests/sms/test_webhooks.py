@@ -9,17 +9,13 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
-from booking.appointments import bookings
-from booking.appointments.slots import SlotRules
-from booking.clock import LONDON
 from booking.extensions import db
-from booking.models import Booking, Message, MessageKind, MessageStatus, OptOut, Role
+from booking.models import Booking, Message, MessageKind, MessageStatus, OptOut
 from booking.sms import dispatch
 from booking.sms.outbox import OPTED_OUT
-from tests.conftest import fill_rota
 from tests.sms.twilio_standin import (
     ACCOUNT_SID,
     AUTH_TOKEN,
@@ -27,43 +23,21 @@ from tests.sms.twilio_standin import (
     PUBLIC_BASE_URL,
     standin_fixture,  # noqa: F401  (the `standin` fixture)
 )
+from tests.support import count, fill_rota, local
 
 MOBILE = "+447700900123"
-
-
-def local(*args) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=LONDON).astimezone(dt.UTC)
 
 
 FRIDAY_TEN = local(2027, 1, 15, 10, 0)
 
 
 @pytest.fixture
-def book(users, team, clock):
+def book(book, team):
+    """Book as the sergeant at Stechford, and commit; the rota runs for the week."""
     fill_rota(dt.date(2027, 1, 13), 7)  # Wednesday 13 to Tuesday 19 January
 
     def make(starts_at=FRIDAY_TEN, mobile="07700 900123") -> Booking:
-        booking = bookings.book(
-            bookings.BookingDetails(
-                custody_record="20/123456/27",
-                person_name="Jamie Testperson",
-                mobile=mobile,
-                sms_consent=True,
-                requirement="initial",
-                test_result="opiates",
-                tested_at=clock() - dt.timedelta(minutes=45),
-                disputed=False,
-                arrest_block="stechford",
-            ),
-            "stechford",
-            starts_at,
-            by=users[Role.SERGEANT],
-            now=clock(),
-            rules=SlotRules(),
-            allow_test_numbers=True,
-        )
-        db.session.commit()
-        return booking
+        return book(starts_at, mobile=mobile, test_result="opiates")
 
     return make
 
@@ -119,7 +93,7 @@ def sent(standin, book, clock) -> Message:
 
 
 def opt_outs() -> int:
-    return db.session.scalar(select(func.count()).select_from(OptOut))
+    return count(OptOut)
 
 
 # Signatures
