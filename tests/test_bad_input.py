@@ -14,6 +14,7 @@ from booking.appointments.slots import SlotRules, free_slots
 from booking.errors import InvalidField
 from booking.extensions import db
 from booking.models import Booking, Role, User
+from tests import support
 
 
 @pytest.fixture
@@ -23,19 +24,7 @@ def coordinator(client, users, login):
 
 
 def details(**changes) -> BookingDetails:
-    values = dict(
-        custody_record="20/123456/27",
-        person_name="Jamie Testperson",
-        mobile="07700 900123",
-        sms_consent=True,
-        requirement="initial",
-        test_result="cocaine",
-        tested_at=dt.datetime(2027, 1, 13, 20, 15, tzinfo=dt.UTC),
-        disputed=False,
-        arrest_block="stechford",
-    )
-    values.update(changes)
-    return BookingDetails(**values)
+    return support.details(dt.datetime(2027, 1, 13, 21, 0, tzinfo=dt.UTC), **changes)
 
 
 @pytest.mark.parametrize(

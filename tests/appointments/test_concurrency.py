@@ -24,6 +24,7 @@ from booking.errors import SlotTaken
 from booking.extensions import db
 from booking.models import Block, Booking, BookingStatus, Role, Shift, Worker
 from booking.rota.changes import needs_rearranging, record_absence
+from tests import support
 from tests.api_helpers import auth, booking_body
 from tests.support import fill_rota
 
@@ -199,25 +200,7 @@ def add_cover(block: Block, workers: int, clock) -> list[Worker]:
 
 def sergeant_books(users, clock, starts_at: dt.datetime) -> Booking:
     """Jamie Testperson booked at Stechford through the one write path; the caller commits."""
-    return bookings.book(
-        bookings.BookingDetails(
-            custody_record="20/123456/27",
-            person_name="Jamie Testperson",
-            mobile="07700 900123",
-            sms_consent=True,
-            requirement="initial",
-            test_result="cocaine",
-            tested_at=clock() - dt.timedelta(minutes=45),
-            disputed=False,
-            arrest_block="stechford",
-        ),
-        "stechford",
-        starts_at,
-        by=users[Role.SERGEANT],
-        now=clock(),
-        rules=RULES,
-        allow_test_numbers=True,
-    )
+    return support.book(users[Role.SERGEANT], "stechford", starts_at, clock(), commit=False)
 
 
 def rival_books(worker_id: int, block: Block, starts_at: dt.datetime, now: dt.datetime) -> None:
