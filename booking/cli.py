@@ -61,6 +61,7 @@ def reminders_dispatch():
 def demo_load():
     """Load the six West Midlands blocks, a team of workers, 56 days of rota and demo users."""
     created = demo.load(clock.now())
+    db.session.commit()
     if created:
         click.echo(
             "Loaded the demo: six custody blocks, the team, 56 days of rota"
@@ -93,9 +94,11 @@ def rota_generate(start: str, end: str):
         created = rota.generate(
             first,
             last,
+            now=clock.now(),
             max_hours_per_week=current_app.config["ROTA_MAX_HOURS_PER_WEEK"],
             progress=bar.update,
         )
+    db.session.commit()
     click.echo(f"Created {created} shifts from {first} to {last}.")
 
 
@@ -148,12 +151,16 @@ def send_due_messages() -> None:
 
 def extend_rota() -> int:
     """Nightly: keep the rota filled for the next 56 days."""
-    today = clock.now().astimezone(clock.LONDON).date()
-    return rota.generate(
+    now = clock.now()
+    today = now.astimezone(clock.LONDON).date()
+    created = rota.generate(
         today,
         today + dt.timedelta(days=ROTA_LOOK_AHEAD_DAYS - 1),
+        now=now,
         max_hours_per_week=current_app.config["ROTA_MAX_HOURS_PER_WEEK"],
     )
+    db.session.commit()
+    return created
 
 
 @contextlib.contextmanager

@@ -13,7 +13,7 @@ from sqlalchemy import text
 
 from booking import create_app
 from booking.accounts.users import create_user, issue_token
-from booking.clock import LONDON
+from booking.clock import LONDON, now
 from booking.demo.load import BLOCKS, DAY_END, DAY_START, TEAM, WEEKDAYS, WEEKEND
 from booking.extensions import db
 from booking.models import Block, CoverRule, Role, Worker
@@ -139,7 +139,9 @@ def team(blocks) -> list[Worker]:
 
 
 def fill_rota(start: dt.date, days: int) -> int:
-    return rota.generate(start, start + dt.timedelta(days=days - 1))
+    created = rota.generate(start, start + dt.timedelta(days=days - 1), now=now())
+    db.session.commit()
+    return created
 
 
 @pytest.fixture

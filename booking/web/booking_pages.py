@@ -400,6 +400,7 @@ def _store_draft(details: BookingDetails, slot: tuple[str, dt.datetime] | None) 
         },
         clock.now(),
     )
+    db.session.commit()
 
 
 def _draft() -> tuple[BookingDetails | None, tuple[str, dt.datetime] | None]:
