@@ -35,7 +35,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
-from ..clock import LONDON
+from ..clock import LONDON, local_day_span, local_midnight
 from ..extensions import db
 from ..models import Block, Booking, BookingStatus, Message, MessageStatus, Requirement, Shift
 from ..sms.outbox import OPTED_OUT
@@ -133,9 +133,7 @@ class Month:
 
 def _bounds(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
     """Local midnight at the start of `start` to local midnight after `end`, in UTC."""
-    first = dt.datetime.combine(start, dt.time(0), tzinfo=LONDON).astimezone(dt.UTC)
-    after = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(0), tzinfo=LONDON)
-    return first, after.astimezone(dt.UTC)
+    return local_day_span(start)[0], local_day_span(end)[1]
 
 
 def _month(instant: dt.datetime) -> str:
@@ -150,7 +148,7 @@ def _months(first: dt.datetime, after: dt.datetime) -> list[Month]:
         local = month_start.astimezone(LONDON)
         next_local = (local.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
         month_end = min(
-            dt.datetime.combine(next_local.date(), dt.time(0), tzinfo=LONDON).astimezone(dt.UTC),
+            local_midnight(next_local.date()),
             after,
         )
         months.append(Month(_month(month_start), month_start, month_end))

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from ..clock import LONDON, local_instant
+from ..clock import LONDON, local_instant, local_midnight
 from ..extensions import db
 from ..models import BANK_HOLIDAY, Absence, Block, CoverRule, RotaRemoval, Shift, Worker
 from ..workdays import is_bank_holiday
@@ -100,8 +100,8 @@ def generate(
     workers = db.session.scalars(
         select(Worker).where(Worker.active.is_(True)).order_by(Worker.id)
     ).all()
-    range_start = local_instant(start, dt.time(0), LONDON) - WEEKEND_HISTORY
-    range_end = local_instant(end, dt.time(0), LONDON) + dt.timedelta(days=8)
+    range_start = local_midnight(start) - WEEKEND_HISTORY
+    range_end = local_midnight(end) + dt.timedelta(days=8)
     existing = db.session.scalars(
         select(Shift).where(*Shift.overlapping(range_start, range_end))
     ).all()

@@ -24,7 +24,7 @@ from sqlalchemy.orm import selectinload
 
 from .. import audit, clock, permissions, settings
 from ..appointments import outcomes
-from ..clock import LONDON, local_instant
+from ..clock import LONDON, local_day_span
 from ..errors import InvalidField, SlotTaken
 from ..extensions import db
 from ..models import Booking, BookingStatus, Requirement, Role, Shift, Worker
@@ -33,7 +33,7 @@ from .auth import roles_required
 from .booking_pages import JUST_BOOKED, SLOT_TAKEN, _booking_or_404, _slot_choices
 from .forms.day import FollowUpForm, OutcomeForm, PoliceInformedForm, WorkerChoiceForm
 from .forms.fields import SlotForm
-from .presentation import STATUS_NAMES, clock_time, date_and_time
+from .presentation import STATUS_NAMES, clock_time, date_and_time, long_date
 
 RECENTLY_INFORMED = dt.timedelta(days=7)
 RECENTLY_INFORMED_SHOWN = 50
@@ -70,9 +70,9 @@ def my_day():
     yesterday, tomorrow = day - dt.timedelta(days=1), day + dt.timedelta(days=1)
     return render_template(
         "day/day.html",
-        title=f"{_whose_day(worker)}: {_day_label(day)}",
+        title=f"{_whose_day(worker)}: {long_date(day)}",
         day=day,
-        day_label=_day_label(day),
+        day_label=long_date(day),
         whose=_whose_day(worker),
         today=now.astimezone(LONDON).date(),
         worker=worker,
@@ -83,12 +83,12 @@ def my_day():
         previous_day={
             "href": url_for("web.my_day", date=yesterday.isoformat(), worker=worker_arg),
             "text": "Previous day",
-            "labelText": _day_label(yesterday),
+            "labelText": long_date(yesterday),
         },
         next_day={
             "href": url_for("web.my_day", date=tomorrow.isoformat(), worker=worker_arg),
             "text": "Next day",
-            "labelText": _day_label(tomorrow),
+            "labelText": long_date(tomorrow),
         },
         today_href=url_for("web.my_day", worker=worker_arg),
     )
@@ -128,16 +128,8 @@ def _worker_asked() -> Worker | None:
     return worker
 
 
-def _local_day(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    """From local midnight to the next: 23, 24 or 25 hours long (midnight always exists)."""
-    return (
-        local_instant(day, dt.time(0), LONDON),
-        local_instant(day + dt.timedelta(days=1), dt.time(0), LONDON),
-    )
-
-
 def _shifts_on(worker: Worker, day: dt.date) -> list[Shift]:
-    starts, ends = _local_day(day)
+    starts, ends = local_day_span(day)
     return list(
         db.session.scalars(
             select(Shift)
@@ -150,7 +142,7 @@ def _shifts_on(worker: Worker, day: dt.date) -> list[Shift]:
 
 def _bookings_on(worker: Worker, day: dt.date) -> list[Booking]:
     """The worker's appointments that day, cancelled ones included, in time order."""
-    starts, ends = _local_day(day)
+    starts, ends = local_day_span(day)
     return list(
         db.session.scalars(
             select(Booking)
@@ -179,11 +171,6 @@ def _whose_day(worker: Worker | None) -> str:
     if current_user.role == Role.WORKER:
         return "Your day"
     return f"{worker.name}’s day" if worker else "A worker’s day"
-
-
-def _day_label(day: dt.date) -> str:
-    """Thursday 14 January 2027"""
-    return f"{day:%A} {day.day} {day:%B %Y}"
 
 
 def _day_of(found: Booking) -> str:

@@ -21,7 +21,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
 from .. import clock, permissions, places
-from ..clock import LONDON
+from ..clock import LONDON, local_midnight
 from ..errors import InvalidField
 from ..extensions import db
 from ..models import Absence, Block, Booking, BookingStatus, Shift, Worker
@@ -33,6 +33,7 @@ from . import web
 from .auth import roles_required
 from .forms.fields import parse_clock_time
 from .forms.rota import KIND_NAMES, AbsenceForm, ConfirmRemovalForm, ShiftForm
+from .presentation import long_date, short_date
 
 VIEWS = {"day": None, "daytime": pictures.DAYTIME}
 
@@ -51,7 +52,7 @@ def rota_week():
         cells[(shift.block_id, _local_date(shift.starts_at, shift.block))].append(shift)
     return _render(
         "rota/week.html",
-        title=f"Rota for the week of {_long_day(monday)}",
+        title=f"Rota for the week of {long_date(monday)}",
         picture=picture,
         cells=cells,
         waiting=len(rota_changes.needs_rearranging()),
@@ -106,7 +107,7 @@ def rota_by_worker():
                 )
     return _render(
         "rota/workers.html",
-        title=f"Rota by worker for the week of {_long_day(monday)}",
+        title=f"Rota by worker for the week of {long_date(monday)}",
         rows=list(rows.values()),
         **_week_context(monday),
     )
@@ -290,7 +291,7 @@ def cover_picture():
     picture = pictures.cover_picture(monday, view=VIEWS[view_name])
     return _render(
         "rota/cover.html",
-        title=f"Cover for the week of {_long_day(monday)}",
+        title=f"Cover for the week of {long_date(monday)}",
         picture=picture,
         charts=[Chart.of(week, picture.view) for week in picture.blocks],
         view_name=view_name,
@@ -423,10 +424,7 @@ def _week() -> dt.date:
 
 
 def _week_span(monday: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    return (
-        pictures.wall_instant(monday, dt.time(0), LONDON),
-        pictures.wall_instant(monday + dt.timedelta(days=7), dt.time(0), LONDON),
-    )
+    return local_midnight(monday), local_midnight(monday + dt.timedelta(days=7))
 
 
 def _week_context(monday: dt.date, **link_args) -> dict:
@@ -438,7 +436,7 @@ def _week_context(monday: dt.date, **link_args) -> dict:
         "next_week": monday + dt.timedelta(days=7),
         "this_week": pictures.monday_of(clock.now().astimezone(LONDON).date()),
         "link_args": link_args,
-        "day_names": {day: _short_day(day) for day in week},
+        "day_names": {day: short_date(day) for day in week},
         "holidays": {day: bank_holiday_name(day) for day in week},
         "clock_changes": {day: _clock_change(day) for day in week},
     }
@@ -470,16 +468,6 @@ def _local_date(instant: dt.datetime, block: Block) -> dt.date:
 
 def _hours(starts_at: dt.datetime, ends_at: dt.datetime) -> float:
     return (ends_at - starts_at).total_seconds() / 3600
-
-
-def _long_day(day: dt.date) -> str:
-    """Monday 22 March 2027"""
-    return f"{day:%A} {day.day} {day:%B %Y}"
-
-
-def _short_day(day: dt.date) -> str:
-    """Mon 22 Mar"""
-    return f"{day:%a} {day.day} {day:%b}"
 
 
 def _active_workers(also: Worker | None = None) -> list[Worker]:
@@ -577,7 +565,7 @@ def _shift_text(shift: Shift) -> str:
     day = shift.starts_at.astimezone(zone).date()
     return (
         f"{shift.worker.name} at {shift.block.name}, "
-        f"{span_text(shift.starts_at, shift.ends_at, zone)} on {_long_day(day)}"
+        f"{span_text(shift.starts_at, shift.ends_at, zone)} on {long_date(day)}"
     )
 
 
@@ -591,16 +579,16 @@ def _absence_text(absence: Absence) -> str:
     last_day = ends.date() - dt.timedelta(days=1) if ends.time() == midnight else ends.date()
     if starts.date() == last_day:
         if whole_days:
-            return f"all day on {_long_day(last_day)}"
-        return f"{span_text(absence.starts_at, absence.ends_at)} on {_long_day(last_day)}"
+            return f"all day on {long_date(last_day)}"
+        return f"{span_text(absence.starts_at, absence.ends_at)} on {long_date(last_day)}"
     if whole_days:
-        return f"all day from {_long_day(starts.date())} to {_long_day(last_day)}"
+        return f"all day from {long_date(starts.date())} to {long_date(last_day)}"
     until = (
-        f"the end of {_long_day(last_day)}"
+        f"the end of {long_date(last_day)}"
         if ends.time() == midnight
-        else f"{ends:%H:%M} on {_long_day(last_day)}"
+        else f"{ends:%H:%M} on {long_date(last_day)}"
     )
-    return f"from {starts:%H:%M} on {_long_day(starts.date())} to {until}"
+    return f"from {starts:%H:%M} on {long_date(starts.date())} to {until}"
 
 
 def _count(number: int, noun: str) -> str:
