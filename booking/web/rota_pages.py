@@ -20,7 +20,7 @@ from markupsafe import Markup
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
-from .. import clock, permissions, places
+from .. import charts, clock, permissions, places
 from ..clock import LONDON, local_midnight
 from ..errors import InvalidField
 from ..extensions import db
@@ -293,102 +293,10 @@ def cover_picture():
         "rota/cover.html",
         title=f"Cover for the week of {long_date(monday)}",
         picture=picture,
-        charts=[Chart.of(week, picture.view) for week in picture.blocks],
+        charts=[charts.CoverChart.of(week, picture.view) for week in picture.blocks],
         view_name=view_name,
         **_week_context(monday, hours=view_name),
     )
-
-
-@dataclass(frozen=True)
-class Bar:
-    """One interval drawn on a day's row of the chart, in SVG user units."""
-
-    x: float
-    width: float
-    kind: str  # "covered", "unfilled" or "closed" (no cover planned)
-    bookings: int
-    label: str
-
-
-@dataclass(frozen=True)
-class ChartRow:
-    y: float
-    day: pictures.BlockDay
-    bars: list[Bar]
-
-
-@dataclass(frozen=True)
-class Chart:
-    """The geometry of one block's week: days down, wall-clock hours across.
-
-    Bars sit where the wall clock reads their times, so 07:00-20:00 lines up on every day,
-    clock-change days included (the table beside the chart gives their true lengths).
-    """
-
-    week: pictures.BlockWeek
-    rows: list[ChartRow]
-    ticks: list[tuple[float, str]]
-    height: float
-
-    LEFT = 160
-    WIDTH = 600
-    TOP = 26
-    ROW = 34
-    BAR = 24
-    # Roughly the width of a character of the bars' 12-unit text.
-    CHARACTER = 6.5
-
-    @property
-    def right(self) -> float:
-        return self.LEFT + self.WIDTH
-
-    @classmethod
-    def of(cls, week: pictures.BlockWeek, view: tuple[dt.time, dt.time] | None) -> Chart:
-        first, last = (0, 24 * 60) if view is None else (_minutes(view[0]), _minutes(view[1]))
-        span = last - first
-
-        def x(minute: float) -> float:
-            return round(cls.LEFT + (min(max(minute, first), last) - first) / span * cls.WIDTH, 2)
-
-        rows = []
-        for index, block_day in enumerate(week.days):
-            bars = []
-            parts = [(interval, "covered", 0) for interval in block_day.covered] + [
-                (gap, "unfilled" if gap.unfilled else "closed", gap.bookings)
-                for gap in block_day.gaps
-            ]
-            for interval, kind, bookings in sorted(parts, key=lambda part: part[0].starts_at):
-                start = _wall_minutes(interval.starts, block_day.day)
-                end = _wall_minutes(interval.ends, block_day.day)
-                left, right = x(start), x(end)
-                if right <= left:
-                    continue  # the repeated autumn hour draws over the one before it
-                width = round(right - left, 2)
-                bars.append(Bar(left, width, kind, bookings, _bar_label(kind, bookings, width)))
-            rows.append(ChartRow(cls.TOP + index * cls.ROW, block_day, bars))
-        step = 180 if span > 13 * 60 else 60
-        ticks = [(x(minute), f"{minute // 60:02d}:00") for minute in range(first, last + 1, step)]
-        return cls(week, rows, ticks, cls.TOP + len(rows) * cls.ROW + 4)
-
-
-def _bar_label(kind: str, bookings: int, width: float) -> str:
-    """Words on a bar where they fit, so that colour is not the only cue; else the count."""
-    booked = f"{bookings} booked" if bookings else ""
-    words = {"covered": "", "unfilled": f"Gap {booked}".strip(), "closed": booked}[kind]
-    if len(words) * Chart.CHARACTER + 8 <= width:
-        return words
-    return str(bookings) if bookings else ""
-
-
-def _wall_minutes(local: dt.datetime, day: dt.date) -> int:
-    """Minutes after midnight on the wall clock; the next midnight is 24:00."""
-    if local.date() > day:
-        return 24 * 60
-    return local.hour * 60 + local.minute
-
-
-def _minutes(wall: dt.time) -> int:
-    return wall.hour * 60 + wall.minute
 
 
 # Helpers --------------------------------------------------------------------------------------

@@ -15,11 +15,10 @@ from html.parser import HTMLParser
 import pytest
 from sqlalchemy import select
 
-from booking import retention
+from booking import charts, retention
 from booking.demo.load import TEAM
 from booking.extensions import db
 from booking.models import AuditEvent, Role
-from booking.reports import charts
 from tests.reports.test_figures import EXPECTED_CSV, NOW, PERSONAL, local, make_known_period
 
 PERIOD = {"start": ["1", "3", "2027"], "end": ["30", "4", "2027"], "block_by": "appointment"}
