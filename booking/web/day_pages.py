@@ -19,15 +19,14 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from .. import audit, clock, permissions, settings
-from ..appointments import outcomes
-from ..clock import LONDON, local_day_span
+from ..appointments import outcomes, queries
+from ..clock import LONDON
 from ..errors import InvalidField, SlotTaken
 from ..extensions import db
-from ..models import Booking, BookingStatus, Requirement, Role, Shift, Worker
+from ..models import Booking, BookingStatus, Requirement, Role, Worker
+from ..rota import queries as rota_queries
 from . import web
 from .auth import roles_required
 from .booking_pages import JUST_BOOKED, SLOT_TAKEN, _booking_or_404, _slot_choices
@@ -53,15 +52,15 @@ def my_day():
     chooser = None
     if current_user.role == Role.COORDINATOR:
         chooser = WorkerChoiceForm.for_workers(
-            _workers(),
+            rota_queries.active_workers(),
             formdata=None,
             data={"worker": str(worker.id) if worker else "", "date": day.isoformat()},
         )
     now = clock.now()
     shifts, appointments = [], []
     if worker is not None:
-        shifts = _shifts_on(worker, day)
-        appointments = _bookings_on(worker, day)
+        shifts = rota_queries.shifts_on(worker, day)
+        appointments = queries.worker_day(worker, day)
         for booking in appointments:
             if booking.purged_at is None:
                 audit.record(audit.Action.VIEWED, now, current_user, booking, detail="worker's day")
@@ -126,45 +125,6 @@ def _worker_asked() -> Worker | None:
     if worker is None:
         abort(404)
     return worker
-
-
-def _shifts_on(worker: Worker, day: dt.date) -> list[Shift]:
-    starts, ends = local_day_span(day)
-    return list(
-        db.session.scalars(
-            select(Shift)
-            .options(selectinload(Shift.block))
-            .where(Shift.worker_id == worker.id, *Shift.overlapping(starts, ends))
-            .order_by(Shift.starts_at)
-        )
-    )
-
-
-def _bookings_on(worker: Worker, day: dt.date) -> list[Booking]:
-    """The worker's appointments that day, cancelled ones included, in time order."""
-    starts, ends = local_day_span(day)
-    return list(
-        db.session.scalars(
-            select(Booking)
-            .options(
-                selectinload(Booking.block),
-                selectinload(Booking.messages),
-                selectinload(Booking.follow_ups),
-                selectinload(Booking.follow_up_of),
-                selectinload(Booking.police_informed_by),
-            )
-            .where(
-                Booking.worker_id == worker.id,
-                Booking.starts_at >= starts,
-                Booking.starts_at < ends,
-            )
-            .order_by(Booking.starts_at, Booking.status == BookingStatus.CANCELLED, Booking.id)
-        )
-    )
-
-
-def _workers() -> list[Worker]:
-    return list(db.session.scalars(select(Worker).where(Worker.active).order_by(Worker.name)))
 
 
 def _whose_day(worker: Worker | None) -> str:
@@ -365,7 +325,9 @@ def police_to_inform():
         "day/police.html",
         title="Non-attendances to tell the police of",
         pending=pending,
-        recent=_recently_informed(block_ids, now),
+        recent=queries.recently_informed(
+            block_ids, now, RECENTLY_INFORMED, RECENTLY_INFORMED_SHOWN
+        ),
         own_block=own_block,
         show_all=show_all,
         can_mark=permissions.may(current_user, permissions.POLICE_LIST),
@@ -401,22 +363,6 @@ def mark_police_informed(reference: str):
             "success",
         )
     return redirect(back)
-
-
-def _recently_informed(block_ids: list[int] | None, now: dt.datetime) -> list[Booking]:
-    query = (
-        select(Booking)
-        .options(selectinload(Booking.police_informed_by), selectinload(Booking.arrest_block))
-        .where(
-            Booking.police_informed_at.is_not(None),
-            Booking.police_informed_at >= now - RECENTLY_INFORMED,
-        )
-        .order_by(Booking.police_informed_at.desc(), Booking.id.desc())
-        .limit(RECENTLY_INFORMED_SHOWN)
-    )
-    if block_ids:
-        query = query.where(Booking.arrest_block_id.in_(block_ids))
-    return list(db.session.scalars(query))
 
 
 # Outcomes still awaited -----------------------------------------------------------------------

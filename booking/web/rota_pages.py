@@ -17,16 +17,16 @@ from zoneinfo import ZoneInfo
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup
-from sqlalchemy import or_, select
-from sqlalchemy.orm import selectinload
 
 from .. import charts, clock, permissions, places
+from ..appointments.queries import held_in
 from ..clock import LONDON, local_midnight
 from ..errors import InvalidField
 from ..extensions import db
-from ..models import Absence, Block, Booking, BookingStatus, Shift, Worker
+from ..models import Absence, Block, Shift, Worker
 from ..rota import changes as rota_changes
 from ..rota import picture as pictures
+from ..rota import queries
 from ..rota.changes import Recheck
 from ..workdays import bank_holiday_name
 from . import web
@@ -79,17 +79,9 @@ def rota_by_worker():
     dates = pictures.week_dates(monday)
     week_start, week_end = _week_span(monday)
     shifts = _shifts_in_week(monday)
-    absences = db.session.scalars(
-        select(Absence)
-        .where(Absence.starts_at < week_end, Absence.ends_at > week_start)
-        .order_by(Absence.starts_at)
-    ).all()
+    absences = queries.absences_overlapping(week_start, week_end)
     rostered = {shift.worker_id for shift in shifts} | {absence.worker_id for absence in absences}
-    workers = db.session.scalars(
-        select(Worker)
-        .where(or_(Worker.active.is_(True), Worker.id.in_(rostered)))
-        .order_by(Worker.name)
-    ).all()
+    workers = queries.workers_active_or(rostered)
     rows = {
         worker.id: WorkerWeek(worker, defaultdict(list), defaultdict(list), 0.0)
         for worker in workers
@@ -197,7 +189,7 @@ def edit_shift(shift_id: int):
         form=form,
         title="Change a shift",
         shift=shift,
-        booked=_booked_in(shift),
+        booked=held_in(shift),
         action=url_for("web.edit_shift", shift_id=shift.id),
         back=url_for("web.rota_week", week=week),
     ), (400 if form.errors else 200)
@@ -221,7 +213,7 @@ def remove_shift(shift_id: int):
         form=form,
         title="Remove the shift",
         shift=shift,
-        booked=_booked_in(shift),
+        booked=held_in(shift),
         back=url_for("web.edit_shift", shift_id=shift.id),
     )
 
@@ -359,15 +351,7 @@ def _clock_change(day: dt.date) -> str | None:
 
 
 def _shifts_in_week(monday: dt.date) -> list[Shift]:
-    week_start, week_end = _week_span(monday)
-    return list(
-        db.session.scalars(
-            select(Shift)
-            .options(selectinload(Shift.worker), selectinload(Shift.block))
-            .where(Shift.starts_at >= week_start, Shift.starts_at < week_end)
-            .order_by(Shift.starts_at, Shift.id)
-        )
-    )
+    return queries.shifts_starting(*_week_span(monday))
 
 
 def _local_date(instant: dt.datetime, block: Block) -> dt.date:
@@ -379,9 +363,7 @@ def _hours(starts_at: dt.datetime, ends_at: dt.datetime) -> float:
 
 
 def _active_workers(also: Worker | None = None) -> list[Worker]:
-    workers = list(
-        db.session.scalars(select(Worker).where(Worker.active.is_(True)).order_by(Worker.name))
-    )
+    workers = queries.active_workers()
     if also is not None and also not in workers:
         workers.append(also)  # a shift's own worker stays choosable after leaving the team
     return workers
@@ -448,23 +430,6 @@ def _show_refusal(form, refusal: InvalidField) -> None:
         unplaced = {"": refusal.message}
     if unplaced:
         form.worker.errors = [*form.worker.errors, *unplaced.values()]
-
-
-def _booked_in(shift: Shift) -> list[Booking]:
-    """Live appointments held by the shift's worker at its block during the shift."""
-    return list(
-        db.session.scalars(
-            select(Booking)
-            .where(
-                Booking.worker_id == shift.worker_id,
-                Booking.block_id == shift.block_id,
-                Booking.status == BookingStatus.BOOKED,
-                Booking.starts_at >= shift.starts_at,
-                Booking.starts_at < shift.ends_at,
-            )
-            .order_by(Booking.starts_at)
-        )
-    )
 
 
 def _shift_text(shift: Shift) -> str:
