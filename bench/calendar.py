@@ -50,7 +50,7 @@ def main() -> None:
 
     from sqlalchemy import func, inspect, or_, select
 
-    from booking.calendars import ics as calendars
+    from booking.calendars import feeds as calendars
     from booking.extensions import db
     from booking.models import Block, Booking, Shift, Worker
 

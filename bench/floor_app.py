@@ -4,45 +4,29 @@ row per request, on the same database, under the same gunicorn settings.
     gunicorn bench.floor_app:app   (DATABASE_URL from the environment)
 
 It does what every booking request must do at the least: parse a JSON body, open a
-transaction, insert one row, commit, answer 201 with JSON. On SQLite it opens its connections
-as the service does (WAL, busy_timeout, BEGIN IMMEDIATE), so the two are compared on the same
-terms. Its table, `bench_floor`, is made on start and dropped by booking_load.py afterwards.
+transaction, insert one row, commit, answer 201 with JSON. Its database handle is the
+service's own (booking.extensions), so on SQLite it opens its connections exactly as the
+service does (WAL, busy_timeout, BEGIN IMMEDIATE) and the two are compared on the same terms;
+importing the extensions only creates them, and none but the database is bound to this app, so
+a request here still does no more than the floor. Its table, `bench_floor`, is made on start
+and dropped by booking_load.py afterwards.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
-import sqlite3
 
 from flask import Flask, jsonify, request
-from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, Integer, String, event, text
-from sqlalchemy.engine import Engine
+from sqlalchemy import DateTime, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
+
+from booking.extensions import db
 
 app = Flask(__name__)
 app.config["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
 app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True}
-db = SQLAlchemy(app)
-
-
-@event.listens_for(Engine, "connect")
-def _sqlite_connection(dbapi_connection, connection_record):
-    if not isinstance(dbapi_connection, sqlite3.Connection):
-        return
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys = ON")
-    cursor.execute("PRAGMA journal_mode = WAL")
-    cursor.execute("PRAGMA busy_timeout = 10000")
-    cursor.close()
-
-
-@event.listens_for(Engine, "begin")
-def _sqlite_begin(connection):
-    if connection.dialect.name == "sqlite":
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+db.init_app(app)
 
 
 class FloorRow(db.Model):

@@ -102,22 +102,15 @@ def create_app(test_config: dict | None = None) -> Flask:
     logs.init_app(app)
     presentation.register(app)
 
-    def set_csp_nonce():
+    def open_request():
+        """Everything a request needs before any other hook may answer it, in this order."""
+        logs.assign_request_id()
         g.csp_nonce = secrets.token_urlsafe(16)
+        _refuse_nul_characters()
 
-    # First of all hooks: an earlier one that answers by itself (the CSRF check, the idle
-    # time-out) would otherwise leave its response with an empty nonce.
-    app.before_request_funcs.setdefault(None, []).insert(0, set_csp_nonce)
-
-    def refuse_nul_characters():
-        """A NUL in a path, query or form field is never meant, and PostgreSQL refuses it."""
-        fields = [request.path, *request.args.keys(), *request.args.values()]
-        if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
-            fields += [*request.form.keys(), *request.form.values()]
-        if any("\x00" in field for field in fields):
-            abort(400)
-
-    app.before_request_funcs[None].insert(1, refuse_nul_characters)
+    # One hook, first of all: the CSRF check, the idle time-out and the NUL refusal answer by
+    # themselves, and their answers need the request id and the nonce as much as any page.
+    app.before_request_funcs.setdefault(None, []).insert(0, open_request)
 
     @app.after_request
     def security_headers(response):
@@ -151,6 +144,15 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.register_error_handler(status, _error_page(status))
 
     return app
+
+
+def _refuse_nul_characters() -> None:
+    """A NUL in a path, query or form field is never meant, and PostgreSQL refuses it."""
+    fields = [request.path, *request.args.keys(), *request.args.values()]
+    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        fields += [*request.form.keys(), *request.form.values()]
+    if any("\x00" in field for field in fields):
+        abort(400)
 
 
 def _error_page(status: int):

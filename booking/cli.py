@@ -27,6 +27,12 @@ from .sms import dispatch
 log = logging.getLogger(__name__)
 
 ROTA_LOOK_AHEAD_DAYS = 56
+# The scheduler's jobs by id, with the names its log gives them.
+JOB_NAMES = {
+    "dispatch": "Send the text messages that are due",
+    "rota_look_ahead": f"Keep the rota filled {ROTA_LOOK_AHEAD_DAYS} days ahead",
+    "retention_purge": "Remove personal data kept past the retention period",
+}
 
 demo_cli = AppGroup("demo", help="The demonstration data.")
 rota_cli = AppGroup("rota", help="The rota of workers on site.")
@@ -61,6 +67,7 @@ def reminders_dispatch():
 def demo_load():
     """Load the six West Midlands blocks, a team of workers, 56 days of rota and demo users."""
     created = demo.load(clock.now())
+    db.session.commit()
     if created:
         click.echo(
             "Loaded the demo: six custody blocks, the team, 56 days of rota"
@@ -93,9 +100,11 @@ def rota_generate(start: str, end: str):
         created = rota.generate(
             first,
             last,
+            now=clock.now(),
             max_hours_per_week=current_app.config["ROTA_MAX_HOURS_PER_WEEK"],
             progress=bar.update,
         )
+    db.session.commit()
     click.echo(f"Created {created} shifts from {first} to {last}.")
 
 
@@ -148,12 +157,16 @@ def send_due_messages() -> None:
 
 def extend_rota() -> int:
     """Nightly: keep the rota filled for the next 56 days."""
-    today = clock.now().astimezone(clock.LONDON).date()
-    return rota.generate(
+    now = clock.now()
+    today = now.astimezone(clock.LONDON).date()
+    created = rota.generate(
         today,
         today + dt.timedelta(days=ROTA_LOOK_AHEAD_DAYS - 1),
+        now=now,
         max_hours_per_week=current_app.config["ROTA_MAX_HOURS_PER_WEEK"],
     )
+    db.session.commit()
+    return created
 
 
 @contextlib.contextmanager
@@ -219,14 +232,30 @@ def scheduler_run():
         timezone="Europe/London",
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
     )
+    # Named, or the scheduler's log calls each of them by the wrapper's name.
     scheduler.add_job(
-        in_app(send_due_messages), "interval", seconds=30, id="dispatch", misfire_grace_time=60
+        in_app(send_due_messages),
+        "interval",
+        seconds=30,
+        id="dispatch",
+        name=JOB_NAMES["dispatch"],
+        misfire_grace_time=60,
     )
     scheduler.add_job(
-        in_app(run_alone(extend_rota)), "cron", hour=2, minute=30, id="rota_look_ahead"
+        in_app(run_alone(extend_rota)),
+        "cron",
+        hour=2,
+        minute=30,
+        id="rota_look_ahead",
+        name=JOB_NAMES["rota_look_ahead"],
     )
     scheduler.add_job(
-        in_app(run_alone(purge_personal_data)), "cron", hour=3, minute=15, id="retention_purge"
+        in_app(run_alone(purge_personal_data)),
+        "cron",
+        hour=3,
+        minute=15,
+        id="retention_purge",
+        name=JOB_NAMES["retention_purge"],
     )
 
     def stop(signum, frame):

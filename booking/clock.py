@@ -33,6 +33,21 @@ def local_instant(day: dt.date, wall: dt.time, tz: ZoneInfo) -> dt.datetime | No
     return utc
 
 
+def local_midnight(day: dt.date, tz: ZoneInfo = LONDON) -> dt.datetime:
+    """The instant `day` begins in `tz` (UTC), however long the night before was."""
+    # A zone whose clocks change at midnight skips it: fold=0 reads the skipped midnight with
+    # the offset before the change, which is the instant of the change itself.
+    return dt.datetime.combine(day, dt.time(0), tzinfo=tz).astimezone(dt.UTC)
+
+
+def local_day_span(day: dt.date, tz: ZoneInfo = LONDON) -> tuple[dt.datetime, dt.datetime]:
+    """Local midnight at the start of `day` to local midnight after it, as UTC instants.
+
+    23 hours on the day the clocks go forward, 25 on the day they go back.
+    """
+    return local_midnight(day, tz), local_midnight(day + dt.timedelta(days=1), tz)
+
+
 def parse_iso_instant(value: str) -> dt.datetime:
     """An ISO 8601 instant with a UTC offset (or Z), as an aware UTC datetime."""
     parsed = dt.datetime.fromisoformat(value.strip().replace("z", "Z").replace("Z", "+00:00"))

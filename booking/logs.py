@@ -75,6 +75,15 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+def assign_request_id() -> None:
+    """Take the caller's X-Request-Id when it is a plain identifier, or make one.
+
+    The app factory runs this first of all, before any hook that may answer by itself.
+    """
+    incoming = request.headers.get("X-Request-Id", "")
+    g.request_id = incoming if REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+
+
 def init_app(app: Flask) -> None:
     service_logger = logging.getLogger("booking")  # also app.logger: the app is named "booking"
     guard = next((f for f in service_logger.filters if isinstance(f, ScalarsOnly)), None)
@@ -93,14 +102,6 @@ def init_app(app: Flask) -> None:
         service_logger.addHandler(handler)
         service_logger.setLevel(logging.INFO)
         service_logger.propagate = False
-
-    def assign_request_id():
-        incoming = request.headers.get("X-Request-Id", "")
-        g.request_id = incoming if REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
-
-    # Before every other hook: one that answers by itself (the CSRF check, the idle time-out)
-    # would otherwise leave its response, and its log records, without a request id.
-    app.before_request_funcs.setdefault(None, []).insert(0, assign_request_id)
 
     @app.after_request
     def echo_request_id(response):

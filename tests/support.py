@@ -9,7 +9,7 @@ from html.parser import HTMLParser
 
 from sqlalchemy import func, select
 
-from booking import audit
+from booking import audit, clock
 from booking.accounts.users import create_user
 from booking.appointments import bookings
 from booking.appointments.slots import SlotRules
@@ -121,8 +121,11 @@ def on_site(
 
 
 def fill_rota(start: dt.date, days: int) -> int:
-    """The generated rota for `days` local days from `start`; how many shifts it made."""
-    return rota.generate(start, start + dt.timedelta(days=days - 1))
+    """The generated rota for `days` local days from `start`, committed; how many shifts it
+    made."""
+    created = rota.generate(start, start + dt.timedelta(days=days - 1), now=clock.now())
+    db.session.commit()
+    return created
 
 
 def email_of(role: Role) -> str:

@@ -14,7 +14,7 @@ from .. import audit, clock, permissions, places, settings
 from ..appointments import bookings, outcomes
 from ..appointments.references import normalise_reference
 from ..appointments.slots import Slot, SlotRules, free_slots
-from ..calendars import ics as calendars
+from ..calendars import feeds, ics
 from ..errors import BookingError, NotFound, SlotTaken
 from ..extensions import db
 from ..models import AuditEvent, Block, Booking
@@ -307,7 +307,7 @@ def booking_outcome(reference: str):
 @api_roles(permissions.BOOKING)
 def booking_calendar(reference: str):
     booking = _booking(reference)
-    calendar_file = calendars.booking_file(booking, settings.public_base_url())
+    calendar_file = ics.booking_file(booking, settings.public_base_url())
     audit.record(audit.Action.CALENDAR_EXPORTED, clock.now(), api_user(), booking)
     db.session.commit()
     return ics_response(calendar_file, f"appointment-{booking.reference}.ics")
@@ -319,7 +319,7 @@ def my_calendar():
     worker = api_user().worker
     if worker is None:
         raise NotFound("Your login is not linked to a place on the rota.")
-    url = calendars.feed_url(worker, settings.public_base_url())
+    url = feeds.feed_url(worker, settings.public_base_url())
     db.session.commit()
     return jsonify({"url": url})
 

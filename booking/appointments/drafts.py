@@ -31,11 +31,13 @@ def _current(user: User) -> BookingDraft | None:
 
 
 def load(user: User) -> dict | None:
+    """The signed-in user's draft, if the session holds one of theirs."""
     draft = _current(user)
     return json.loads(draft.data) if draft else None
 
 
 def save(user: User, data: dict, now: dt.datetime) -> None:
+    """Keep the draft's data, stamped `now` (the caller commits)."""
     draft = _current(user)
     if draft is None:
         draft = BookingDraft(id=secrets.token_urlsafe(32), user_id=user.id)
@@ -43,7 +45,6 @@ def save(user: User, data: dict, now: dt.datetime) -> None:
         session[SESSION_KEY] = draft.id
     draft.data = json.dumps(data)
     draft.updated_at = now
-    db.session.commit()
 
 
 def discard(user: User) -> None:
@@ -55,4 +56,5 @@ def discard(user: User) -> None:
 
 
 def purge(now: dt.datetime) -> None:
+    """Delete drafts left untouched for a day (the caller commits)."""
     db.session.execute(delete(BookingDraft).where(BookingDraft.updated_at < now - KEEP))

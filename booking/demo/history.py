@@ -14,7 +14,7 @@ import random
 from sqlalchemy import select
 
 from ..appointments.references import new_reference
-from ..clock import LONDON
+from ..clock import LONDON, local_midnight
 from ..extensions import db
 from ..models import (
     Booking,
@@ -91,7 +91,7 @@ def load(now: dt.datetime, sergeant: User, worker_user: User) -> int:
     first_day = today - dt.timedelta(days=HISTORY_DAYS)
     rota.generate(first_day, today - dt.timedelta(days=1), now=now)
     shifts = db.session.scalars(
-        select(Shift).where(Shift.starts_at >= _local_midnight(first_day), Shift.ends_at < now)
+        select(Shift).where(Shift.starts_at >= local_midnight(first_day), Shift.ends_at < now)
     ).all()
     blocks = {shift.block_id: shift.block for shift in shifts}
     made = 0
@@ -104,10 +104,6 @@ def load(now: dt.datetime, sergeant: User, worker_user: User) -> int:
             made += _past_booking(rng, shift, starts_at, arrest_block, sergeant, worker_user)
     db.session.commit()
     return made
-
-
-def _local_midnight(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(0), tzinfo=LONDON).astimezone(dt.UTC)
 
 
 def _past_booking(rng, shift, starts_at, arrest_block, sergeant, worker_user) -> int:

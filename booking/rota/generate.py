@@ -10,8 +10,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from .. import clock
-from ..clock import LONDON, local_instant
+from ..clock import LONDON, local_instant, local_midnight
 from ..extensions import db
 from ..models import BANK_HOLIDAY, Absence, Block, CoverRule, RotaRemoval, Shift, Worker
 from ..workdays import is_bank_holiday
@@ -83,9 +82,10 @@ def _week_of(day: dt.date) -> dt.date:
 def generate(
     start: dt.date,
     end: dt.date,
+    *,
+    now: dt.datetime,
     max_hours_per_week: float = 40.0,
     progress: Callable[[int], None] | None = None,
-    now: dt.datetime | None = None,
 ) -> int:
     """Fill every cover window from start to end (inclusive) with rostered workers.
 
@@ -94,15 +94,14 @@ def generate(
     manual changes. Weekend and bank-holiday duty goes round the team in turn; otherwise the
     block's own team comes first; then whoever has the fewest hours that week. Nobody is put
     on two blocks at once, in an absence, or over `max_hours_per_week`.
-    Returns the number of shifts created.
+    New shifts are stamped `now`; the caller commits. Returns the number of shifts created.
     """
-    stamp = now or clock.now()
     blocks = db.session.scalars(select(Block).order_by(Block.code)).all()
     workers = db.session.scalars(
         select(Worker).where(Worker.active.is_(True)).order_by(Worker.id)
     ).all()
-    range_start = local_instant(start, dt.time(0), LONDON) - WEEKEND_HISTORY
-    range_end = local_instant(end, dt.time(0), LONDON) + dt.timedelta(days=8)
+    range_start = local_midnight(start) - WEEKEND_HISTORY
+    range_end = local_midnight(end) + dt.timedelta(days=8)
     existing = db.session.scalars(
         select(Shift).where(*Shift.overlapping(range_start, range_end))
     ).all()
@@ -178,7 +177,7 @@ def generate(
                         starts_at=window.starts_at,
                         ends_at=window.ends_at,
                         generated=True,
-                        updated_at=stamp,
+                        updated_at=now,
                     )
                     db.session.add(shift)
                     by_block[block.id].append((window.starts_at, window.ends_at))
@@ -188,5 +187,4 @@ def generate(
                     created += 1
         if progress:
             progress(1)
-    db.session.commit()
     return created

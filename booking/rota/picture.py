@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from .. import places
-from ..clock import LONDON, local_instant
+from ..clock import local_day_span, local_instant, local_midnight
 from ..extensions import db
 from ..models import Block, Booking, Requirement, Shift
 from ..workdays import bank_holiday_name
@@ -165,9 +165,7 @@ def wall_instant(day: dt.date, wall: dt.time, tz: ZoneInfo) -> dt.datetime:
 def day_span(day: dt.date, tz: ZoneInfo, view: tuple[dt.time, dt.time] | None = None) -> Span:
     """Local midnight to the next local midnight (or the view's hours) as UTC instants."""
     if view is None:
-        return wall_instant(day, dt.time(0), tz), wall_instant(
-            day + dt.timedelta(days=1), dt.time(0), tz
-        )
+        return local_day_span(day, tz)
     return wall_instant(day, view[0], tz), wall_instant(day, view[1], tz)
 
 
@@ -225,10 +223,8 @@ def cover_picture(
     if blocks is None:
         blocks = places.blocks_by_name()
     # Wide enough for any block's time zone; each day is cut to its block's local day below.
-    range_start = wall_instant(monday, dt.time(0), LONDON) - dt.timedelta(days=1)
-    range_end = wall_instant(monday + dt.timedelta(days=7), dt.time(0), LONDON) + dt.timedelta(
-        days=1
-    )
+    range_start = local_midnight(monday) - dt.timedelta(days=1)
+    range_end = local_midnight(monday + dt.timedelta(days=7)) + dt.timedelta(days=1)
     block_ids = [block.id for block in blocks]
     shifts: dict[int, list[Span]] = defaultdict(list)
     for block_id, starts_at, ends_at in db.session.execute(

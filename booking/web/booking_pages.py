@@ -21,17 +21,16 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from .. import audit, clock, permissions, places, settings
-from ..appointments import bookings, drafts
+from ..appointments import bookings, drafts, queries
 from ..appointments.bookings import BookingDetails
 from ..appointments.notices import render_notice
 from ..appointments.slots import Slot, free_slots
 from ..clock import LONDON, parse_iso_instant
 from ..errors import InvalidField, NotFound, SlotTaken
 from ..extensions import db
-from ..models import Booking, BookingStatus
+from ..models import Booking
 from ..rota.cover import cover_at
 from . import web
 from .auth import roles_required
@@ -363,12 +362,7 @@ def bookings_list():
             form.reference.errors = [*form.reference.errors, "No booking has that reference"]
         else:
             return redirect(url_for("web.booking", reference=found.reference))
-    upcoming = db.session.scalars(
-        select(Booking)
-        .where(Booking.status == BookingStatus.BOOKED, Booking.starts_at >= clock.now())
-        .order_by(Booking.starts_at, Booking.reference)
-        .limit(UPCOMING_SHOWN)
-    ).all()
+    upcoming = queries.upcoming(clock.now(), UPCOMING_SHOWN)
     return render_template(
         "web/bookings.html",
         form=form,
@@ -400,6 +394,7 @@ def _store_draft(details: BookingDetails, slot: tuple[str, dt.datetime] | None) 
         },
         clock.now(),
     )
+    db.session.commit()
 
 
 def _draft() -> tuple[BookingDetails | None, tuple[str, dt.datetime] | None]:

@@ -9,12 +9,13 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, request
 
 from .. import clock, settings
-from ..calendars import ics as calendars
+from ..calendars import feeds
+from ..calendars.ics import CalendarFile
 
 bp = Blueprint("feeds", __name__)
 
 
-def ics_response(calendar_file: calendars.CalendarFile, filename: str) -> Response:
+def ics_response(calendar_file: CalendarFile, filename: str) -> Response:
     """A calendar file with ETag and Last-Modified, answering 304 when the client is current."""
     response = Response(calendar_file.body, content_type="text/calendar; charset=utf-8")
     response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
@@ -28,10 +29,10 @@ def ics_response(calendar_file: calendars.CalendarFile, filename: str) -> Respon
 def feed(token: str):
     now = clock.now()
     base_url = settings.public_base_url()
-    worker = calendars.worker_for_token(token)
+    worker = feeds.worker_for_token(token)
     if worker is not None and worker.active:
-        return ics_response(calendars.worker_feed(worker, now, base_url), "rota.ics")
-    block = calendars.block_for_token(token)
+        return ics_response(feeds.worker_feed(worker, now, base_url), "rota.ics")
+    block = feeds.block_for_token(token)
     if block is not None:
-        return ics_response(calendars.block_feed(block, now, base_url), f"{block.code}.ics")
+        return ics_response(feeds.block_feed(block, now, base_url), f"{block.code}.ics")
     abort(404)

@@ -8,7 +8,7 @@ from flask_wtf import FlaskForm
 
 from .. import audit, clock, permissions, places, settings
 from ..appointments import bookings
-from ..calendars import ics as calendars
+from ..calendars import feeds, ics
 from ..errors import NotFound
 from ..extensions import db
 from . import web
@@ -27,7 +27,7 @@ def booking_calendar(reference: str):
         booking = bookings.get_booking(reference)
     except NotFound:
         abort(404)
-    calendar_file = calendars.booking_file(booking, settings.public_base_url())
+    calendar_file = ics.booking_file(booking, settings.public_base_url())
     audit.record(audit.Action.CALENDAR_EXPORTED, clock.now(), current_user, booking)
     db.session.commit()
     response = ics_response(calendar_file, f"appointment-{booking.reference}.ics")
@@ -45,7 +45,7 @@ def my_calendar():
         abort(404)
     form = RegenerateForm()
     if form.validate_on_submit():
-        calendars.regenerate_token(worker)
+        feeds.regenerate_token(worker)
         db.session.commit()
         flash(
             "You have a new calendar address. The old one no longer works: "
@@ -53,14 +53,14 @@ def my_calendar():
             "success",
         )
         return redirect(url_for("web.my_calendar"))
-    https_url = calendars.feed_url(worker, settings.public_base_url())
+    https_url = feeds.feed_url(worker, settings.public_base_url())
     db.session.commit()
     return render_template(
         "calendar/mine.html",
         title="Your calendar feed",
         form=form,
         https_url=https_url,
-        webcal_url=calendars.webcal_url(https_url),
+        webcal_url=feeds.webcal_url(https_url),
     )
 
 
@@ -73,16 +73,16 @@ def block_calendars():
         block = next((b for b in blocks if b.code == request.form.get("block")), None)
         if block is None:
             abort(404)
-        calendars.regenerate_token(block)
+        feeds.regenerate_token(block)
         db.session.commit()
         flash(f"{block.name} has a new calendar address; the old one no longer works.", "success")
         return redirect(url_for("web.block_calendars"))
     base = settings.public_base_url()
-    feeds = [(block, calendars.feed_url(block, base)) for block in blocks]
+    urls = [(block, feeds.feed_url(block, base)) for block in blocks]
     db.session.commit()
     return render_template(
         "calendar/blocks.html",
         title="Block calendar feeds",
         form=form,
-        feeds=[(b, url, calendars.webcal_url(url)) for b, url in feeds],
+        feeds=[(b, url, feeds.webcal_url(url)) for b, url in urls],
     )

@@ -19,21 +19,20 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from .. import audit, clock, permissions, settings
-from ..appointments import outcomes
-from ..clock import LONDON, local_instant
+from ..appointments import outcomes, queries
+from ..clock import LONDON
 from ..errors import InvalidField, SlotTaken
 from ..extensions import db
-from ..models import Booking, BookingStatus, Requirement, Role, Shift, Worker
+from ..models import Booking, BookingStatus, Requirement, Role, Worker
+from ..rota import queries as rota_queries
 from . import web
 from .auth import roles_required
 from .booking_pages import JUST_BOOKED, SLOT_TAKEN, _booking_or_404, _slot_choices
 from .forms.day import FollowUpForm, OutcomeForm, PoliceInformedForm, WorkerChoiceForm
 from .forms.fields import SlotForm
-from .presentation import STATUS_NAMES, clock_time, date_and_time
+from .presentation import STATUS_NAMES, clock_time, date_and_time, long_date
 
 RECENTLY_INFORMED = dt.timedelta(days=7)
 RECENTLY_INFORMED_SHOWN = 50
@@ -53,15 +52,15 @@ def my_day():
     chooser = None
     if current_user.role == Role.COORDINATOR:
         chooser = WorkerChoiceForm.for_workers(
-            _workers(),
+            rota_queries.active_workers(),
             formdata=None,
             data={"worker": str(worker.id) if worker else "", "date": day.isoformat()},
         )
     now = clock.now()
     shifts, appointments = [], []
     if worker is not None:
-        shifts = _shifts_on(worker, day)
-        appointments = _bookings_on(worker, day)
+        shifts = rota_queries.shifts_on(worker, day)
+        appointments = queries.worker_day(worker, day)
         for booking in appointments:
             if booking.purged_at is None:
                 audit.record(audit.Action.VIEWED, now, current_user, booking, detail="worker's day")
@@ -70,9 +69,9 @@ def my_day():
     yesterday, tomorrow = day - dt.timedelta(days=1), day + dt.timedelta(days=1)
     return render_template(
         "day/day.html",
-        title=f"{_whose_day(worker)}: {_day_label(day)}",
+        title=f"{_whose_day(worker)}: {long_date(day)}",
         day=day,
-        day_label=_day_label(day),
+        day_label=long_date(day),
         whose=_whose_day(worker),
         today=now.astimezone(LONDON).date(),
         worker=worker,
@@ -83,12 +82,12 @@ def my_day():
         previous_day={
             "href": url_for("web.my_day", date=yesterday.isoformat(), worker=worker_arg),
             "text": "Previous day",
-            "labelText": _day_label(yesterday),
+            "labelText": long_date(yesterday),
         },
         next_day={
             "href": url_for("web.my_day", date=tomorrow.isoformat(), worker=worker_arg),
             "text": "Next day",
-            "labelText": _day_label(tomorrow),
+            "labelText": long_date(tomorrow),
         },
         today_href=url_for("web.my_day", worker=worker_arg),
     )
@@ -128,62 +127,10 @@ def _worker_asked() -> Worker | None:
     return worker
 
 
-def _local_day(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    """From local midnight to the next: 23, 24 or 25 hours long (midnight always exists)."""
-    return (
-        local_instant(day, dt.time(0), LONDON),
-        local_instant(day + dt.timedelta(days=1), dt.time(0), LONDON),
-    )
-
-
-def _shifts_on(worker: Worker, day: dt.date) -> list[Shift]:
-    starts, ends = _local_day(day)
-    return list(
-        db.session.scalars(
-            select(Shift)
-            .options(selectinload(Shift.block))
-            .where(Shift.worker_id == worker.id, *Shift.overlapping(starts, ends))
-            .order_by(Shift.starts_at)
-        )
-    )
-
-
-def _bookings_on(worker: Worker, day: dt.date) -> list[Booking]:
-    """The worker's appointments that day, cancelled ones included, in time order."""
-    starts, ends = _local_day(day)
-    return list(
-        db.session.scalars(
-            select(Booking)
-            .options(
-                selectinload(Booking.block),
-                selectinload(Booking.messages),
-                selectinload(Booking.follow_ups),
-                selectinload(Booking.follow_up_of),
-                selectinload(Booking.police_informed_by),
-            )
-            .where(
-                Booking.worker_id == worker.id,
-                Booking.starts_at >= starts,
-                Booking.starts_at < ends,
-            )
-            .order_by(Booking.starts_at, Booking.status == BookingStatus.CANCELLED, Booking.id)
-        )
-    )
-
-
-def _workers() -> list[Worker]:
-    return list(db.session.scalars(select(Worker).where(Worker.active).order_by(Worker.name)))
-
-
 def _whose_day(worker: Worker | None) -> str:
     if current_user.role == Role.WORKER:
         return "Your day"
     return f"{worker.name}’s day" if worker else "A worker’s day"
-
-
-def _day_label(day: dt.date) -> str:
-    """Thursday 14 January 2027"""
-    return f"{day:%A} {day.day} {day:%B %Y}"
 
 
 def _day_of(found: Booking) -> str:
@@ -378,7 +325,9 @@ def police_to_inform():
         "day/police.html",
         title="Non-attendances to tell the police of",
         pending=pending,
-        recent=_recently_informed(block_ids, now),
+        recent=queries.recently_informed(
+            block_ids, now, RECENTLY_INFORMED, RECENTLY_INFORMED_SHOWN
+        ),
         own_block=own_block,
         show_all=show_all,
         can_mark=permissions.may(current_user, permissions.POLICE_LIST),
@@ -414,22 +363,6 @@ def mark_police_informed(reference: str):
             "success",
         )
     return redirect(back)
-
-
-def _recently_informed(block_ids: list[int] | None, now: dt.datetime) -> list[Booking]:
-    query = (
-        select(Booking)
-        .options(selectinload(Booking.police_informed_by), selectinload(Booking.arrest_block))
-        .where(
-            Booking.police_informed_at.is_not(None),
-            Booking.police_informed_at >= now - RECENTLY_INFORMED,
-        )
-        .order_by(Booking.police_informed_at.desc(), Booking.id.desc())
-        .limit(RECENTLY_INFORMED_SHOWN)
-    )
-    if block_ids:
-        query = query.where(Booking.arrest_block_id.in_(block_ids))
-    return list(db.session.scalars(query))
 
 
 # Outcomes still awaited -----------------------------------------------------------------------

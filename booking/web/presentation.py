@@ -51,16 +51,21 @@ def local(instant: dt.datetime | None) -> dt.datetime | None:
     return instant.astimezone(LONDON) if instant else None
 
 
-def long_date(instant: dt.datetime) -> str:
-    """Saturday 27 March 2027"""
-    value = local(instant)
-    return f"{value:%A} {value.day} {value:%B %Y}"
+def _local_day(value: dt.date) -> dt.date:
+    """A date as it is; an instant as the date it is in London then."""
+    return local(value) if isinstance(value, dt.datetime) else value
 
 
-def short_date(instant: dt.datetime) -> str:
-    """Sat 27 Mar"""
-    value = local(instant)
-    return f"{value:%a} {value.day} {value:%b}"
+def long_date(value: dt.date) -> str:
+    """Saturday 27 March 2027, for a date or for an instant (the London date)."""
+    day = _local_day(value)
+    return f"{day:%A} {day.day} {day:%B %Y}"
+
+
+def short_date(value: dt.date) -> str:
+    """Sat 27 Mar, for a date or for an instant (the London date)."""
+    day = _local_day(value)
+    return f"{day:%a} {day.day} {day:%b}"
 
 
 def clock_time(instant: dt.datetime) -> str:

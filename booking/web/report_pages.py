@@ -20,11 +20,10 @@ from govuk_frontend_wtf.wtforms_widgets import GovSelect
 from wtforms import RadioField, SelectField
 from wtforms.validators import ValidationError
 
-from .. import audit, clock, permissions, places
+from .. import audit, charts, clock, permissions, places
 from ..clock import LONDON
 from ..extensions import db
 from ..models import Block
-from ..reports import charts
 from ..reports import figures as reports
 from ..reports.figures import BY_APPOINTMENT_BLOCK, BY_ARREST_BLOCK, Figures, Report
 from . import web

@@ -17,22 +17,23 @@ from zoneinfo import ZoneInfo
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup
-from sqlalchemy import or_, select
-from sqlalchemy.orm import selectinload
 
-from .. import clock, permissions, places
-from ..clock import LONDON
+from .. import charts, clock, permissions, places
+from ..appointments.queries import held_in
+from ..clock import LONDON, local_midnight
 from ..errors import InvalidField
 from ..extensions import db
-from ..models import Absence, Block, Booking, BookingStatus, Shift, Worker
+from ..models import Absence, Block, Shift, Worker
 from ..rota import changes as rota_changes
 from ..rota import picture as pictures
+from ..rota import queries
 from ..rota.changes import Recheck
 from ..workdays import bank_holiday_name
 from . import web
 from .auth import roles_required
 from .forms.fields import parse_clock_time
 from .forms.rota import KIND_NAMES, AbsenceForm, ConfirmRemovalForm, ShiftForm
+from .presentation import long_date, short_date
 
 VIEWS = {"day": None, "daytime": pictures.DAYTIME}
 
@@ -51,7 +52,7 @@ def rota_week():
         cells[(shift.block_id, _local_date(shift.starts_at, shift.block))].append(shift)
     return _render(
         "rota/week.html",
-        title=f"Rota for the week of {_long_day(monday)}",
+        title=f"Rota for the week of {long_date(monday)}",
         picture=picture,
         cells=cells,
         waiting=len(rota_changes.needs_rearranging()),
@@ -78,17 +79,9 @@ def rota_by_worker():
     dates = pictures.week_dates(monday)
     week_start, week_end = _week_span(monday)
     shifts = _shifts_in_week(monday)
-    absences = db.session.scalars(
-        select(Absence)
-        .where(Absence.starts_at < week_end, Absence.ends_at > week_start)
-        .order_by(Absence.starts_at)
-    ).all()
+    absences = queries.absences_overlapping(week_start, week_end)
     rostered = {shift.worker_id for shift in shifts} | {absence.worker_id for absence in absences}
-    workers = db.session.scalars(
-        select(Worker)
-        .where(or_(Worker.active.is_(True), Worker.id.in_(rostered)))
-        .order_by(Worker.name)
-    ).all()
+    workers = queries.workers_active_or(rostered)
     rows = {
         worker.id: WorkerWeek(worker, defaultdict(list), defaultdict(list), 0.0)
         for worker in workers
@@ -106,7 +99,7 @@ def rota_by_worker():
                 )
     return _render(
         "rota/workers.html",
-        title=f"Rota by worker for the week of {_long_day(monday)}",
+        title=f"Rota by worker for the week of {long_date(monday)}",
         rows=list(rows.values()),
         **_week_context(monday),
     )
@@ -196,7 +189,7 @@ def edit_shift(shift_id: int):
         form=form,
         title="Change a shift",
         shift=shift,
-        booked=_booked_in(shift),
+        booked=held_in(shift),
         action=url_for("web.edit_shift", shift_id=shift.id),
         back=url_for("web.rota_week", week=week),
     ), (400 if form.errors else 200)
@@ -220,7 +213,7 @@ def remove_shift(shift_id: int):
         form=form,
         title="Remove the shift",
         shift=shift,
-        booked=_booked_in(shift),
+        booked=held_in(shift),
         back=url_for("web.edit_shift", shift_id=shift.id),
     )
 
@@ -290,104 +283,12 @@ def cover_picture():
     picture = pictures.cover_picture(monday, view=VIEWS[view_name])
     return _render(
         "rota/cover.html",
-        title=f"Cover for the week of {_long_day(monday)}",
+        title=f"Cover for the week of {long_date(monday)}",
         picture=picture,
-        charts=[Chart.of(week, picture.view) for week in picture.blocks],
+        charts=[charts.CoverChart.of(week, picture.view) for week in picture.blocks],
         view_name=view_name,
         **_week_context(monday, hours=view_name),
     )
-
-
-@dataclass(frozen=True)
-class Bar:
-    """One interval drawn on a day's row of the chart, in SVG user units."""
-
-    x: float
-    width: float
-    kind: str  # "covered", "unfilled" or "closed" (no cover planned)
-    bookings: int
-    label: str
-
-
-@dataclass(frozen=True)
-class ChartRow:
-    y: float
-    day: pictures.BlockDay
-    bars: list[Bar]
-
-
-@dataclass(frozen=True)
-class Chart:
-    """The geometry of one block's week: days down, wall-clock hours across.
-
-    Bars sit where the wall clock reads their times, so 07:00-20:00 lines up on every day,
-    clock-change days included (the table beside the chart gives their true lengths).
-    """
-
-    week: pictures.BlockWeek
-    rows: list[ChartRow]
-    ticks: list[tuple[float, str]]
-    height: float
-
-    LEFT = 160
-    WIDTH = 600
-    TOP = 26
-    ROW = 34
-    BAR = 24
-    # Roughly the width of a character of the bars' 12-unit text.
-    CHARACTER = 6.5
-
-    @property
-    def right(self) -> float:
-        return self.LEFT + self.WIDTH
-
-    @classmethod
-    def of(cls, week: pictures.BlockWeek, view: tuple[dt.time, dt.time] | None) -> Chart:
-        first, last = (0, 24 * 60) if view is None else (_minutes(view[0]), _minutes(view[1]))
-        span = last - first
-
-        def x(minute: float) -> float:
-            return round(cls.LEFT + (min(max(minute, first), last) - first) / span * cls.WIDTH, 2)
-
-        rows = []
-        for index, block_day in enumerate(week.days):
-            bars = []
-            parts = [(interval, "covered", 0) for interval in block_day.covered] + [
-                (gap, "unfilled" if gap.unfilled else "closed", gap.bookings)
-                for gap in block_day.gaps
-            ]
-            for interval, kind, bookings in sorted(parts, key=lambda part: part[0].starts_at):
-                start = _wall_minutes(interval.starts, block_day.day)
-                end = _wall_minutes(interval.ends, block_day.day)
-                left, right = x(start), x(end)
-                if right <= left:
-                    continue  # the repeated autumn hour draws over the one before it
-                width = round(right - left, 2)
-                bars.append(Bar(left, width, kind, bookings, _bar_label(kind, bookings, width)))
-            rows.append(ChartRow(cls.TOP + index * cls.ROW, block_day, bars))
-        step = 180 if span > 13 * 60 else 60
-        ticks = [(x(minute), f"{minute // 60:02d}:00") for minute in range(first, last + 1, step)]
-        return cls(week, rows, ticks, cls.TOP + len(rows) * cls.ROW + 4)
-
-
-def _bar_label(kind: str, bookings: int, width: float) -> str:
-    """Words on a bar where they fit, so that colour is not the only cue; else the count."""
-    booked = f"{bookings} booked" if bookings else ""
-    words = {"covered": "", "unfilled": f"Gap {booked}".strip(), "closed": booked}[kind]
-    if len(words) * Chart.CHARACTER + 8 <= width:
-        return words
-    return str(bookings) if bookings else ""
-
-
-def _wall_minutes(local: dt.datetime, day: dt.date) -> int:
-    """Minutes after midnight on the wall clock; the next midnight is 24:00."""
-    if local.date() > day:
-        return 24 * 60
-    return local.hour * 60 + local.minute
-
-
-def _minutes(wall: dt.time) -> int:
-    return wall.hour * 60 + wall.minute
 
 
 # Helpers --------------------------------------------------------------------------------------
@@ -423,10 +324,7 @@ def _week() -> dt.date:
 
 
 def _week_span(monday: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    return (
-        pictures.wall_instant(monday, dt.time(0), LONDON),
-        pictures.wall_instant(monday + dt.timedelta(days=7), dt.time(0), LONDON),
-    )
+    return local_midnight(monday), local_midnight(monday + dt.timedelta(days=7))
 
 
 def _week_context(monday: dt.date, **link_args) -> dict:
@@ -438,7 +336,7 @@ def _week_context(monday: dt.date, **link_args) -> dict:
         "next_week": monday + dt.timedelta(days=7),
         "this_week": pictures.monday_of(clock.now().astimezone(LONDON).date()),
         "link_args": link_args,
-        "day_names": {day: _short_day(day) for day in week},
+        "day_names": {day: short_date(day) for day in week},
         "holidays": {day: bank_holiday_name(day) for day in week},
         "clock_changes": {day: _clock_change(day) for day in week},
     }
@@ -453,15 +351,7 @@ def _clock_change(day: dt.date) -> str | None:
 
 
 def _shifts_in_week(monday: dt.date) -> list[Shift]:
-    week_start, week_end = _week_span(monday)
-    return list(
-        db.session.scalars(
-            select(Shift)
-            .options(selectinload(Shift.worker), selectinload(Shift.block))
-            .where(Shift.starts_at >= week_start, Shift.starts_at < week_end)
-            .order_by(Shift.starts_at, Shift.id)
-        )
-    )
+    return queries.shifts_starting(*_week_span(monday))
 
 
 def _local_date(instant: dt.datetime, block: Block) -> dt.date:
@@ -472,20 +362,8 @@ def _hours(starts_at: dt.datetime, ends_at: dt.datetime) -> float:
     return (ends_at - starts_at).total_seconds() / 3600
 
 
-def _long_day(day: dt.date) -> str:
-    """Monday 22 March 2027"""
-    return f"{day:%A} {day.day} {day:%B %Y}"
-
-
-def _short_day(day: dt.date) -> str:
-    """Mon 22 Mar"""
-    return f"{day:%a} {day.day} {day:%b}"
-
-
 def _active_workers(also: Worker | None = None) -> list[Worker]:
-    workers = list(
-        db.session.scalars(select(Worker).where(Worker.active.is_(True)).order_by(Worker.name))
-    )
+    workers = queries.active_workers()
     if also is not None and also not in workers:
         workers.append(also)  # a shift's own worker stays choosable after leaving the team
     return workers
@@ -554,30 +432,13 @@ def _show_refusal(form, refusal: InvalidField) -> None:
         form.worker.errors = [*form.worker.errors, *unplaced.values()]
 
 
-def _booked_in(shift: Shift) -> list[Booking]:
-    """Live appointments held by the shift's worker at its block during the shift."""
-    return list(
-        db.session.scalars(
-            select(Booking)
-            .where(
-                Booking.worker_id == shift.worker_id,
-                Booking.block_id == shift.block_id,
-                Booking.status == BookingStatus.BOOKED,
-                Booking.starts_at >= shift.starts_at,
-                Booking.starts_at < shift.ends_at,
-            )
-            .order_by(Booking.starts_at)
-        )
-    )
-
-
 def _shift_text(shift: Shift) -> str:
     """Amira Clarke at Perry Barr, 07:00–20:00 on Thursday 14 January 2027"""
     zone = ZoneInfo(shift.block.timezone)
     day = shift.starts_at.astimezone(zone).date()
     return (
         f"{shift.worker.name} at {shift.block.name}, "
-        f"{span_text(shift.starts_at, shift.ends_at, zone)} on {_long_day(day)}"
+        f"{span_text(shift.starts_at, shift.ends_at, zone)} on {long_date(day)}"
     )
 
 
@@ -591,16 +452,16 @@ def _absence_text(absence: Absence) -> str:
     last_day = ends.date() - dt.timedelta(days=1) if ends.time() == midnight else ends.date()
     if starts.date() == last_day:
         if whole_days:
-            return f"all day on {_long_day(last_day)}"
-        return f"{span_text(absence.starts_at, absence.ends_at)} on {_long_day(last_day)}"
+            return f"all day on {long_date(last_day)}"
+        return f"{span_text(absence.starts_at, absence.ends_at)} on {long_date(last_day)}"
     if whole_days:
-        return f"all day from {_long_day(starts.date())} to {_long_day(last_day)}"
+        return f"all day from {long_date(starts.date())} to {long_date(last_day)}"
     until = (
-        f"the end of {_long_day(last_day)}"
+        f"the end of {long_date(last_day)}"
         if ends.time() == midnight
-        else f"{ends:%H:%M} on {_long_day(last_day)}"
+        else f"{ends:%H:%M} on {long_date(last_day)}"
     )
-    return f"from {starts:%H:%M} on {_long_day(starts.date())} to {until}"
+    return f"from {starts:%H:%M} on {long_date(starts.date())} to {until}"
 
 
 def _count(number: int, noun: str) -> str:

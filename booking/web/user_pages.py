@@ -228,11 +228,8 @@ def audit_trail():
         except ValueError:
             bad_date = True
         else:
-            first = dt.datetime.combine(local_day, dt.time(0), tzinfo=clock.LONDON)
-            query = query.where(
-                AuditEvent.at >= first.astimezone(dt.UTC),
-                AuditEvent.at < (first + dt.timedelta(days=1)).astimezone(dt.UTC),
-            )
+            first, after = clock.local_day_span(local_day)
+            query = query.where(AuditEvent.at >= first, AuditEvent.at < after)
     events = db.session.scalars(
         query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(AUDIT_PAGE)
     ).all()

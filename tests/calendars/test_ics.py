@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from booking.appointments import bookings
 from booking.appointments.slots import SlotRules
-from booking.calendars import ics as calendars
+from booking.calendars import feeds as calendars
 from booking.clock import LONDON
 from booking.extensions import db
 from booking.models import AuditEvent, Block, Booking, BookingStatus, Role, Shift, Worker

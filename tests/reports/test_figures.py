@@ -622,13 +622,13 @@ def test_october_2027_has_745_hours_and_an_overnight_shift_across_the_change_las
     assert cover("coventry", dt.date(2027, 10, 31), dt.date(2027, 10, 31)) == (9.0, 16.0)
 
 
-def test_rostered_weekday_cover_at_a_block_without_weekend_cover(team):
+def test_rostered_weekday_cover_at_a_block_without_weekend_cover(team, clock):
     """The rota's own shifts: 07:00-20:00 on the 21 working days of March 2027 at Stechford.
     Good Friday (26 March) and Easter Monday (29 March) are bank holidays, kept as Sundays:
     no cover there."""
     from booking.rota import generate as rota
 
-    rota.generate(dt.date(2027, 3, 1), dt.date(2027, 3, 31))
+    rota.generate(dt.date(2027, 3, 1), dt.date(2027, 3, 31), now=clock())
     db.session.commit()
     assert cover("stechford", dt.date(2027, 3, 1), dt.date(2027, 3, 31)) == (273.0, 470.0)
 

@@ -13,10 +13,9 @@ import re
 
 import pytest
 
-from booking import retention
+from booking import charts, retention
 from booking.demo.load import TEAM
 from booking.models import Role
-from booking.reports import charts
 from tests.reports.test_figures import EXPECTED_CSV, NOW, PERSONAL, local, make_known_period
 from tests.support import Page, trail
 

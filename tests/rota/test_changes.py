@@ -326,7 +326,7 @@ def test_a_part_day_absence_splits_the_shift_and_rechecks_only_the_bookings_insi
     assert not [s for s in offered if thursday(12) <= s < thursday(14)]
     assert thursday(14, 30) in offered
     # Generating the day again does not refill the gap.
-    assert rota.generate(THURSDAY, THURSDAY) == 0
+    assert rota.generate(THURSDAY, THURSDAY, now=clock()) == 0
     assert len(shifts_at(stechford, THURSDAY)) == 2
 
 
@@ -399,10 +399,10 @@ def test_generation_does_not_put_a_removed_shift_back_and_keeps_manual_changes(
         for s in shifts_at(block, SATURDAY)
     }
 
-    assert rota.generate(SATURDAY, SATURDAY) == 0
+    assert rota.generate(SATURDAY, SATURDAY, now=clock()) == 0
     # Running it over a longer span fills only the new day (Sunday), and again changes nothing.
-    assert rota.generate(THURSDAY, SATURDAY + dt.timedelta(days=1)) == 3
-    assert rota.generate(THURSDAY, SATURDAY + dt.timedelta(days=1)) == 0
+    assert rota.generate(THURSDAY, SATURDAY + dt.timedelta(days=1), now=clock()) == 3
+    assert rota.generate(THURSDAY, SATURDAY + dt.timedelta(days=1), now=clock()) == 0
 
     saturday_after = {
         (s.id, s.worker_id, s.block_id, s.starts_at, s.ends_at, s.generated)
@@ -533,7 +533,7 @@ def test_moving_a_shift_later_hands_over_or_flags_the_bookings_it_no_longer_cove
     )
     offered = slot_starts("stechford", thursday(7), thursday(20), clock)
     assert not [s for s in offered if thursday(11) <= s < thursday(12)]
-    assert rota.generate(THURSDAY, THURSDAY) == 0
+    assert rota.generate(THURSDAY, THURSDAY, now=clock()) == 0
 
 
 # Extra cover
@@ -792,12 +792,12 @@ def assert_nobody_in_two_places(shifts) -> None:
             assert earlier.ends_at <= later.starts_at
 
 
-def test_generating_the_rota_twice_changes_nothing(team, blocks):
-    first = rota.generate(dt.date(2027, 1, 14), dt.date(2027, 1, 20))
+def test_generating_the_rota_twice_changes_nothing(team, blocks, clock):
+    first = rota.generate(dt.date(2027, 1, 14), dt.date(2027, 1, 20), now=clock())
     before = [(s.id, s.worker_id, s.block_id, s.starts_at, s.ends_at) for s in all_shifts()]
     assert first == len(before) == len(windows(blocks, dt.date(2027, 1, 14), dt.date(2027, 1, 20)))
 
-    assert rota.generate(dt.date(2027, 1, 14), dt.date(2027, 1, 20)) == 0
+    assert rota.generate(dt.date(2027, 1, 14), dt.date(2027, 1, 20), now=clock()) == 0
     after = [(s.id, s.worker_id, s.block_id, s.starts_at, s.ends_at) for s in all_shifts()]
     assert after == before
 
@@ -813,9 +813,9 @@ def test_generating_the_rota_twice_changes_nothing(team, blocks):
     ids=["spring-forward", "autumn-back"],
 )
 def test_shifts_stay_seven_to_eight_local_time_across_a_clock_change(
-    team, blocks, start, end, change_day, utc_start_before, utc_start_after
+    team, blocks, start, end, change_day, utc_start_before, utc_start_after, clock
 ):
-    created = rota.generate(start, end)
+    created = rota.generate(start, end, now=clock())
     shifts = all_shifts()
     assert created == len(shifts) == len(windows(blocks, start, end))
     days = {s.starts_at.astimezone(LONDON).date() for s in shifts}
@@ -833,10 +833,10 @@ FOUR_WEEKS = (dt.date(2027, 1, 18), dt.date(2027, 2, 14))
 
 
 @pytest.mark.parametrize("weeks_at_a_time", [4, 1], ids=["all-at-once", "week-by-week"])
-def test_weekend_duty_goes_round_the_team_over_four_weeks(team, blocks, weeks_at_a_time):
+def test_weekend_duty_goes_round_the_team_over_four_weeks(team, blocks, weeks_at_a_time, clock):
     first, last = FOUR_WEEKS
     while first <= last:
-        rota.generate(first, first + dt.timedelta(weeks=weeks_at_a_time, days=-1))
+        rota.generate(first, first + dt.timedelta(weeks=weeks_at_a_time, days=-1), now=clock())
         first += dt.timedelta(weeks=weeks_at_a_time)
     weekend_blocks = {b.id for b in blocks.values() if b.high_activity}
     duties = Counter({worker.id: 0 for worker in team})
@@ -850,16 +850,16 @@ def test_weekend_duty_goes_round_the_team_over_four_weeks(team, blocks, weeks_at
     assert min(duties.values()) >= 1
 
 
-def test_nobody_is_rostered_at_two_blocks_at_once_or_over_the_hours_cap(team, blocks):
-    created = rota.generate(*FOUR_WEEKS)
+def test_nobody_is_rostered_at_two_blocks_at_once_or_over_the_hours_cap(team, blocks, clock):
+    created = rota.generate(*FOUR_WEEKS, now=clock())
     shifts = all_shifts()
     assert created == len(shifts) == len(windows(blocks, *FOUR_WEEKS))
     assert_nobody_in_two_places(shifts)
     assert max(weekly_hours(shifts).values()) <= 40
 
 
-def test_a_tight_hours_cap_leaves_windows_unfilled_rather_than_overfilled(team, blocks):
-    created = rota.generate(*FOUR_WEEKS, max_hours_per_week=26)
+def test_a_tight_hours_cap_leaves_windows_unfilled_rather_than_overfilled(team, blocks, clock):
+    created = rota.generate(*FOUR_WEEKS, now=clock(), max_hours_per_week=26)
     shifts = all_shifts()
     open_windows = windows(blocks, *FOUR_WEEKS)
     # 14 workers can do two 13-hour shifts a week each: 28 of the 36 weekly windows.
@@ -879,7 +879,7 @@ def test_an_absent_worker_is_not_rostered_and_the_block_is_still_covered(
     )
     db.session.commit()
 
-    rota.generate(dt.date(2027, 1, 18), dt.date(2027, 1, 24))
+    rota.generate(dt.date(2027, 1, 18), dt.date(2027, 1, 24), now=clock())
 
     away_shifts = [s for s in all_shifts() if s.worker_id == away.id]
     assert all(s.starts_at >= local(2027, 1, 23, 0) for s in away_shifts)

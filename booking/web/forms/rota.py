@@ -14,8 +14,9 @@ from govuk_frontend_wtf.wtforms_widgets import GovSelect, GovSubmitInput
 from wtforms import RadioField, SelectField, SubmitField
 from wtforms.validators import InputRequired, Optional, StopValidation, ValidationError
 
-from ...clock import LONDON, local_instant
+from ...clock import LONDON, local_day_span, local_instant, local_midnight
 from ...models import AbsenceKind, Block, Worker
+from ..presentation import long_date
 from .fields import ClockTimeField, DayMonthYearField, GovRadios, add_errors
 
 TIME_HINT = "Use the 24-hour clock, for example 07:00"
@@ -32,7 +33,7 @@ def block_choices(blocks: list[Block]) -> list[tuple[str, str]]:
 
 def skipped_time(field: ClockTimeField, day: dt.date) -> str:
     return (
-        f"{field.time:%H:%M} does not exist on {day:%A} {day.day} {day:%B %Y}: the clocks go "
+        f"{field.time:%H:%M} does not exist on {long_date(day)}: the clocks go "
         "forward an hour then. Enter a time before or after the change"
     )
 
@@ -184,16 +185,15 @@ class AbsenceForm(FlaskForm):
     def span(self, tz: ZoneInfo = LONDON) -> tuple[dt.datetime, dt.datetime] | None:
         """The absence as UTC instants. Without times it runs from local midnight of the first
         day to local midnight after the last (23 or 25 hours on clock-change days)."""
-        midnight = dt.time(0)
         starts_at = (
             local_time_on(self.first_day.data, self.starts, tz)
             if self.starts.time
-            else local_instant(self.first_day.data, midnight, tz)
+            else local_midnight(self.first_day.data, tz)
         )
         ends_at = (
             local_time_on(self.last_day.data, self.ends, tz)
             if self.ends.time
-            else local_instant(self.last_day.data + dt.timedelta(days=1), midnight, tz)
+            else local_day_span(self.last_day.data, tz)[1]
         )
         if starts_at is None or ends_at is None:
             return None

@@ -1,5 +1,7 @@
-"""Charts drawn on the server as inline SVG: the geometry here, the markup in
-`templates/reports/_chart.html`.
+"""Charts drawn on the server as inline SVG: the geometry here, the markup in the templates.
+
+The reports' column and bar charts (`templates/reports/_chart.html`), and the rota's cover
+picture, one block's week of cover and gaps (`templates/rota/cover.html`).
 
 No chart library, no script and no inline style (the Content-Security-Policy allows none):
 a chart is rectangles, lines and text placed by these functions and drawn with SVG
@@ -10,20 +12,24 @@ hatched or outlined), the legend names it in words, and every bar carries its va
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .rota.picture import BlockDay, BlockWeek
 
 # The GOV.UK palette: each look keeps a 3:1 contrast with the white page at its edge.
 BLACK = "#0b0c0c"
 BLUE = "#1d70b8"
 RED = "#d4351c"
 WHITE = "#ffffff"
-GRID = "#b1b4b6"
 LOOKS = ("solid", "hatched", "outline")
 
-FONT_SIZE = 16
-# An estimate of the width of one character at FONT_SIZE, to leave room for labels.
+# An estimate of the width of one character of the 16-unit text the template draws, to leave
+# room for labels.
 CHAR_WIDTH = 9
 LEGEND_LINE = 28
 SWATCH = (24, 16)
@@ -303,3 +309,101 @@ def _lower_first(label: str) -> str:
 def _r(value: float) -> float:
     """Coordinates to a tenth of a unit: plenty on screen, and short in the markup."""
     return round(value, 1)
+
+
+# The cover picture -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CoverBar:
+    """One interval drawn on a day's row of the chart, in SVG user units."""
+
+    x: float
+    width: float
+    kind: str  # "covered", "unfilled" or "closed" (no cover planned)
+    bookings: int
+    label: str
+
+
+@dataclass(frozen=True)
+class CoverRow:
+    y: float
+    day: BlockDay
+    bars: list[CoverBar]
+
+
+@dataclass(frozen=True)
+class CoverChart:
+    """The geometry of one block's week: days down, wall-clock hours across.
+
+    Bars sit where the wall clock reads their times, so 07:00-20:00 lines up on every day,
+    clock-change days included (the table beside the chart gives their true lengths).
+    """
+
+    week: BlockWeek
+    rows: list[CoverRow]
+    ticks: list[tuple[float, str]]
+    height: float
+
+    LEFT = 160
+    WIDTH = 600
+    TOP = 26
+    ROW = 34
+    BAR = 24
+    # Roughly the width of a character of the bars' 12-unit text.
+    CHARACTER = 6.5
+
+    @property
+    def right(self) -> float:
+        return self.LEFT + self.WIDTH
+
+    @classmethod
+    def of(cls, week: BlockWeek, view: tuple[dt.time, dt.time] | None) -> CoverChart:
+        """One block's week, over the view's hours of the day (all 24 when None)."""
+        first, last = (0, 24 * 60) if view is None else (_minutes(view[0]), _minutes(view[1]))
+        span = last - first
+
+        def x(minute: float) -> float:
+            return round(cls.LEFT + (min(max(minute, first), last) - first) / span * cls.WIDTH, 2)
+
+        rows = []
+        for index, block_day in enumerate(week.days):
+            bars = []
+            parts = [(interval, "covered", 0) for interval in block_day.covered] + [
+                (gap, "unfilled" if gap.unfilled else "closed", gap.bookings)
+                for gap in block_day.gaps
+            ]
+            for interval, kind, bookings in sorted(parts, key=lambda part: part[0].starts_at):
+                start = _wall_minutes(interval.starts, block_day.day)
+                end = _wall_minutes(interval.ends, block_day.day)
+                left, right = x(start), x(end)
+                if right <= left:
+                    continue  # the repeated autumn hour draws over the one before it
+                width = round(right - left, 2)
+                bars.append(
+                    CoverBar(left, width, kind, bookings, _bar_label(kind, bookings, width))
+                )
+            rows.append(CoverRow(cls.TOP + index * cls.ROW, block_day, bars))
+        step = 180 if span > 13 * 60 else 60
+        ticks = [(x(minute), f"{minute // 60:02d}:00") for minute in range(first, last + 1, step)]
+        return cls(week, rows, ticks, cls.TOP + len(rows) * cls.ROW + 4)
+
+
+def _bar_label(kind: str, bookings: int, width: float) -> str:
+    """Words on a bar where they fit, so that colour is not the only cue; else the count."""
+    booked = f"{bookings} booked" if bookings else ""
+    words = {"covered": "", "unfilled": f"Gap {booked}".strip(), "closed": booked}[kind]
+    if len(words) * CoverChart.CHARACTER + 8 <= width:
+        return words
+    return str(bookings) if bookings else ""
+
+
+def _wall_minutes(local: dt.datetime, day: dt.date) -> int:
+    """Minutes after midnight on the wall clock; the next midnight is 24:00."""
+    if local.date() > day:
+        return 24 * 60
+    return local.hour * 60 + local.minute
+
+
+def _minutes(wall: dt.time) -> int:
+    return wall.hour * 60 + wall.minute
