@@ -14,7 +14,7 @@ from functools import lru_cache
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from icalendar import Calendar, Event, Timezone, vDuration
+from icalendar import Calendar, Event, Timezone, vDuration, vText
 
 from ..models import Booking, BookingStatus
 
@@ -47,7 +47,9 @@ def _calendar_head(method: str | None = None, name: str | None = None) -> bytes:
     if method:
         calendar.add("method", method)
     if name:
-        calendar.add("x-wr-calname", name)
+        # Typed as text so that it is escaped: icalendar writes an untyped X- property as it
+        # is, and a line break in a name would end the property and start a forged one.
+        calendar.add("x-wr-calname", vText(name))
         calendar.add("x-wr-timezone", "Europe/London")
         calendar.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
         # An X- property is text unless typed: a bare timedelta would be written "1:00:00".

@@ -11,7 +11,7 @@ import re
 from urllib.parse import urlsplit
 
 import pytest
-from icalendar import Calendar
+from icalendar import Calendar, vText
 from sqlalchemy import select
 
 from booking.appointments import bookings
@@ -344,6 +344,25 @@ def test_worker_feed_is_named_and_asks_for_an_hourly_refresh(me, get_feed):
     assert "\r\nREFRESH-INTERVAL;VALUE=DURATION:PT1H\r\n" in text
     assert "\r\nX-PUBLISHED-TTL:PT1H\r\n" in text
     assert response.calendar.decoded("REFRESH-INTERVAL") == dt.timedelta(hours=1)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["Sam\r\nBEGIN:VEVENT\r\nSUMMARY:Forged", "Sam\nX-FORGED:1", "Sam; Lee, Jr"],
+)
+def test_a_name_that_holds_a_line_break_cannot_add_lines_to_the_feed(me, get_feed, name):
+    # An old row: names are refused with control characters now, but the feed must not trust it.
+    me.name = name
+    db.session.commit()
+    response = get_feed(feed_path(me))
+
+    assert response.status_code == 200
+    lines = unfold(response.data).split("\r\n")
+    assert [line for line in lines if line.startswith("X-WR-CALNAME")] == [
+        "X-WR-CALNAME:On site: " + vText(name).to_ical().decode()
+    ]
+    assert not [line for line in lines if line.startswith(("SUMMARY:Forged", "X-FORGED"))]
+    assert response.calendar.walk("VEVENT") == []
 
 
 def test_worker_feed_covers_two_weeks_back_to_eight_weeks_ahead(me, roster, book, clock, get_feed):
