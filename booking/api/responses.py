@@ -250,6 +250,6 @@ class Kpi(Figures):
 
 
 def error_response(message: str, status: int, errors: dict | None = None, **extra):
-    body = {"error": message, "errors": errors or {}}
-    body.update(extra)
-    return jsonify(body), status
+    """A refusal in the contract's shape (the Error model), with any further keys given."""
+    body = Error(error=message, errors=errors or {}).model_dump(mode="json")
+    return jsonify(body | extra), status

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from flask import jsonify
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
@@ -66,12 +67,14 @@ def invalid_body(error: InvalidFields):
 @api.errorhandler(BookingError)
 def refused(error: BookingError):
     db.session.rollback()
-    extra = {}
     if isinstance(error, SlotTaken):
-        extra["alternatives"] = [
-            responses.Slot.of(slot).model_dump(mode="json") for slot in error.alternatives
-        ]
-    return error_response(error.message, error.status, error.errors, **extra)
+        taken = responses.SlotTaken(
+            error=error.message,
+            errors=error.errors or {},
+            alternatives=[responses.Slot.of(slot) for slot in error.alternatives],
+        )
+        return jsonify(taken.model_dump(mode="json")), error.status
+    return error_response(error.message, error.status, error.errors)
 
 
 def _rules() -> SlotRules:
