@@ -8,7 +8,6 @@ turned into the block's local time here, and written with their offset to the se
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import fields
 from typing import Annotated, Any, get_type_hints
 from zoneinfo import ZoneInfo
 
@@ -211,18 +210,25 @@ def _figure_field(kind: Any) -> tuple[Any, Any]:
     return kind, ...
 
 
-# The report's figures, named once in booking/reports/figures.py: its dataclass's fields, and
-# the shares worked out from them.
 _FIGURE_TYPES = get_type_hints(reports.Figures)
+
+
+def _figure_type(name: str) -> Any:
+    """A figure's type: its dataclass field's, or the return type of the property it reads."""
+    if name in _FIGURE_TYPES:
+        return _FIGURE_TYPES[name]
+    attribute = getattr(reports.Figures, name, None)
+    if isinstance(attribute, property):
+        return get_type_hints(attribute.fget).get("return", Any)
+    return Any
+
+
+# The report's figures, named once: those booking/reports/figures.py gives for a report.
 Figures = create_model(
     "Figures",
     __base__=Answer,
     __doc__="The figures for one set of appointments: a block, a month, or all.",
-    **{f.name: _figure_field(_FIGURE_TYPES[f.name]) for f in fields(reports.Figures)},
-    **{
-        name: _figure_field(get_type_hints(getattr(reports.Figures, name).fget)["return"])
-        for name in reports.SHARES
-    },
+    **{name: _figure_field(_figure_type(name)) for name in reports.Figures().as_dict()},
 )
 
 

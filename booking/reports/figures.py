@@ -97,16 +97,13 @@ class Figures:
             figures.pop(name)
         figures["cover_hours"] = round(self.cover_hours, 1)
         figures["gap_hours"] = round(self.gap_hours, 1)
-        for name in SHARES:
-            figures[name] = getattr(self, name)
+        figures["attendance_rate"] = self.attendance_rate
+        figures["other_block_share"] = self.other_block_share
         figures["median_hours_to_appointment"] = self.median_hours_to_appointment
         figures["p90_hours_to_appointment"] = self.p90_hours_to_appointment
         return figures
 
 
-# The shares worked out from the fields, reported beside them: with the fields, every figure
-# a report gives (the API's response model is made from these).
-SHARES = ("attendance_rate", "other_block_share")
 # Every figure but the median and percentile adds up over blocks and months.
 NOT_SUMMED = ("median_hours_to_appointment", "p90_hours_to_appointment")
 SUMMED = tuple(f.name for f in fields(Figures) if f.name not in NOT_SUMMED)
