@@ -140,7 +140,7 @@ def create_app(test_config: dict | None = None) -> Flask:
             return jsonify(status="unavailable"), 503
         return jsonify(status="ok")
 
-    for status in (400, 403, 404, 413, 500):
+    for status in (400, 403, 404, 405, 413, 429, 500):
         app.register_error_handler(status, _error_page(status))
 
     return app
@@ -164,10 +164,17 @@ def _error_page(status: int):
                 400: "The request is malformed.",
                 403: "Your role is not allowed to do that.",
                 404: "Not found.",
+                405: "This path does not take that method.",
                 413: "The request body is larger than 64 KiB.",
+                429: "Too many requests: try again later.",
                 500: "Something went wrong on our side.",
             }
-            return error_response(messages[status], status)
+            response, code = error_response(messages[status], status)
+            if getattr(error, "valid_methods", None):  # a 405 names the methods the path takes
+                response.headers["Allow"] = ", ".join(error.valid_methods)
+            return response, code
+        if status == 405:  # Werkzeug's own page: no page of the site answers a wrong method
+            return error
         return render_template(f"errors/{status}.html"), status
 
     return handler

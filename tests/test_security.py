@@ -352,6 +352,56 @@ def test_twenty_sign_ins_from_one_address_in_a_minute_are_the_most(make_app, use
     assert _sign_in_from(browser, "10.1.1.2", fifth, PASSWORD).status_code == 302
 
 
+def test_successful_sign_ins_do_not_count_towards_the_limits(make_app, users):
+    limited = make_app(RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="memory://")
+    for _ in range(8):  # a sergeant signing in on several screens through a shift
+        browser = limited.test_client()
+        signed_in = _sign_in_from(browser, "10.2.2.2", "sergeant@test.example", PASSWORD)
+        assert signed_in.status_code == 302
+    wrong = _sign_in_from(limited.test_client(), "10.2.2.2", "sergeant@test.example")
+    assert wrong.status_code == 400, "a mistyped password is a form error, not a lock-out"
+
+
+def test_a_locked_sign_in_is_a_page_that_says_what_to_do(make_app, users):
+    limited = make_app(RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="memory://")
+    browser = limited.test_client()
+    for _ in range(5):
+        _sign_in_from(browser, "10.3.3.3", "sergeant@test.example")
+    locked = _sign_in_from(browser, "10.3.3.3", "sergeant@test.example", PASSWORD)
+    assert locked.status_code == 429
+    assert locked.mimetype == "text/html"
+    page = Page(locked.get_data(as_text=True))
+    assert page.title.startswith("Too many attempts")
+    assert "Wait a minute, then try again" in locked.get_data(as_text=True)
+
+
+def test_a_forwarded_for_header_is_not_trusted_without_a_proxy(make_app, users, clock):
+    """With PROXY_FIX_HOPS=0 any client could write X-Forwarded-For: the limit per address
+    counts the connection's own address whatever the header says."""
+    create_user("fifth@test.example", Role.SERGEANT, PASSWORD, now=clock())
+    browser = make_app(
+        RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="memory://", PROXY_FIX_HOPS=0
+    ).test_client()
+    tries = 0
+    for role in Role:
+        for _ in range(5):
+            tries += 1
+            refused = browser.post(
+                "/login",
+                data={"email": f"{role}@test.example", "password": "not the password"},
+                headers={"X-Forwarded-For": f"192.0.2.{tries}"},
+                environ_base={"REMOTE_ADDR": "10.4.4.4"},
+            )
+            assert refused.status_code == 400
+    last = browser.post(
+        "/login",
+        data={"email": "fifth@test.example", "password": PASSWORD},
+        headers={"X-Forwarded-For": "198.51.100.7"},
+        environ_base={"REMOTE_ADDR": "10.4.4.4"},
+    )
+    assert last.status_code == 429
+
+
 @pytest.fixture
 def redis_db():
     redis = pytest.importorskip("redis")

@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable
 
 from flask import Response, jsonify, request
+from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -54,16 +55,16 @@ def _replay(record: IdempotencyRecord, fingerprint: str):
     return response
 
 
-def commit_once(user: User, perform: Callable[[], tuple[dict, int]]):
-    """Run `perform` (which changes the session but does not commit) and commit its result,
-    once per Idempotency-Key. Returns a Flask response."""
+def commit_once(user: User, perform: Callable[[], BaseModel], status: int = 200):
+    """Run `perform` (which changes the session but does not commit and returns the response
+    model) and commit its result, once per Idempotency-Key. Returns a Flask response."""
     key = request.headers.get("Idempotency-Key", "").strip()
     if len(key) > MAX_KEY_LENGTH:
         return error_response(
             "The Idempotency-Key is too long.", 400, {"Idempotency-Key": "At most 255 characters"}
         )
     if not key:
-        body, status = perform()
+        body = perform().model_dump(mode="json")
         db.session.commit()
         return _json(body, status)
 
@@ -91,7 +92,7 @@ def commit_once(user: User, perform: Callable[[], tuple[dict, int]]):
         if existing is None:
             raise
         return _replay(existing, fingerprint)
-    body, status = perform()
+    body = perform().model_dump(mode="json")
     record.status_code = status
     record.response_body = json.dumps(body)
     db.session.commit()

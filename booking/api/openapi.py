@@ -1,547 +1,216 @@
-"""The OpenAPI 3 document of the JSON API (served at /api/v1/openapi.json)."""
+"""The OpenAPI 3.1 document of the JSON API (served at /api/v1/openapi.json).
+
+Made, not written: the paths from the register of operations (operations.py), and every
+schema from the pydantic models the routes read and write (schemas.py, responses.py), with
+pydantic's own JSON Schema generator.
+"""
 
 from __future__ import annotations
 
+import re
 from functools import cache
+from typing import Any, get_args, get_origin
 
 from flask import current_app
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
 
-from .schemas import BookingIn, CancelIn, OutcomeIn, RearrangeIn
+from .operations import JSON, OPERATIONS, Operation
+from .responses import Error, SlotTaken
 
-TIME = {"type": "string", "format": "date-time"}
-NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
-CODE = {"type": "string"}
-
-ERROR = {
-    "type": "object",
-    "required": ["error", "errors"],
-    "properties": {
-        "error": {"type": "string"},
-        "errors": {"type": "object", "additionalProperties": {"type": "string"}},
-    },
+REF = "#/components/schemas/{model}"
+DEFAULT_ANSWERS = {
+    400: "Malformed parameters or JSON",
+    401: "No or bad token",
+    403: "Role not allowed",
+    413: "Body over 64 KiB",
+    422: "A field fails validation",
 }
-SLOT = {
-    "type": "object",
-    "required": ["block", "starts_at", "ends_at", "free"],
-    "properties": {
-        "block": CODE,
-        "starts_at": TIME,
-        "ends_at": TIME,
-        "free": {"type": "integer", "minimum": 1},
-    },
+# Answers that any path may give, described once: a method the path does not take, and too
+# many requests where a deployment sets a rate limit (the service sets none on the API).
+SHARED_ANSWERS = {
+    "MethodNotAllowed": "405: this path does not take that method; the Allow header lists "
+    "those it takes.",
+    "TooManyRequests": "429: too many requests; the API sets no rate limit of its own, and "
+    "answers so only where a deployment sets one. Retry later.",
 }
-SLOT_TAKEN = {
-    "allOf": [
-        {"$ref": "#/components/schemas/Error"},
-        {
-            "type": "object",
-            "required": ["alternatives"],
-            "properties": {
-                "alternatives": {"type": "array", "items": {"$ref": "#/components/schemas/Slot"}}
-            },
-        },
-    ]
-}
-BLOCK = {
-    "type": "object",
-    "required": ["code", "name", "address", "high_activity", "timezone"],
-    "properties": {
-        "code": CODE,
-        "name": {"type": "string"},
-        "address": {"type": "string"},
-        "high_activity": {"type": "boolean"},
-        "timezone": {"type": "string"},
-    },
-}
-COVER = {
-    "type": "object",
-    "required": ["block", "at", "on_site", "workers_on_site", "next_on_site_at"],
-    "properties": {
-        "block": CODE,
-        "at": TIME,
-        "on_site": {"type": "boolean"},
-        "workers_on_site": {"type": "integer", "minimum": 0},
-        "next_on_site_at": {
-            **NULLABLE_TIME,
-            "description": "When cover next starts; null while a worker is on site.",
-        },
-    },
-}
-MESSAGE = {
-    "type": "object",
-    "required": ["kind", "send_at", "status", "attempts"],
-    "properties": {
-        "kind": {"enum": ["confirmation", "day_before", "same_day", "changed", "cancelled"]},
-        "send_at": TIME,
-        "status": {
-            "enum": ["pending", "sending", "sent", "delivered", "failed", "cancelled", "skipped"]
-        },
-        "attempts": {"type": "integer", "minimum": 0},
-    },
-}
-AUDIT_EVENT = {
-    "type": "object",
-    "required": ["at", "user", "action", "reference"],
-    "properties": {
-        "at": TIME,
-        "user": {"type": ["string", "null"], "description": "email; null for the service itself"},
-        "action": {"type": "string"},
-        "reference": {"type": ["string", "null"]},
-    },
-}
-COUNT = {"type": "integer", "minimum": 0}
-HOURS = {"type": "number", "minimum": 0}
-NULLABLE_NUMBER = {"type": ["number", "null"]}
-FIGURES = {
-    "type": "object",
-    "required": [
-        "bookings",
-        "attended",
-        "left_early",
-        "did_not_attend",
-        "cancelled",
-        "rearranged",
-        "sms_sent",
-        "sms_delivered",
-        "sms_failed",
-    ],
-    "properties": {
-        **{
-            name: COUNT
-            for name in (
-                "bookings",
-                "initial",
-                "follow_up",
-                "voluntary",
-                "attended",
-                "left_early",
-                "did_not_attend",
-                "cancelled",
-                "rearranged",
-                "awaiting_outcome",
-                "police_to_inform",
-                "police_informed",
-                "other_block",
-                "sms_sent",
-                "sms_delivered",
-                "sms_failed",
-                "sms_opted_out",
-            )
-        },
-        "cover_hours": HOURS,
-        "gap_hours": HOURS,
-        "attendance_rate": NULLABLE_NUMBER,
-        "other_block_share": NULLABLE_NUMBER,
-        "median_hours_to_appointment": NULLABLE_NUMBER,
-        "p90_hours_to_appointment": NULLABLE_NUMBER,
-    },
-}
-KPI = {
-    "allOf": [
-        {"$ref": "#/components/schemas/Figures"},
-        {
-            "type": "object",
-            "required": ["start", "end", "block", "block_by", "by_block", "by_month"],
-            "properties": {
-                "start": {"type": "string", "format": "date"},
-                "end": {"type": "string", "format": "date"},
-                "block": {"type": ["string", "null"]},
-                "block_by": {"enum": ["appointment", "arrest"]},
-                "by_block": {
-                    "type": "object",
-                    "additionalProperties": {"$ref": "#/components/schemas/Figures"},
-                },
-                "by_month": {
-                    "type": "object",
-                    "additionalProperties": {"$ref": "#/components/schemas/Figures"},
-                },
-            },
-        },
-    ]
-}
-BOOKING = {
-    "type": "object",
-    "required": [
-        "reference",
-        "status",
-        "block",
-        "starts_at",
-        "ends_at",
-        "custody_record",
-        "person_name",
-        "mobile",
-        "sms_consent",
-        "requirement",
-        "test_result",
-        "tested_at",
-        "disputed",
-        "arrest_block",
-        "notice_version",
-        "worker",
-        "messages",
-    ],
-    "properties": {
-        "reference": {"type": "string", "pattern": "^[A-HJ-NP-Z2-9]{4}-[A-HJ-NP-Z2-9]{4}$"},
-        "status": {"enum": ["booked", "attended", "left_early", "did_not_attend", "cancelled"]},
-        "block": CODE,
-        "starts_at": TIME,
-        "ends_at": TIME,
-        "custody_record": {"type": ["string", "null"]},
-        "person_name": {"type": ["string", "null"]},
-        "mobile": {"type": ["string", "null"], "description": "E.164, +447…"},
-        "sms_consent": {"type": "boolean"},
-        "requirement": {"enum": ["initial", "follow_up", "voluntary"]},
-        "test_result": {"enum": ["opiates", "cocaine", "both", "negative"]},
-        "tested_at": TIME,
-        "disputed": {"type": "boolean"},
-        "arrest_block": CODE,
-        "notice_version": {"type": "integer", "minimum": 1},
-        "worker": {
-            "type": ["object", "null"],
-            "properties": {"name": {"type": "string"}},
-            "description": "null while the appointment needs rearranging",
-        },
-        "messages": {"type": "array", "items": {"$ref": "#/components/schemas/Message"}},
-    },
-}
+DESCRIPTION = (
+    "Times are ISO 8601 with a UTC offset; any offset is accepted and times are returned in "
+    "the block's local time (Europe/London) with its offset. A refused request changes "
+    "nothing. Every error, whatever its status (405 and 429 included), is JSON: "
+    '`{"error": "one sentence", "errors": {"field": "message"}}`.'
+)
 
 
-def _body_schema(model) -> dict:
-    schema = model.model_json_schema()
-    schema.pop("title", None)
-    for prop in schema.get("properties", {}).values():
-        prop.pop("title", None)
+def _ref(model: type[BaseModel]) -> dict:
+    return {"$ref": REF.format(model=model.__name__)}
+
+
+def _model(kind: Any) -> type[BaseModel] | None:
+    """The response model of a response type (itself, or what a list holds)."""
+    if get_origin(kind) is list:
+        kind = get_args(kind)[0]
+    return kind if isinstance(kind, type) and issubclass(kind, BaseModel) else None
+
+
+def _schema_of(kind: Any) -> dict:
+    if get_origin(kind) is list:
+        return {"type": "array", "items": _schema_of(get_args(kind)[0])}
+    if _model(kind) is not None:
+        return _ref(kind)
+    return {"type": "object"} if kind is dict else {"type": "string"}
+
+
+def _components() -> dict:
+    """Every model's schema: bodies as they are read, answers as they are written."""
+    bodies = {op.body for op in OPERATIONS if op.body is not None}
+    answers = {_model(op.response) for op in OPERATIONS} - {None} | {Error, SlotTaken}
+    pairs = [(model, "validation") for model in bodies]
+    pairs += [(model, "serialization") for model in answers]
+    _, schemas = models_json_schema(sorted(pairs, key=lambda p: p[0].__name__), ref_template=REF)
+    return schemas["$defs"]
+
+
+def _without_null(schema: dict) -> dict:
+    """A query parameter's schema: left out rather than null, so no null branch."""
+    branches = [s for s in schema.get("anyOf", ()) if s != {"type": "null"}]
+    if len(branches) == 1:
+        rest = {key: value for key, value in schema.items() if key != "anyOf"}
+        schema = branches[0] | rest
+    if "default" in schema and schema["default"] is None:
+        del schema["default"]
     return schema
 
 
-def _error(description: str, schema: str = "Error") -> dict:
-    return {
-        "description": description,
-        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
+def _query_parameters(op: Operation, components: dict) -> list[dict]:
+    schema = op.query.model_json_schema(ref_template=REF)
+    components.update(schema.pop("$defs", {}))
+    required = set(schema.get("required", ()))
+    parameters = []
+    for name, prop in schema["properties"].items():
+        prop.pop("title", None)
+        description = prop.pop("description", None)
+        parameter = {
+            "name": name,
+            "in": "query",
+            "required": name in required,
+            "schema": _without_null(prop),
+        }
+        if description:
+            parameter["description"] = description
+        if prop.get("type") == "array":
+            parameter |= {"style": "form", "explode": True}
+        parameters.append(parameter)
+    return parameters
+
+
+def _parameters(op: Operation, components: dict) -> list[dict]:
+    parameters = [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        for name in re.findall(r"<(?:[^:<>]+:)?([^<>]+)>", op.rule)
+    ]
+    if op.idempotent:
+        parameters.append(
+            {
+                "name": "Idempotency-Key",
+                "in": "header",
+                "required": False,
+                "schema": {"type": "string", "maxLength": 255},
+                "description": "A retry with the same key returns the first answer and "
+                "changes nothing.",
+            }
+        )
+    if op.query is not None:
+        parameters += _query_parameters(op, components)
+    return parameters
+
+
+def _answer(description: str, schema: dict | None, media_type: str = JSON) -> dict:
+    answer: dict = {"description": description}
+    if schema is not None:
+        answer["content"] = {media_type: {"schema": schema}}
+    return answer
+
+
+def _responses(op: Operation) -> dict:
+    success = _answer(op.summary, _schema_of(op.response), op.media_type)
+    if op.status == 201:
+        success["headers"] = {
+            "Location": {"description": "The new resource's path", "schema": {"type": "string"}}
+        }
+    statuses = dict(op.answers)
+    if op.roles is not None:
+        statuses |= {401: DEFAULT_ANSWERS[401], 403: DEFAULT_ANSWERS[403]}
+    if op.query is not None or op.body is not None:
+        statuses[400] = DEFAULT_ANSWERS[400]
+    if op.body is not None:
+        statuses |= {413: DEFAULT_ANSWERS[413], 422: DEFAULT_ANSWERS[422]}
+    responses = {str(op.status): success}
+    for status, description in sorted(statuses.items()):
+        if status < 400:
+            responses[str(status)] = _answer(description, None)
+        else:
+            error = SlotTaken if status == 409 else Error
+            responses[str(status)] = _answer(description, _ref(error))
+    return responses
+
+
+def _description(op: Operation) -> str:
+    if op.roles is None:
+        return "Anyone, without a token."
+    return "Roles: " + ", ".join(sorted(role.value for role in op.roles)) + "."
+
+
+def _operation(op: Operation, components: dict) -> dict:
+    described = {
+        "operationId": op.operation_id,
+        "tags": [op.tag],
+        "summary": op.summary,
+        "description": _description(op),
     }
-
-
-def _ok(description: str, schema: dict) -> dict:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-def _ref(name: str) -> dict:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-UNAUTHORISED = {"401": _error("No or bad token"), "403": _error("Role not allowed")}
-BAD_REQUEST = {"400": _error("Malformed parameters or JSON")}
-REFUSED = {"413": _error("Body over 64 KiB"), "422": _error("A field fails validation")}
-REFERENCE = {
-    "name": "reference",
-    "in": "path",
-    "required": True,
-    "schema": {"type": "string", "maxLength": 12},
-}
-IDEMPOTENCY_KEY = {
-    "name": "Idempotency-Key",
-    "in": "header",
-    "required": False,
-    "schema": {"type": "string", "maxLength": 255},
-    "description": "A retry with the same key returns the first answer and changes nothing.",
-}
-
-
-def _json_body(model) -> dict:
-    return {
-        "required": True,
-        "content": {"application/json": {"schema": _ref(model.__name__)}},
-    }
-
-
-def _time_query(name: str, description: str) -> dict:
-    return {
-        "name": name,
-        "in": "query",
-        "required": False,
-        "schema": TIME,
-        "description": description,
-    }
+    parameters = _parameters(op, components)
+    if parameters:
+        described["parameters"] = parameters
+    if op.body is not None:
+        described["requestBody"] = {
+            "required": True,
+            "content": {JSON: {"schema": _ref(op.body)}},
+        }
+    described["responses"] = _responses(op)
+    if op.roles is None:
+        described["security"] = []
+    return described
 
 
 @cache
-def _paths() -> dict:
-    booking_answer = _ok("The booking", _ref("Booking"))
-    return {
-        "/blocks": {
-            "get": {
-                "summary": "The custody blocks",
-                "responses": {
-                    "200": _ok("Blocks", {"type": "array", "items": _ref("Block")}),
-                    **UNAUTHORISED,
-                },
-            }
-        },
-        "/blocks/{code}/cover": {
-            "get": {
-                "summary": "Whether a rostered worker is on site at an instant",
-                "parameters": [
-                    {"name": "code", "in": "path", "required": True, "schema": CODE},
-                    _time_query("at", "Defaults to now"),
-                ],
-                "responses": {
-                    "200": _ok("Cover", _ref("Cover")),
-                    **BAD_REQUEST,
-                    **UNAUTHORISED,
-                    "404": _error("Unknown block"),
-                },
-            }
-        },
-        "/slots": {
-            "get": {
-                "summary": "Free slots, earliest first (then by block code)",
-                "parameters": [
-                    _time_query("after", "No slot starting before this"),
-                    _time_query("before", "No slot starting at or after this"),
-                    {
-                        "name": "block",
-                        "in": "query",
-                        "required": False,
-                        "style": "form",
-                        "explode": True,
-                        "schema": {"type": "array", "items": CODE},
-                    },
-                    {
-                        "name": "limit",
-                        "in": "query",
-                        "required": False,
-                        "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 10},
-                    },
-                    {
-                        "name": "disputed",
-                        "in": "query",
-                        "required": False,
-                        "schema": {"type": "boolean", "default": False},
-                    },
-                    _time_query("tested_at", "When the disputed sample was taken"),
-                ],
-                "responses": {
-                    "200": _ok("Slots", {"type": "array", "items": _ref("Slot")}),
-                    **BAD_REQUEST,
-                    **UNAUTHORISED,
-                    "404": _error("Unknown block"),
-                },
-            }
-        },
-        "/bookings": {
-            "post": {
-                "summary": "Book an appointment in a free slot",
-                "parameters": [IDEMPOTENCY_KEY],
-                "requestBody": _json_body(BookingIn),
-                "responses": {
-                    "201": {
-                        **booking_answer,
-                        "headers": {"Location": {"schema": {"type": "string"}}},
-                    },
-                    **BAD_REQUEST,
-                    **UNAUTHORISED,
-                    "409": _error("Slot no longer free", "SlotTaken"),
-                    **REFUSED,
-                },
-            }
-        },
-        "/bookings/{reference}": {
-            "get": {
-                "summary": "A booking",
-                "parameters": [REFERENCE],
-                "responses": {
-                    "200": booking_answer,
-                    **UNAUTHORISED,
-                    "404": _error("Unknown reference"),
-                },
-            }
-        },
-        "/bookings/{reference}/rearrange": {
-            "post": {
-                "summary": "Move the appointment: the next notice version",
-                "parameters": [REFERENCE, IDEMPOTENCY_KEY],
-                "requestBody": _json_body(RearrangeIn),
-                "responses": {
-                    "200": booking_answer,
-                    **BAD_REQUEST,
-                    **UNAUTHORISED,
-                    "404": _error("Unknown reference"),
-                    "409": _error("Slot no longer free", "SlotTaken"),
-                    **REFUSED,
-                },
-            }
-        },
-        "/bookings/{reference}/cancel": {
-            "post": {
-                "summary": "Cancel the appointment",
-                "parameters": [REFERENCE, IDEMPOTENCY_KEY],
-                "requestBody": _json_body(CancelIn),
-                "responses": {
-                    "200": booking_answer,
-                    **BAD_REQUEST,
-                    **UNAUTHORISED,
-                    "404": _error("Unknown reference"),
-                    **REFUSED,
-                },
-            }
-        },
-        "/bookings/{reference}/outcome": {
-            "post": {
-                "summary": "Record the outcome (once the appointment has started)",
-                "parameters": [REFERENCE, IDEMPOTENCY_KEY],
-                "requestBody": _json_body(OutcomeIn),
-                "responses": {
-                    "200": booking_answer,
-                    **BAD_REQUEST,
-                    **UNAUTHORISED,
-                    "404": _error("Unknown reference"),
-                    **REFUSED,
-                },
-            }
-        },
-        "/bookings/{reference}/calendar.ics": {
-            "get": {
-                "summary": "The appointment as iCalendar (REQUEST, or CANCEL once cancelled)",
-                "parameters": [REFERENCE],
-                "responses": {
-                    "200": {
-                        "description": "The calendar file",
-                        "content": {"text/calendar": {"schema": {"type": "string"}}},
-                    },
-                    "304": {"description": "Not modified since the ETag or date given"},
-                    **UNAUTHORISED,
-                    "404": _error("Unknown reference"),
-                },
-            }
-        },
-        "/me/calendar": {
-            "get": {
-                "summary": "The signed-in worker's own calendar feed URL",
-                "responses": {
-                    "200": _ok(
-                        "The feed URL",
-                        {
-                            "type": "object",
-                            "required": ["url"],
-                            "properties": {"url": {"type": "string", "format": "uri"}},
-                        },
-                    ),
-                    **UNAUTHORISED,
-                    "404": _error("This login has no place on the rota"),
-                },
-            }
-        },
-        "/audit": {
-            "get": {
-                "summary": "The audit trail, oldest first (coordinators)",
-                "parameters": [
-                    {
-                        "name": "reference",
-                        "in": "query",
-                        "required": False,
-                        "schema": {"type": "string", "maxLength": 12},
-                    },
-                    {
-                        "name": "limit",
-                        "in": "query",
-                        "required": False,
-                        "schema": {
-                            "type": "integer",
-                            "minimum": 1,
-                            "maximum": 10000,
-                            "default": 1000,
-                        },
-                    },
-                ],
-                "responses": {
-                    "200": _ok("Audit events", {"type": "array", "items": _ref("AuditEvent")}),
-                    **BAD_REQUEST,
-                    **UNAUTHORISED,
-                },
-            }
-        },
-        "/reports/kpi": {
-            "get": {
-                "summary": "The commissioner's figures over appointments in a date range",
-                "parameters": [
-                    {
-                        "name": "start",
-                        "in": "query",
-                        "required": False,
-                        "schema": {"type": "string", "format": "date"},
-                        "description": "Defaults to the first of this month",
-                    },
-                    {
-                        "name": "end",
-                        "in": "query",
-                        "required": False,
-                        "schema": {"type": "string", "format": "date"},
-                        "description": "Inclusive; defaults to today",
-                    },
-                    {"name": "block", "in": "query", "required": False, "schema": CODE},
-                    {
-                        "name": "block_by",
-                        "in": "query",
-                        "required": False,
-                        "schema": {"enum": ["appointment", "arrest"], "default": "appointment"},
-                    },
-                ],
-                "responses": {
-                    "200": _ok("The figures", _ref("Kpi")),
-                    **BAD_REQUEST,
-                    **UNAUTHORISED,
-                    "404": _error("Unknown block"),
-                },
-            }
-        },
-        "/bookings/{reference}/notice": {
-            "get": {
-                "summary": "The printable written notice (HTML) of the current version",
-                "parameters": [REFERENCE],
-                "responses": {
-                    "200": {
-                        "description": "The notice",
-                        "content": {"text/html": {"schema": {"type": "string"}}},
-                    },
-                    **UNAUTHORISED,
-                    "404": _error("Unknown reference"),
-                },
-            }
-        },
-    }
-
-
-def document() -> dict:
-    base = current_app.config["PUBLIC_BASE_URL"]
+def _document_without_servers() -> dict:
+    components = _components()
+    paths: dict[str, dict] = {}
+    for op in OPERATIONS:
+        path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", op.rule)
+        paths.setdefault(path, {})[op.method.lower()] = _operation(op, components)
+    error = _ref(Error)
     return {
         "openapi": "3.1.0",
         "info": {
             "title": "Out-of-hours assessment booking API",
             "version": "1.0.0",
-            "description": "Times are ISO 8601 with a UTC offset; any offset is accepted and "
-            "times are returned in the block's local time (Europe/London). A refused request "
-            "changes nothing.",
+            "description": DESCRIPTION,
         },
-        "servers": [{"url": f"{base}/api/v1"}],
         "security": [{"bearer": []}],
-        "paths": _paths(),
+        "tags": [{"name": tag} for tag in dict.fromkeys(op.tag for op in OPERATIONS)],
+        "paths": paths,
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": {
-                "Error": ERROR,
-                "Slot": SLOT,
-                "SlotTaken": SLOT_TAKEN,
-                "Block": BLOCK,
-                "Cover": COVER,
-                "Message": MESSAGE,
-                "Booking": BOOKING,
-                "AuditEvent": AUDIT_EVENT,
-                "Figures": FIGURES,
-                "Kpi": KPI,
-                "BookingIn": _body_schema(BookingIn),
-                "RearrangeIn": _body_schema(RearrangeIn),
-                "CancelIn": _body_schema(CancelIn),
-                "OutcomeIn": _body_schema(OutcomeIn),
+            "schemas": dict(sorted(components.items())),
+            "responses": {
+                name: _answer(description, error) for name, description in SHARED_ANSWERS.items()
             },
         },
     }
+
+
+def document() -> dict:
+    """The OpenAPI document, with this deployment's address."""
+    base = current_app.config["PUBLIC_BASE_URL"]
+    return {**_document_without_servers(), "servers": [{"url": f"{base}/api/v1"}]}

@@ -1,19 +1,21 @@
-"""The JSON API routes: thin shells over the domain functions."""
+"""The JSON API routes: thin shells over the domain functions.
+
+Each route is registered with `operation` (operations.py), which names its request and
+response models; those models, not the routes, decide the JSON in and out.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
-from flask import jsonify, request
-from pydantic import ValidationError
+from flask import jsonify
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from .. import audit, clock, permissions, places, settings
 from ..appointments import bookings, outcomes
 from ..appointments.references import normalise_reference
-from ..appointments.slots import Slot, SlotRules, free_slots
+from ..appointments.slots import SlotRules, free_slots
 from ..calendars import feeds, ics
 from ..errors import BookingError, NotFound, SlotTaken
 from ..extensions import db
@@ -21,23 +23,30 @@ from ..models import AuditEvent, Block, Booking
 from ..reports import figures as reports
 from ..rota.cover import cover_at
 from ..web.calendar_feed import ics_response
-from . import api
-from .access import api_roles, api_user
+from . import api, responses
+from .access import api_user
 from .idempotency import commit_once
 from .openapi import document
+from .operations import operation
 from .responses import error_response
-from .schemas import BookingIn, CancelIn, MalformedBody, OutcomeIn, RearrangeIn, field_errors, parse
+from .schemas import (
+    AuditQuery,
+    BadParameter,
+    BookingIn,
+    CancelIn,
+    CoverQuery,
+    InvalidFields,
+    KpiQuery,
+    MalformedBody,
+    OutcomeIn,
+    RearrangeIn,
+    SlotsQuery,
+)
 
-MAX_SLOTS = 100
-MAX_AUDIT = 10_000
 MAX_REPORT_DAYS = 731
-
-
-class BadParameter(Exception):
-    def __init__(self, name: str, message: str):
-        super().__init__(message)
-        self.name = name
-        self.message = message
+UNKNOWN_BLOCK = {404: "Unknown block"}
+UNKNOWN_REFERENCE = {404: "Unknown reference"}
+SLOT_TAKEN = {409: "Slot no longer free"}
 
 
 @api.errorhandler(BadParameter)
@@ -50,102 +59,22 @@ def malformed_body(error: MalformedBody):
     return error_response(str(error), 400)
 
 
-@api.errorhandler(ValidationError)
-def invalid_body(error: ValidationError):
-    return error_response("Some fields are not valid.", 422, field_errors(error))
+@api.errorhandler(InvalidFields)
+def invalid_body(error: InvalidFields):
+    return error_response(str(error), 422, error.errors)
 
 
 @api.errorhandler(BookingError)
 def refused(error: BookingError):
     db.session.rollback()
-    extra = {}
     if isinstance(error, SlotTaken):
-        extra["alternatives"] = [slot_json(slot) for slot in error.alternatives]
-    return error_response(error.message, error.status, error.errors, **extra)
-
-
-def _instant_param(name: str) -> dt.datetime | None:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return None
-    try:
-        # An unescaped "+" in a query string arrives as a space.
-        return clock.parse_iso_instant(raw.replace(" ", "+"))
-    except ValueError:
-        raise BadParameter(name, "Use an ISO 8601 time with a UTC offset") from None
-
-
-def _bool_param(name: str) -> bool:
-    raw = request.args.get(name, "false").strip().lower()
-    if raw not in ("true", "false", "1", "0"):
-        raise BadParameter(name, "Use true or false")
-    return raw in ("true", "1")
-
-
-def _limit_param(default: int = 10, maximum: int = MAX_SLOTS) -> int:
-    raw = request.args.get("limit", str(default))
-    message = f"Use a whole number from 1 to {maximum}"
-    try:
-        limit = int(raw)
-    except ValueError:
-        raise BadParameter("limit", message) from None
-    if not 1 <= limit <= maximum:
-        raise BadParameter("limit", message)
-    return limit
-
-
-def _local(instant: dt.datetime | None, block: Block) -> str | None:
-    return clock.isoformat_local(instant, ZoneInfo(block.timezone)) if instant else None
-
-
-def block_json(block: Block) -> dict:
-    return {
-        "code": block.code,
-        "name": block.name,
-        "address": block.address,
-        "high_activity": block.high_activity,
-        "timezone": block.timezone,
-    }
-
-
-def slot_json(slot: Slot) -> dict:
-    return {
-        "block": slot.block.code,
-        "starts_at": _local(slot.starts_at, slot.block),
-        "ends_at": _local(slot.ends_at, slot.block),
-        "free": slot.free,
-    }
-
-
-def booking_json(booking: Booking) -> dict:
-    block = booking.block
-    return {
-        "reference": booking.reference,
-        "status": booking.status,
-        "block": block.code,
-        "starts_at": _local(booking.starts_at, block),
-        "ends_at": _local(booking.ends_at, block),
-        "custody_record": booking.custody_record,
-        "person_name": booking.person_name,
-        "mobile": booking.mobile,
-        "sms_consent": booking.sms_consent,
-        "requirement": booking.requirement,
-        "test_result": booking.test_result,
-        "tested_at": _local(booking.tested_at, block),
-        "disputed": booking.disputed,
-        "arrest_block": booking.arrest_block.code,
-        "notice_version": booking.notice_version,
-        "worker": {"name": booking.worker.name} if booking.worker else None,
-        "messages": [
-            {
-                "kind": m.kind,
-                "send_at": _local(m.send_at, block),
-                "status": m.status,
-                "attempts": m.attempts,
-            }
-            for m in booking.messages
-        ],
-    }
+        taken = responses.SlotTaken(
+            error=error.message,
+            errors=error.errors or {},
+            alternatives=[responses.Slot.of(slot) for slot in error.alternatives],
+        )
+        return jsonify(taken.model_dump(mode="json")), error.status
+    return error_response(error.message, error.status, error.errors)
 
 
 def _rules() -> SlotRules:
@@ -159,58 +88,94 @@ def _block_or_404(code: str) -> Block:
     return block
 
 
-@api.get("/openapi.json")
+@operation(
+    "GET",
+    "/openapi.json",
+    operation_id="getOpenApiDocument",
+    tag="meta",
+    summary="This document",
+    roles=None,
+    response=dict,
+)
 def openapi():
-    return jsonify(document())
+    """The OpenAPI document of this API."""
+    return document()
 
 
-@api.get("/blocks")
-@api_roles(permissions.PLACES)
+@operation(
+    "GET",
+    "/blocks",
+    operation_id="listBlocks",
+    tag="blocks",
+    summary="The custody blocks",
+    roles=permissions.PLACES,
+    response=list[responses.Block],
+)
 def list_blocks():
-    blocks = places.blocks_by_code()
-    return jsonify([block_json(block) for block in blocks])
+    """The custody blocks, by code."""
+    return [responses.Block.of(block) for block in places.blocks_by_code()]
 
 
-@api.get("/blocks/<code>/cover")
-@api_roles(permissions.PLACES)
-def block_cover(code: str):
+@operation(
+    "GET",
+    "/blocks/<code>/cover",
+    operation_id="getCover",
+    tag="blocks",
+    summary="Whether a rostered worker is on site at an instant",
+    roles=permissions.PLACES,
+    query=CoverQuery,
+    response=responses.Cover,
+    answers=UNKNOWN_BLOCK,
+)
+def block_cover(code: str, query: CoverQuery):
+    """Whether the block has a worker on site, and when cover next starts."""
     block = _block_or_404(code)
-    at = _instant_param("at") or clock.now()
-    cover = cover_at(block, at)
-    return jsonify(
-        {
-            "block": block.code,
-            "at": _local(at, block),
-            "on_site": cover.on_site,
-            "workers_on_site": cover.workers_on_site,
-            "next_on_site_at": _local(cover.next_on_site_at, block),
-        }
-    )
+    return responses.Cover.of(cover_at(block, query.at or clock.now()))
 
 
-@api.get("/slots")
-@api_roles(permissions.PLACES)
-def list_slots():
-    codes = request.args.getlist("block")
-    for code in codes:
+@operation(
+    "GET",
+    "/slots",
+    operation_id="listSlots",
+    tag="slots",
+    summary="Free slots, earliest first (then by block code)",
+    roles=permissions.PLACES,
+    query=SlotsQuery,
+    response=list[responses.Slot],
+    answers=UNKNOWN_BLOCK,
+)
+def list_slots(query: SlotsQuery):
+    """The free slots that honour the booking rules."""
+    for code in query.block:
         _block_or_404(code)
     slots = free_slots(
         _rules(),
         clock.now(),
-        after=_instant_param("after"),
-        before=_instant_param("before"),
-        block_codes=codes,
-        limit=_limit_param(),
-        disputed=_bool_param("disputed"),
-        tested_at=_instant_param("tested_at"),
+        after=query.after,
+        before=query.before,
+        block_codes=query.block,
+        limit=query.limit,
+        disputed=query.disputed,
+        tested_at=query.tested_at,
     )
-    return jsonify([slot_json(slot) for slot in slots])
+    return [responses.Slot.of(slot) for slot in slots]
 
 
-@api.post("/bookings")
-@api_roles(permissions.BOOKING)
-def create_booking():
-    body = parse(BookingIn, request.get_data())
+@operation(
+    "POST",
+    "/bookings",
+    operation_id="createBooking",
+    tag="bookings",
+    summary="Book an appointment in a free slot",
+    roles=permissions.BOOKING,
+    body=BookingIn,
+    response=responses.Booking,
+    status=201,
+    answers=SLOT_TAKEN,
+    idempotent=True,
+)
+def create_booking(body: BookingIn):
+    """Book; 201 with the booking and its Location."""
     user = api_user()
 
     def perform():
@@ -233,9 +198,9 @@ def create_booking():
             rules=_rules(),
             allow_test_numbers=settings.allow_test_numbers(),
         )
-        return booking_json(booking), 201
+        return responses.Booking.of(booking)
 
-    return commit_once(user, perform)
+    return commit_once(user, perform, 201)
 
 
 def _booking(reference: str) -> Booking:
@@ -244,20 +209,39 @@ def _booking(reference: str) -> Booking:
     return booking
 
 
-@api.get("/bookings/<reference>")
-@api_roles(permissions.BOOKING)
+@operation(
+    "GET",
+    "/bookings/<reference>",
+    operation_id="getBooking",
+    tag="bookings",
+    summary="A booking",
+    roles=permissions.BOOKING,
+    response=responses.Booking,
+    answers=UNKNOWN_REFERENCE,
+)
 def get_booking(reference: str):
+    """The booking; the view is audited."""
     booking = _booking(reference)
     audit.record(audit.Action.VIEWED, clock.now(), api_user(), booking)
-    body = booking_json(booking)
+    answer = responses.Booking.of(booking)
     db.session.commit()
-    return jsonify(body)
+    return answer
 
 
-@api.post("/bookings/<reference>/rearrange")
-@api_roles(permissions.BOOKING)
-def rearrange_booking(reference: str):
-    body = parse(RearrangeIn, request.get_data())
+@operation(
+    "POST",
+    "/bookings/<reference>/rearrange",
+    operation_id="rearrangeBooking",
+    tag="bookings",
+    summary="Move the appointment: the next notice version",
+    roles=permissions.BOOKING,
+    body=RearrangeIn,
+    response=responses.Booking,
+    answers=UNKNOWN_REFERENCE | SLOT_TAKEN,
+    idempotent=True,
+)
+def rearrange_booking(reference: str, body: RearrangeIn):
+    """Move the appointment to another free slot."""
     booking = _booking(reference)
     user = api_user()
 
@@ -270,42 +254,72 @@ def rearrange_booking(reference: str):
             now=clock.now(),
             rules=_rules(),
         )
-        return booking_json(booking), 200
+        return responses.Booking.of(booking)
 
     return commit_once(user, perform)
 
 
-@api.post("/bookings/<reference>/cancel")
-@api_roles(permissions.BOOKING)
-def cancel_booking(reference: str):
-    body = parse(CancelIn, request.get_data())
+@operation(
+    "POST",
+    "/bookings/<reference>/cancel",
+    operation_id="cancelBooking",
+    tag="bookings",
+    summary="Cancel the appointment",
+    roles=permissions.BOOKING,
+    body=CancelIn,
+    response=responses.Booking,
+    answers=UNKNOWN_REFERENCE,
+    idempotent=True,
+)
+def cancel_booking(reference: str, body: CancelIn):
+    """Cancel the appointment and its pending reminders."""
     booking = _booking(reference)
     user = api_user()
 
     def perform():
         bookings.cancel(booking, body.reason, by=user, now=clock.now())
-        return booking_json(booking), 200
+        return responses.Booking.of(booking)
 
     return commit_once(user, perform)
 
 
-@api.post("/bookings/<reference>/outcome")
-@api_roles(permissions.OUTCOMES)
-def booking_outcome(reference: str):
-    body = parse(OutcomeIn, request.get_data())
+@operation(
+    "POST",
+    "/bookings/<reference>/outcome",
+    operation_id="recordOutcome",
+    tag="bookings",
+    summary="Record the outcome (once the appointment has started)",
+    roles=permissions.OUTCOMES,
+    body=OutcomeIn,
+    response=responses.Booking,
+    answers=UNKNOWN_REFERENCE,
+    idempotent=True,
+)
+def booking_outcome(reference: str, body: OutcomeIn):
+    """Record whether the person attended."""
     booking = _booking(reference)
     user = api_user()
 
     def perform():
         outcomes.record_outcome(booking, body.outcome, by=user, now=clock.now())
-        return booking_json(booking), 200
+        return responses.Booking.of(booking)
 
     return commit_once(user, perform)
 
 
-@api.get("/bookings/<reference>/calendar.ics")
-@api_roles(permissions.BOOKING)
+@operation(
+    "GET",
+    "/bookings/<reference>/calendar.ics",
+    operation_id="getBookingCalendar",
+    tag="calendars",
+    summary="The appointment as iCalendar (REQUEST, or CANCEL once cancelled)",
+    roles=permissions.BOOKING,
+    response=str,
+    media_type="text/calendar",
+    answers={304: "Not modified since the ETag or date given"} | UNKNOWN_REFERENCE,
+)
 def booking_calendar(reference: str):
+    """The appointment as an iCalendar file; the export is audited."""
     booking = _booking(reference)
     calendar_file = ics.booking_file(booking, settings.public_base_url())
     audit.record(audit.Action.CALENDAR_EXPORTED, clock.now(), api_user(), booking)
@@ -313,88 +327,93 @@ def booking_calendar(reference: str):
     return ics_response(calendar_file, f"appointment-{booking.reference}.ics")
 
 
-@api.get("/me/calendar")
-@api_roles(permissions.OWN_CALENDAR)
+@operation(
+    "GET",
+    "/me/calendar",
+    operation_id="getMyCalendar",
+    tag="calendars",
+    summary="The signed-in worker's own calendar feed URL",
+    roles=permissions.OWN_CALENDAR,
+    response=responses.CalendarFeed,
+    answers={404: "This login has no place on the rota"},
+)
 def my_calendar():
+    """The worker's own calendar feed URL."""
     worker = api_user().worker
     if worker is None:
         raise NotFound("Your login is not linked to a place on the rota.")
     url = feeds.feed_url(worker, settings.public_base_url())
     db.session.commit()
-    return jsonify({"url": url})
+    return responses.CalendarFeed(url=url)
 
 
-@api.get("/audit")
-@api_roles(permissions.COORDINATION)
-def audit_trail():
-    query = (
+@operation(
+    "GET",
+    "/audit",
+    operation_id="listAuditEvents",
+    tag="audit",
+    summary="The audit trail, oldest first",
+    roles=permissions.COORDINATION,
+    query=AuditQuery,
+    response=list[responses.AuditEvent],
+)
+def audit_trail(query: AuditQuery):
+    """The audit trail, oldest first, of one booking or all."""
+    select_events = (
         select(AuditEvent)
         .options(joinedload(AuditEvent.user))
         .order_by(AuditEvent.at, AuditEvent.id)
-        .limit(_limit_param(default=1000, maximum=MAX_AUDIT))
+        .limit(query.limit)
     )
-    reference = request.args.get("reference")
-    if reference:
-        query = query.where(AuditEvent.reference == normalise_reference(reference))
-    events = db.session.scalars(query)
-    return jsonify(
-        [
-            {
-                "at": clock.isoformat_local(event.at),
-                "user": event.user.email if event.user else None,
-                "action": event.action,
-                "reference": event.reference,
-            }
-            for event in events
-        ]
-    )
+    if query.reference:
+        select_events = select_events.where(
+            AuditEvent.reference == normalise_reference(query.reference)
+        )
+    return [responses.AuditEvent.of(event) for event in db.session.scalars(select_events)]
 
 
-def _date_param(name: str, default: dt.date) -> dt.date:
-    raw = request.args.get(name)
-    if not raw:
-        return default
-    try:
-        return dt.date.fromisoformat(raw)
-    except ValueError:
-        raise BadParameter(name, "Use a date as YYYY-MM-DD") from None
-
-
-@api.get("/reports/kpi")
-@api_roles(permissions.REPORTS)
-def kpi():
+@operation(
+    "GET",
+    "/reports/kpi",
+    operation_id="getKpiReport",
+    tag="reports",
+    summary="The commissioner's figures over appointments in a date range",
+    roles=permissions.REPORTS,
+    query=KpiQuery,
+    response=responses.Kpi,
+    answers=UNKNOWN_BLOCK,
+)
+def kpi(query: KpiQuery):
+    """The figures over the range, by block and by month."""
     today = clock.now().astimezone(clock.LONDON).date()
-    start = _date_param("start", today.replace(day=1))
-    end = _date_param("end", today)
+    start = query.start or today.replace(day=1)
+    end = query.end or today
     if end < start:
         raise BadParameter("end", "The end date must not be before the start date")
     if end == dt.date.max:  # the range ends at midnight after `end`, which would not exist
         raise BadParameter("end", "Use an earlier end date")
     if (end - start).days > MAX_REPORT_DAYS:
         raise BadParameter("end", f"Ask for at most {MAX_REPORT_DAYS} days at a time")
-    block_code = request.args.get("block") or None
+    block_code = query.block or None
     if block_code:
         _block_or_404(block_code)
-    block_by = request.args.get("block_by", reports.BY_APPOINTMENT_BLOCK)
-    if block_by not in (reports.BY_APPOINTMENT_BLOCK, reports.BY_ARREST_BLOCK):
-        raise BadParameter("block_by", "Use appointment or arrest")
-    report = reports.build(start, end, clock.now(), block_code, block_by)
-    return jsonify(
-        {
-            "start": start.isoformat(),
-            "end": end.isoformat(),
-            "block": block_code,
-            "block_by": block_by,
-            **report.total.as_dict(),
-            "by_block": {code: f.as_dict() for code, f in sorted(report.by_block.items())},
-            "by_month": {month: f.as_dict() for month, f in sorted(report.by_month.items())},
-        }
-    )
+    report = reports.build(start, end, clock.now(), block_code, query.block_by)
+    return responses.Kpi.of(report)
 
 
-@api.get("/bookings/<reference>/notice")
-@api_roles(permissions.BOOKING)
+@operation(
+    "GET",
+    "/bookings/<reference>/notice",
+    operation_id="getBookingNotice",
+    tag="bookings",
+    summary="The printable written notice (HTML) of the current version",
+    roles=permissions.BOOKING,
+    response=str,
+    media_type="text/html",
+    answers=UNKNOWN_REFERENCE,
+)
 def booking_notice(reference: str):
+    """The written notice to print; the printing is audited."""
     from ..appointments.notices import render_notice
 
     booking = _booking(reference)

@@ -1,19 +1,31 @@
-"""The shapes of API request bodies: unknown fields and wrong types are refused.
+"""The shapes of API requests: bodies and query parameters.
 
 Pydantic checks only the shape; the meaning (lengths, valid mobiles, free slots) is checked
-by the domain, so the web and the API refuse the same things with the same words.
+by the domain, so the web and the API refuse the same things with the same words. Unknown
+body fields and wrong types are refused (422); a query parameter that cannot be read is a 400
+naming it, in the words of the field's own message.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
+from enum import StrEnum
+from typing import Annotated, Any, get_origin
+
 from pydantic import (
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
     field_validator,
 )
+from werkzeug.datastructures import MultiDict
+
+from .. import clock
+from ..reports import figures as reports
 
 
 class Body(BaseModel):
@@ -59,14 +71,22 @@ class MalformedBody(Exception):
     """Not JSON, or not a JSON object: a 400, not a field error."""
 
 
+class InvalidFields(Exception):
+    """Fields of the body that fail validation: a 422 naming each one."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("Some fields are not valid.")
+        self.errors = errors
+
+
 def parse(model: type[Body], raw: bytes) -> Body:
-    """The body as `model`, MalformedBody (400) or ValidationError (422)."""
+    """The body as `model`, MalformedBody (400) or InvalidFields (422)."""
     try:
         return model.model_validate_json(raw or b"")
     except ValidationError as error:
         if any(e["type"] in ("json_invalid", "model_type") or not e["loc"] for e in error.errors()):
             raise MalformedBody("The request body must be a JSON object.") from None
-        raise
+        raise InvalidFields(field_errors(error)) from None
 
 
 def field_errors(error: ValidationError) -> dict[str, str]:
@@ -85,3 +105,124 @@ def field_errors(error: ValidationError) -> dict[str, str]:
         else:
             messages[field] = e["msg"]
     return messages
+
+
+# Query parameters ------------------------------------------------------------------------------
+
+
+class BadParameter(Exception):
+    """A query parameter that cannot be read, or does not fit the others: a 400 naming it."""
+
+    def __init__(self, name: str, message: str):
+        super().__init__(message)
+        self.name = name
+        self.message = message
+
+
+def _read(parse: Callable[[str], Any], message: str) -> BeforeValidator:
+    """Read the parameter's text with `parse`; if it cannot, `message` is the field's error."""
+
+    def read(raw: Any) -> Any:
+        if not isinstance(raw, str):
+            return raw
+        try:
+            return parse(raw)
+        except ValueError:
+            raise ValueError(message) from None
+
+    return BeforeValidator(read)
+
+
+def _instant(raw: str) -> dt.datetime | None:
+    # An unescaped "+" in a query string arrives as a space.
+    return clock.parse_iso_instant(raw.replace(" ", "+")) if raw else None
+
+
+def _yes_or_no(raw: str) -> bool:
+    answer = raw.strip().lower()
+    if answer not in ("true", "false", "1", "0"):
+        raise ValueError(answer)
+    return answer in ("true", "1")
+
+
+def _date(raw: str) -> dt.date | None:
+    return dt.date.fromisoformat(raw) if raw else None
+
+
+def _limit(maximum: int) -> Any:
+    def whole_number(raw: str) -> int:
+        limit = int(raw)
+        if not 1 <= limit <= maximum:
+            raise ValueError(raw)
+        return limit
+
+    return Annotated[
+        int, Field(ge=1, le=maximum), _read(whole_number, f"Use a whole number from 1 to {maximum}")
+    ]
+
+
+class BlockBy(StrEnum):
+    """Which block a report counts a booking at."""
+
+    APPOINTMENT = reports.BY_APPOINTMENT_BLOCK
+    ARREST = reports.BY_ARREST_BLOCK
+
+
+Instant = Annotated[AwareDatetime | None, _read(_instant, "Use an ISO 8601 time with a UTC offset")]
+YesOrNo = Annotated[bool, _read(_yes_or_no, "Use true or false")]
+Day = Annotated[dt.date | None, _read(_date, "Use a date as YYYY-MM-DD")]
+MAX_SLOTS = 100
+MAX_AUDIT = 10_000
+SlotLimit = _limit(MAX_SLOTS)
+AuditLimit = _limit(MAX_AUDIT)
+
+
+class Query(BaseModel):
+    """Query parameters: those not named here are ignored, as a browser's would be."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+class CoverQuery(Query):
+    at: Instant = Field(None, description="Defaults to now")
+
+
+class SlotsQuery(Query):
+    after: Instant = Field(None, description="No slot starting before this")
+    before: Instant = Field(None, description="No slot starting at or after this")
+    block: list[str] = Field(
+        default_factory=list, description="Only these blocks; repeat it for more than one"
+    )
+    limit: SlotLimit = 10
+    disputed: YesOrNo = False
+    tested_at: Instant = Field(None, description="When the disputed sample was taken")
+
+
+class AuditQuery(Query):
+    reference: str | None = Field(None, description="Only this booking's events")
+    limit: AuditLimit = 1000
+
+
+class KpiQuery(Query):
+    start: Day = Field(None, description="Defaults to the first of this month")
+    end: Day = Field(None, description="Inclusive; defaults to today")
+    block: str | None = Field(None, description="Only this block")
+    block_by: Annotated[BlockBy, _read(BlockBy, "Use appointment or arrest")] = Field(
+        BlockBy.APPOINTMENT, description="Count a booking at its appointment's or arrest's block"
+    )
+
+
+def parse_query(model: type[Query], args: MultiDict) -> Query:
+    """The query string as `model`, or BadParameter (400) for the first that cannot be read."""
+    given = {}
+    for name, info in model.model_fields.items():
+        if get_origin(info.annotation) is list:
+            given[name] = args.getlist(name)
+        elif name in args:
+            given[name] = args[name]
+    try:
+        return model.model_validate(given)
+    except ValidationError as error:
+        first = error.errors()[0]
+        message = first["ctx"]["error"] if first["type"] == "value_error" else first["msg"]
+        raise BadParameter(str(first["loc"][0]), str(message)) from None

@@ -128,7 +128,7 @@ def test_slots_for_an_unknown_block_are_404(api):
     assert api.get("/slots?block=atlantis").status_code == 404
 
 
-def test_book_answers_201_with_the_booking_and_its_location(api, users):
+def test_book_answers_201_with_the_booking_and_its_location(api, client, users):
     slot = first_slot(api)
     response = api.post("/bookings", booking_body(slot))
     assert response.status_code == 201, response.get_json()
@@ -142,25 +142,8 @@ def test_book_answers_201_with_the_booking_and_its_location(api, users):
     assert booking["notice_version"] == 1
     assert booking["worker"]["name"]
     assert booking["messages"][0]["kind"] == "confirmation"
-    assert set(booking) == {
-        "reference",
-        "status",
-        "block",
-        "starts_at",
-        "ends_at",
-        "custody_record",
-        "person_name",
-        "mobile",
-        "sms_consent",
-        "requirement",
-        "test_result",
-        "tested_at",
-        "disputed",
-        "arrest_block",
-        "notice_version",
-        "worker",
-        "messages",
-    }
+    documented = client.get("/api/v1/openapi.json").get_json()["components"]["schemas"]
+    assert set(booking) == set(documented["Booking"]["required"])
     # The slot is gone from the free list.
     again = first_slot(api)
     assert (again["block"], again["starts_at"]) != (slot["block"], slot["starts_at"])
@@ -319,18 +302,6 @@ def test_idempotency_key_reused_for_another_request_is_refused(api):
     response = api.post("/bookings", booking_body(slots[1]), headers=headers)
     assert response.status_code == 422
     assert count(Booking) == 1
-
-
-def test_openapi_document_is_public_and_describes_every_api_route(client, app):
-    response = client.get("/api/v1/openapi.json")
-    assert response.status_code == 200
-    document = response.get_json()
-    assert document["openapi"].startswith("3.")
-    described = set(document["paths"])
-    for rule in app.url_map.iter_rules():
-        if rule.rule.startswith("/api/v1/") and rule.endpoint != "api.openapi":
-            path = rule.rule.removeprefix("/api/v1").replace("<", "{").replace(">", "}")
-            assert path in described, path
 
 
 def test_audit_trail_of_a_booking_oldest_first(api, client, tokens):
