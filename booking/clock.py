@@ -48,11 +48,25 @@ def local_day_span(day: dt.date, tz: ZoneInfo = LONDON) -> tuple[dt.datetime, dt
     return local_midnight(day, tz), local_midnight(day + dt.timedelta(days=1), tz)
 
 
+# The years a time may name: far enough inside datetime's own limits that a year either side
+# (a report's span, the rota's look-ahead, a local day) can still be worked out.
+EARLIEST_YEAR, LATEST_YEAR = 1900, 2999
+OUT_OF_RANGE = f"Use a time between the years {EARLIEST_YEAR} and {LATEST_YEAR}"
+
+
+def in_range(value: dt.date | dt.datetime) -> bool:
+    """Whether a date or instant (in whatever offset it came) falls in the years the service
+    can work with."""
+    return EARLIEST_YEAR <= value.year <= LATEST_YEAR
+
+
 def parse_iso_instant(value: str) -> dt.datetime:
     """An ISO 8601 instant with a UTC offset (or Z), as an aware UTC datetime."""
     parsed = dt.datetime.fromisoformat(value.strip().replace("z", "Z").replace("Z", "+00:00"))
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         raise ValueError("a time needs a UTC offset, such as +00:00 or Z")
+    if not in_range(parsed):
+        raise ValueError(OUT_OF_RANGE)
     return parsed.astimezone(dt.UTC)
 
 

@@ -133,3 +133,80 @@ def test_a_database_error_carries_no_statement_parameters(app, users):
     db.session.rollback()
     assert secret_hash not in str(refused.value)
     assert "parameters hidden" in str(refused.value)
+
+
+# Times at the ends of the calendar ------------------------------------------------------------
+
+EXTREME_TIMES = [
+    "0001-01-01T00:00:00+00:00",
+    "0001-01-01T00:00:00+14:00",  # before year 1 in UTC
+    "9999-12-30T00:00:00+00:00",
+    "9999-12-31T23:59:59-14:00",  # after year 9999 in UTC
+]
+
+
+@pytest.mark.parametrize("at", EXTREME_TIMES)
+@pytest.mark.parametrize(
+    ("path", "name", "also"),
+    [
+        ("/api/v1/blocks/stechford/cover", "at", {}),
+        ("/api/v1/slots", "after", {}),
+        ("/api/v1/slots", "tested_at", {"disputed": "true"}),
+    ],
+)
+def test_a_time_at_the_ends_of_the_calendar_is_a_bad_parameter(
+    client, rostered, tokens, path, name, also, at
+):
+    response = client.get(
+        path, query_string={name: at, **also}, headers=support.auth(tokens[Role.SERGEANT])
+    )
+    assert response.status_code == 400
+    assert response.get_json()["errors"] == {name: "Use an ISO 8601 time with a UTC offset"}
+
+
+@pytest.mark.parametrize("at", EXTREME_TIMES)
+@pytest.mark.parametrize("field", ["tested_at", "starts_at"])
+def test_a_booking_at_the_ends_of_the_calendar_is_refused_and_books_nothing(
+    client, rostered, tokens, field, at
+):
+    sergeant = support.auth(tokens[Role.SERGEANT])
+    slot = client.get("/api/v1/slots", headers=sergeant).get_json()[0]
+    response = client.post(
+        "/api/v1/bookings", json=support.booking_body(slot, **{field: at}), headers=sergeant
+    )
+    assert response.status_code == 422
+    assert response.get_json()["errors"] == {field: "Use a time between the years 1900 and 2999"}
+    assert support.count(Booking) == 0
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "9999-12-30", "9999-12-31"])
+@pytest.mark.parametrize("name", ["start", "end"])
+def test_a_report_date_at_the_ends_of_the_calendar_is_a_bad_parameter(
+    client, blocks, tokens, name, day
+):
+    dates = {"start": "2027-01-01", "end": "2027-01-31"} | {name: day}
+    response = client.get(
+        "/api/v1/reports/kpi", query_string=dates, headers=support.auth(tokens[Role.ANALYST])
+    )
+    assert response.status_code == 400
+    assert name in response.get_json()["errors"]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "nosuch|2027-01-14T07:00:00+00:00",
+        "stechford|garbage",
+        "stechford|0001-01-01T00:00:00+00:00",
+        "|",
+    ],
+)
+def test_a_slot_value_changed_in_the_browser_is_a_form_error(client, rostered, users, value):
+    support.signed_in(client, Role.SERGEANT)
+    assert support.record_test(client).status_code == 302
+
+    response = client.post("/bookings/new/slot", data={"slot": value})
+
+    assert response.status_code == 400
+    assert "Choose a time for the appointment from the list" in response.get_data(as_text=True)
+    assert client.get("/bookings/new/check").status_code == 302, "no slot was kept"

@@ -37,6 +37,9 @@ class Body(BaseModel):
         # No text field may hold a NUL: PostgreSQL refuses it, and no person's name has one.
         if isinstance(value, str) and "\x00" in value:
             raise ValueError("Remove the NUL character")
+        # A time near datetime's own limits would overflow in the first sum made with it.
+        if isinstance(value, dt.date) and not clock.in_range(value):
+            raise ValueError(clock.OUT_OF_RANGE)
         return value
 
 
@@ -146,7 +149,10 @@ def _yes_or_no(raw: str) -> bool:
 
 
 def _date(raw: str) -> dt.date | None:
-    return dt.date.fromisoformat(raw) if raw else None
+    day = dt.date.fromisoformat(raw) if raw else None
+    if day is not None and not clock.in_range(day):
+        raise ValueError(clock.OUT_OF_RANGE)
+    return day
 
 
 def _limit(maximum: int) -> Any:

@@ -17,7 +17,7 @@ from govuk_frontend_wtf.wtforms_widgets import (
 from wtforms import DateField, RadioField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, ValidationError
 
-from ... import permissions
+from ... import permissions, places
 from ...appointments.bookings import BookingDetails
 from ...clock import LONDON, local_instant, parse_iso_instant
 from ...models import Block, Requirement, TestResult, User
@@ -305,7 +305,9 @@ class SlotForm(FlaskForm):
     DOMAIN_FIELDS = {"starts_at": "slot", "block": "slot"}
 
     def validate_slot(self, field):
-        if parse_slot(field.data) is None:
+        chosen = parse_slot(field.data)
+        # A value changed in the browser may name a block that does not exist.
+        if chosen is None or places.block_with_code(chosen[0]) is None:
             raise ValidationError("Choose a time for the appointment from the list")
 
     def chosen(self) -> tuple[str, dt.datetime]:
