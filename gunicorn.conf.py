@@ -17,7 +17,6 @@ import datetime as dt
 import json
 import logging
 import os
-import re
 import sys
 
 from gunicorn.glogging import Logger
@@ -48,17 +47,9 @@ control_socket_disable = True
 PROXY_FIX_HOPS = _int("PROXY_FIX_HOPS", 0)
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "*") if PROXY_FIX_HOPS else ""
 
-# Calendar feed URLs carry the secret that opens them: their paths are logged without it.
-SECRET_PATHS = [(re.compile(r"^/calendar/[^/]+\.ics$"), "/calendar/[token].ics")]
-LONGEST_LOGGED_PATH = 200
-
-
-def loggable_path(path: str) -> str:
-    """The request path as the access log shows it: no token, never over 200 characters."""
-    for pattern, replacement in SECRET_PATHS:
-        if pattern.match(path):
-            return replacement
-    return path[:LONGEST_LOGGED_PATH]
+# Calendar feed URLs carry the secret that opens them: their paths are logged without it, as
+# the app's own logs do.
+from booking.logs import loggable_path  # noqa: E402
 
 
 class AccessLog(Logger):

@@ -23,6 +23,31 @@ STANDARD_ATTRIBUTES = set(vars(logging.makeLogRecord({}))) | {"message", "asctim
 NAMED_PLACEHOLDER = re.compile(r"%\([^)]*\)")
 
 
+# Calendar feed URLs carry the secret that opens them: an access log shows their paths
+# without it (gunicorn's, through gunicorn.conf.py, and the development server's).
+SECRET_PATHS = [(re.compile(r"/calendar/[^/\s?]+\.ics"), "/calendar/[token].ics")]
+LONGEST_LOGGED_PATH = 200
+
+
+def loggable_path(path: str) -> str:
+    """A request path as an access log shows it: no token, never over 200 characters."""
+    for pattern, replacement in SECRET_PATHS:
+        path = pattern.sub(replacement, path)
+    return path[:LONGEST_LOGGED_PATH]
+
+
+class SecretPathsMasked(logging.Filter):
+    """The development server's access lines (`make run`) with the feed tokens masked: it
+    logs the request line as an argument of its record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                loggable_path(arg) if isinstance(arg, str) else arg for arg in record.args
+            )
+        return True
+
+
 def _scalar(value):
     return value if isinstance(value, SCALARS) else WITHHELD
 
@@ -85,6 +110,9 @@ def assign_request_id() -> None:
 
 
 def init_app(app: Flask) -> None:
+    werkzeug_logger = logging.getLogger("werkzeug")
+    if not any(isinstance(f, SecretPathsMasked) for f in werkzeug_logger.filters):
+        werkzeug_logger.addFilter(SecretPathsMasked())
     service_logger = logging.getLogger("booking")  # also app.logger: the app is named "booking"
     guard = next((f for f in service_logger.filters if isinstance(f, ScalarsOnly)), None)
     if guard is None:  # once per process, however many apps are created

@@ -331,3 +331,16 @@ def test_the_service_writes_guarded_json_lines(service_app):
     assert failed["request_id"] == "custody-req-7"
     assert booked["message"] == f"booked {WITHHELD}"
     assert not leaks(stream.getvalue())
+
+
+def test_the_development_servers_access_line_masks_a_feed_token(app, caplog):
+    """`make run` serves through Werkzeug, whose access line holds the request line."""
+    with caplog.at_level(logging.INFO, logger="werkzeug"):
+        logging.getLogger("werkzeug").info(
+            '127.0.0.1 - - [13/Jan/2027 21:00:00] "%s" %s %s',
+            "GET /calendar/a-secret-feed-token-0123456789.ics HTTP/1.1",
+            "200",
+            "-",
+        )
+    assert "a-secret-feed-token" not in caplog.text
+    assert '"GET /calendar/[token].ics HTTP/1.1" 200 -' in caplog.text
