@@ -50,6 +50,14 @@ ACCOUNT_ACTIONS = frozenset(
 )
 
 
+def viewed_in_list(bookings: list[Booking], where: str, at: dt.datetime, user: User) -> None:
+    """A list of appointments shown to someone: one "viewed" event per booking whose personal
+    data it showed, so that the trail of each booking says who saw it, and where."""
+    for booking in bookings:
+        if booking.purged_at is None:
+            record(Action.VIEWED, at, user, booking, detail=where)
+
+
 def about_user(user: User) -> str:
     """How the trail names a user whose account changed: by id and role, nothing personal."""
     return f"user {user.id} ({user.role})"

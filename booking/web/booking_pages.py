@@ -363,6 +363,8 @@ def bookings_list():
         else:
             return redirect(url_for("web.booking", reference=found.reference))
     upcoming = queries.upcoming(clock.now(), UPCOMING_SHOWN)
+    audit.viewed_in_list(upcoming, "appointments list", clock.now(), current_user)
+    db.session.commit()
     return render_template(
         "web/bookings.html",
         form=form,

@@ -61,9 +61,7 @@ def my_day():
     if worker is not None:
         shifts = rota_queries.shifts_on(worker, day)
         appointments = queries.worker_day(worker, day)
-        for booking in appointments:
-            if booking.purged_at is None:
-                audit.record(audit.Action.VIEWED, now, current_user, booking, detail="worker's day")
+        audit.viewed_in_list(appointments, "worker's day", now, current_user)
         db.session.commit()
     worker_arg = worker.id if worker and current_user.role == Role.COORDINATOR else None
     yesterday, tomorrow = day - dt.timedelta(days=1), day + dt.timedelta(days=1)
@@ -317,9 +315,7 @@ def police_to_inform():
     block_ids = None if show_all else [own_block.id]
     now = clock.now()
     pending = outcomes.police_to_be_informed(block_ids)
-    for booking in pending:
-        if booking.purged_at is None:
-            audit.record(audit.Action.VIEWED, now, current_user, booking, detail="police to inform")
+    audit.viewed_in_list(pending, "police to inform", now, current_user)
     db.session.commit()
     return render_template(
         "day/police.html",

@@ -18,7 +18,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup
 
-from .. import charts, clock, permissions, places
+from .. import audit, charts, clock, permissions, places
 from ..appointments.queries import held_in
 from ..clock import LONDON, local_midnight
 from ..errors import InvalidField
@@ -261,10 +261,13 @@ def record_absence():
 @roles_required(permissions.BOOKING)
 def needs_rearranging():
     """Live appointments a rota change left without a worker, earliest first."""
+    waiting = rota_changes.needs_rearranging()
+    audit.viewed_in_list(waiting, "needs rearranging", clock.now(), current_user)
+    db.session.commit()
     return _render(
         "rota/needs_rearranging.html",
         title="Appointments that need rearranging",
-        waiting=rota_changes.needs_rearranging(),
+        waiting=waiting,
         now=clock.now(),
     )
 
