@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 
 from .. import audit, permissions
+from ..clock import local_day_span
 from ..errors import InvalidField, NotAllowed
 from ..extensions import db
-from ..models import Block, Booking, BookingStatus, Requirement, User
+from ..models import Block, Booking, BookingStatus, Requirement, Role, Shift, User
 from . import bookings
 from .slots import SlotRules
 
@@ -26,12 +28,58 @@ def _require_assessor(by: User, refusal: str) -> None:
         raise NotAllowed(refusal)
 
 
+# After this long a recorded outcome is settled: a non-attendance may already have gone to
+# the police, so only a coordinator corrects it.
+CORRECTION_WINDOW = dt.timedelta(hours=24)
+
+
+def _rostered_there_that_day(worker_id: int, booking: Booking) -> bool:
+    day = booking.starts_at.astimezone(ZoneInfo(booking.block.timezone)).date()
+    starts, ends = local_day_span(day, ZoneInfo(booking.block.timezone))
+    return bool(
+        db.session.scalar(
+            select(
+                exists().where(
+                    Shift.worker_id == worker_id,
+                    Shift.block_id == booking.block_id,
+                    *Shift.overlapping(starts, ends),
+                )
+            )
+        )
+    )
+
+
+def may_record_outcome(by: User, booking: Booking) -> bool:
+    """The appointment's own worker, a worker rostered at that block that day, or a
+    coordinator: a non-attendance can be an offence, so no one else may say there was one."""
+    if by.role == Role.COORDINATOR:
+        return True
+    if not permissions.may(by, permissions.OUTCOMES) or by.worker is None:
+        return False
+    return booking.worker_id == by.worker.id or _rostered_there_that_day(by.worker.id, booking)
+
+
 def record_outcome(booking: Booking, outcome: str, *, by: User, now: dt.datetime) -> Booking:
     """Attended, left early or did not attend; once the appointment has started.
 
-    A recorded outcome may be corrected; the correction is audited with what it replaced.
+    A recorded outcome may be corrected, by a coordinator only once CORRECTION_WINDOW has
+    passed; the correction is audited with what it replaced.
     """
     _require_assessor(by, "Only a worker or coordinator records outcomes.")
+    if not may_record_outcome(by, booking):
+        raise NotAllowed(
+            "Only the appointment's worker, a worker on that day's rota at that block, or a "
+            "coordinator records its outcome."
+        )
+    if (
+        booking.status in set(OUTCOMES)
+        and booking.outcome_at is not None
+        and now - booking.outcome_at > CORRECTION_WINDOW
+        and by.role != Role.COORDINATOR
+    ):
+        raise NotAllowed(
+            "An outcome recorded more than 24 hours ago is corrected by a coordinator."
+        )
     if outcome not in set(OUTCOMES):
         raise InvalidField(
             "Choose an outcome.",

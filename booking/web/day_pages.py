@@ -145,6 +145,8 @@ def _day_of(found: Booking) -> str:
 @roles_required(permissions.OUTCOMES)
 def record_outcome(reference: str):
     found = _booking_or_404(reference)
+    if not outcomes.may_record_outcome(current_user, found):
+        abort(403)
     back = _back_from_outcome()
     previous = found.status
     # A POST is read from the request alone: the current outcome would tick a radio left blank.

@@ -11,12 +11,13 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
+from booking.accounts.users import create_user, issue_token
 from booking.appointments import bookings, outcomes
 from booking.appointments.slots import SlotRules
 from booking.errors import InvalidField, NotAllowed
 from booking.extensions import db
-from booking.models import AuditEvent, Booking, BookingStatus, Notice, Role
-from tests.support import count, fill_rota, local
+from booking.models import AuditEvent, Booking, BookingStatus, Notice, Role, Shift
+from tests.support import auth, count, fill_rota, local, on_site
 
 RULES = SlotRules()
 # The clock: Wednesday 13 January 2027, 21:00. The rota runs Thursday 14 and Friday 15.
@@ -32,8 +33,17 @@ def friday(hour: int, minute: int = 0) -> dt.datetime:
 
 
 @pytest.fixture
-def days(team, users):
+def days(team, users, blocks):
+    """The rota on Thursday and Friday, with the signed-in worker on it at Stechford: an
+    outcome is for a worker on that day's rota at that block."""
     fill_rota(THURSDAY, 2)
+    for day in (14, 15):
+        on_site(
+            users[Role.WORKER].worker,
+            blocks["stechford"],
+            local(2027, 1, day, 7),
+            local(2027, 1, day, 20),
+        )
 
 
 @pytest.fixture
@@ -475,7 +485,7 @@ def test_a_follow_up_may_be_booked_when_the_test_was_over_28_days_ago(
     fill_rota(dt.date(2027, 2, 10), 2)
     initial = book(starts_at=local(2027, 2, 10, 10), tested_at=clock() - dt.timedelta(days=3))
     clock.set(local(2027, 2, 10, 11))
-    outcomes.record_outcome(initial, "attended", by=worker, now=clock())
+    outcomes.record_outcome(initial, "attended", by=users[Role.COORDINATOR], now=clock())
     db.session.commit()
     assert clock() - initial.tested_at > dt.timedelta(days=28)
 
@@ -523,3 +533,105 @@ def test_appointments_started_over_a_day_ago_without_an_outcome_await_one(
     outcomes.record_outcome(waiting, "attended", by=worker, now=clock())
     db.session.commit()
     assert outcomes.awaiting_outcome(local(2027, 1, 16, 10, 1)) == [later]
+
+
+# Who may record an outcome -------------------------------------------------------------------
+
+
+@pytest.fixture
+def perry_barr_worker(blocks, clock):
+    """A worker who signs in, rostered at Perry Barr, not at Stechford."""
+    user = create_user(
+        "perry.barr.worker@test.example",
+        Role.WORKER,
+        "a long enough password",
+        now=clock(),
+        name="Robin Perrin",
+        block_code="perry-barr",
+    )
+    on_site(user.worker, blocks["perry-barr"], thursday(7), thursday(20))
+    return user
+
+
+def test_a_worker_at_another_block_cannot_record_an_outcome(days, book, perry_barr_worker, clock):
+    booking = book()
+    clock.set(thursday(10, 50))
+    with pytest.raises(NotAllowed):
+        outcomes.record_outcome(booking, "did_not_attend", by=perry_barr_worker, now=clock())
+    db.session.rollback()
+    assert booking.status == BookingStatus.BOOKED
+    assert outcomes.police_to_be_informed() == []
+
+
+def test_the_appointments_own_worker_records_its_outcome(days, book, users, blocks, clock):
+    booking = book()
+    own = create_user(
+        "own.worker@test.example",
+        Role.WORKER,
+        "a long enough password",
+        now=clock(),
+        block_code="oldbury",
+    )
+    booking.worker_id = own.worker.id  # as if the rota had given it to them
+    db.session.commit()
+    clock.set(thursday(10, 50))
+    outcomes.record_outcome(booking, "attended", by=own, now=clock())
+    assert booking.status == BookingStatus.ATTENDED
+
+
+def test_a_worker_rostered_at_the_block_that_day_records_an_outcome(days, book, worker, clock):
+    booking = book()
+    colleague = db.session.scalar(
+        select(Shift.worker_id).where(
+            Shift.block_id == booking.block_id, Shift.worker_id != worker.worker.id
+        )
+    )
+    booking.worker_id = colleague  # the appointment is a colleague's
+    db.session.commit()
+    clock.set(thursday(10, 50))
+    outcomes.record_outcome(booking, "left_early", by=worker, now=clock())
+    assert booking.status == BookingStatus.LEFT_EARLY
+
+
+def test_after_24_hours_only_a_coordinator_corrects_an_outcome(days, book, worker, users, clock):
+    booking = book()
+    clock.set(thursday(10, 50))
+    outcomes.record_outcome(booking, "did_not_attend", by=worker, now=clock())
+    db.session.commit()
+
+    clock.set(thursday(10, 50) + dt.timedelta(hours=23))
+    outcomes.record_outcome(booking, "left_early", by=worker, now=clock())
+    db.session.commit()
+
+    clock.set(clock() + dt.timedelta(hours=25))
+    with pytest.raises(NotAllowed):
+        outcomes.record_outcome(booking, "attended", by=worker, now=clock())
+    db.session.rollback()
+    outcomes.record_outcome(booking, "attended", by=users[Role.COORDINATOR], now=clock())
+    assert booking.status == BookingStatus.ATTENDED
+
+
+def test_a_worker_at_another_block_is_refused_by_the_page_and_the_api(
+    app, days, book, perry_barr_worker, clock
+):
+    booking = book()
+    clock.set(thursday(10, 50))
+    token = issue_token(perry_barr_worker, clock())
+    db.session.commit()
+    api = app.test_client().post(
+        f"/api/v1/bookings/{booking.reference}/outcome",
+        json={"outcome": "did_not_attend"},
+        headers=auth(token),
+    )
+    assert api.status_code == 403
+    browser = app.test_client()
+    browser.post(
+        "/login",
+        data={"email": "perry.barr.worker@test.example", "password": "a long enough password"},
+    )
+    page = browser.post(
+        f"/bookings/{booking.reference}/outcome", data={"outcome": "did_not_attend"}
+    )
+    assert page.status_code == 403
+    db.session.refresh(booking)
+    assert booking.status == BookingStatus.BOOKED

@@ -724,7 +724,7 @@ def test_kpi_defaults_to_this_month_so_far(known, client, tokens):
         ({"end": "2027-02-30"}, "end"),
         ({"start": "2027-04-30", "end": "2027-03-01"}, "end"),
         ({"start": "2025-01-01", "end": "2027-04-30"}, "end"),
-        ({"start": "9999-12-30", "end": "9999-12-31"}, "end"),
+        ({"start": "9999-12-30", "end": "9999-12-31"}, "start"),
         ({"block_by": "worker"}, "block_by"),
     ],
 )
