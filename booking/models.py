@@ -429,6 +429,17 @@ class Message(db.Model):
     booking: Mapped[Booking] = relationship(back_populates="messages")
 
 
+class InboundMessage(db.Model):
+    """A text received from a person, by the provider's id only: an opt-out word is acted on
+    once, so a replayed STOP cannot undo a later START."""
+
+    __tablename__ = "inbound_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider_id: Mapped[str] = mapped_column(String(64), unique=True)
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
 class OptOut(db.Model):
     """A mobile number that replied STOP (and, perhaps later, START)."""
 

@@ -10,9 +10,18 @@ import datetime as dt
 
 from flask import current_app
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
-from ..models import Booking, BookingStatus, Message, MessageKind, MessageStatus, OptOut
+from ..models import (
+    Booking,
+    BookingStatus,
+    InboundMessage,
+    Message,
+    MessageKind,
+    MessageStatus,
+    OptOut,
+)
 from .reminders import ReminderPolicy, plan_reminders
 
 OPTED_OUT = "The person replied STOP to our texts: phone them instead"
@@ -87,6 +96,20 @@ def cancel_pending(booking: Booking) -> int:
     )
     db.session.expire(booking, ["messages"])
     return result.rowcount
+
+
+def first_receipt(provider_id: str, now) -> bool:
+    """Record a received text by the provider's id; False if it was received before (a retry
+    or a replay). A text without an id is taken as new."""
+    if not provider_id:
+        return True
+    try:
+        with db.session.begin_nested():
+            db.session.add(InboundMessage(provider_id=provider_id[:64], received_at=now))
+            db.session.flush()
+    except IntegrityError:
+        return False
+    return True
 
 
 def set_opt_out(mobile: str | None, opted_out: bool, now) -> None:

@@ -92,10 +92,11 @@ def inbound():
         mobile = normalise_mobile(request.form.get("From", ""), settings.allow_test_numbers())
     except InvalidMobile:
         return _empty_twiml()
-    if keyword in STOP_WORDS:
-        outbox.set_opt_out(mobile, True, clock.now())
-        db.session.commit()
-    elif keyword in START_WORDS:
-        outbox.set_opt_out(mobile, False, clock.now())
-        db.session.commit()
+    if keyword not in STOP_WORDS | START_WORDS:
+        return _empty_twiml()
+    now = clock.now()
+    if not outbox.first_receipt(request.form.get("MessageSid", ""), now):
+        return _empty_twiml()  # a replay, or Twilio's retry: acted on already
+    outbox.set_opt_out(mobile, keyword in STOP_WORDS, now)
+    db.session.commit()
     return _empty_twiml()

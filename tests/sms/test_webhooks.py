@@ -7,6 +7,7 @@ path and the sorted form parameters (twilio's own RequestValidator computes them
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 import pytest
 from sqlalchemy import select
@@ -69,10 +70,11 @@ def status_params(message: Message, status: str, **extra) -> dict:
     }
 
 
-def inbound_params(body: str, sender: str = MOBILE) -> dict:
+def inbound_params(body: str, sender: str = MOBILE, sid: str | None = None) -> dict:
+    """A text received from `sender`, with a message sid of its own unless one is given."""
     return {
         "AccountSid": ACCOUNT_SID,
-        "MessageSid": "SM" + "a" * 32,
+        "MessageSid": sid or "SM" + uuid.uuid4().hex,
         "From": sender,
         "To": FROM_NUMBER,
         "Body": body,
@@ -301,6 +303,21 @@ def test_stop_again_after_start_opts_out_again(client, sent, clock):
     opt_out = db.session.scalar(select(OptOut).where(OptOut.mobile == MOBILE))
     assert opt_out.active and opt_out.opted_out_at == clock()
     assert opt_outs() == 1
+
+
+def test_a_replayed_stop_after_start_does_not_opt_the_number_out_again(client, sent, clock):
+    stop = inbound_params("STOP", sid="SM" + "5" * 32)
+    post(client, "/sms/inbound", stop)
+    clock.set(clock() + dt.timedelta(hours=1))
+    post(client, "/sms/inbound", inbound_params("START"))
+    clock.set(clock() + dt.timedelta(hours=1))
+
+    replayed = post(client, "/sms/inbound", stop)  # the same signed request, sent again
+
+    assert replayed.status_code == 200
+    db.session.expire_all()
+    opt_out = db.session.scalar(select(OptOut).where(OptOut.mobile == MOBILE))
+    assert not opt_out.active, "START still holds"
 
 
 @pytest.mark.parametrize("body", ["Thanks, see you then", "", "Can I stop by later?"])
