@@ -150,7 +150,7 @@ def set_active(user: User, active: bool, *, by: User, now: dt.datetime) -> None:
     if user.worker is not None:
         user.worker.active = active
     if not active:
-        _revoke_all(user, now)
+        _revoke_all(user, now, by)
     action = audit.Action.USER_ENABLED if active else audit.Action.USER_DISABLED
     audit.record(action, now, by, detail=audit.about_user(user))
     db.session.flush()
@@ -165,7 +165,7 @@ def reset_password(user: User, password: str, *, by: User | None, now: dt.dateti
         )
     user.password_hash = hash_password(password)
     user.session_version += 1  # sessions signed in with the old password end
-    _revoke_all(user, now)
+    _revoke_all(user, now, by)
     audit.record(audit.Action.PASSWORD_RESET, now, by, detail=audit.about_user(user))
     db.session.flush()
 
@@ -192,9 +192,9 @@ def revoke_token(token: ApiToken, now: dt.datetime, *, by: User | None) -> None:
         db.session.flush()
 
 
-def _revoke_all(user: User, now: dt.datetime) -> None:
+def _revoke_all(user: User, now: dt.datetime, by: User | None) -> None:
     for token in db.session.scalars(
         select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
     ):
         token.revoked_at = now
-        audit.record(audit.Action.TOKEN_REVOKED, now, None, detail=audit.about_user(user))
+        audit.record(audit.Action.TOKEN_REVOKED, now, by, detail=audit.about_user(user))

@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, func, select
 
 from .. import audit, permissions
 from ..clock import local_day_span
 from ..errors import InvalidField, NotAllowed
 from ..extensions import db
-from ..models import Block, Booking, BookingStatus, Requirement, Role, Shift, User
+from ..models import AuditEvent, Block, Booking, BookingStatus, Requirement, Role, Shift, User
 from . import bookings
 from .slots import SlotRules
 
@@ -49,6 +49,17 @@ def _rostered_there_that_day(worker_id: int, booking: Booking) -> bool:
     )
 
 
+def _first_recorded_at(booking: Booking) -> dt.datetime:
+    """When an outcome was first recorded: each correction moves outcome_at, and the window
+    must not move with it, or a worker could keep an outcome open by correcting it daily."""
+    first = db.session.scalar(
+        select(func.min(AuditEvent.at)).where(
+            AuditEvent.booking_id == booking.id, AuditEvent.action == audit.Action.OUTCOME
+        )
+    )
+    return first or booking.outcome_at or booking.starts_at
+
+
 def may_record_outcome(by: User, booking: Booking) -> bool:
     """The appointment's own worker, a worker rostered at that block that day, or a
     coordinator: a non-attendance can be an offence, so no one else may say there was one."""
@@ -73,9 +84,8 @@ def record_outcome(booking: Booking, outcome: str, *, by: User, now: dt.datetime
         )
     if (
         booking.status in set(OUTCOMES)
-        and booking.outcome_at is not None
-        and now - booking.outcome_at > CORRECTION_WINDOW
         and by.role != Role.COORDINATOR
+        and now - _first_recorded_at(booking) > CORRECTION_WINDOW
     ):
         raise NotAllowed(
             "An outcome recorded more than 24 hours ago is corrected by a coordinator."

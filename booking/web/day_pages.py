@@ -23,7 +23,7 @@ from flask_login import current_user
 from .. import audit, clock, permissions, settings
 from ..appointments import outcomes, queries
 from ..clock import LONDON
-from ..errors import InvalidField, SlotTaken
+from ..errors import InvalidField, NotAllowed, SlotTaken
 from ..extensions import db
 from ..models import Booking, BookingStatus, Requirement, Role, Worker
 from ..rota import queries as rota_queries
@@ -147,6 +147,7 @@ def record_outcome(reference: str):
     found = _booking_or_404(reference)
     if not outcomes.may_record_outcome(current_user, found):
         abort(403)
+    status = None
     back = _back_from_outcome()
     previous = found.status
     # A POST is read from the request alone: the current outcome would tick a radio left blank.
@@ -155,6 +156,11 @@ def record_outcome(reference: str):
     if form.validate_on_submit():
         try:
             outcomes.record_outcome(found, form.outcome.data, by=current_user, now=clock.now())
+        except NotAllowed as refusal:
+            # Past the correction window: the page says why, with a 403 as the API gives.
+            db.session.rollback()
+            form.outcome.errors = [refusal.message]
+            status = 403
         except InvalidField as refusal:
             db.session.rollback()
             form.add_domain_errors(refusal.errors)
@@ -175,7 +181,7 @@ def record_outcome(reference: str):
         started=now >= found.starts_at,
         back_href=url_for("web.awaiting_outcome") if back else _day_of(found),
         action=url_for("web.record_outcome", reference=found.reference, back=back),
-    ), (400 if form.errors else 200)
+    ), status or (400 if form.errors else 200)
 
 
 def _back_from_outcome() -> str | None:

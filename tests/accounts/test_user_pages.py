@@ -8,6 +8,7 @@ import re
 import pytest
 from sqlalchemy import select
 
+from booking.accounts.users import issue_token
 from booking.extensions import db
 from booking.models import ApiToken, AuditEvent, Role, User
 from tests.support import PASSWORD, auth, count
@@ -174,6 +175,17 @@ def test_every_change_to_users_and_tokens_is_in_the_audit_trail(app, coordinator
     ]
     assert events[1].detail == f"user {sergeant.id} (sergeant)"
     assert all("@" not in (e.detail or "") for e in events), "no email in the trail"
+
+
+def test_tokens_ended_by_a_password_reset_name_who_reset_it(app, coordinator, users, clock):
+    me, sergeant = users[Role.COORDINATOR], users[Role.SERGEANT]
+    issue_token(sergeant, clock())
+    db.session.commit()
+    coordinator.post(f"/users/{sergeant.id}", data={"password": "a brand new password"})
+    revoked = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "token_revoked")
+    ).all()
+    assert [(e.user_id, e.detail) for e in revoked] == [(me.id, f"user {sergeant.id} (sergeant)")]
 
 
 def test_the_audit_trail_filters_by_reference_and_action(coordinator, users, clock):

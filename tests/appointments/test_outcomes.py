@@ -17,7 +17,7 @@ from booking.appointments.slots import SlotRules
 from booking.errors import InvalidField, NotAllowed
 from booking.extensions import db
 from booking.models import AuditEvent, Booking, BookingStatus, Notice, Role, Shift
-from tests.support import auth, count, fill_rota, local, on_site
+from tests.support import auth, count, fill_rota, local, on_site, signed_in
 
 RULES = SlotRules()
 # The clock: Wednesday 13 January 2027, 21:00. The rota runs Thursday 14 and Friday 15.
@@ -609,6 +609,36 @@ def test_after_24_hours_only_a_coordinator_corrects_an_outcome(days, book, worke
     db.session.rollback()
     outcomes.record_outcome(booking, "attended", by=users[Role.COORDINATOR], now=clock())
     assert booking.status == BookingStatus.ATTENDED
+
+
+def test_corrections_do_not_extend_the_24_hours(days, book, worker, clock):
+    booking = book()
+    clock.set(thursday(10, 50))
+    outcomes.record_outcome(booking, "did_not_attend", by=worker, now=clock())
+    db.session.commit()
+    for outcome in ("left_early", "did_not_attend"):  # each well inside a day of the last
+        clock.set(clock() + dt.timedelta(hours=20))
+        if clock() - thursday(10, 50) <= outcomes.CORRECTION_WINDOW:
+            outcomes.record_outcome(booking, outcome, by=worker, now=clock())
+            db.session.commit()
+    assert clock() - thursday(10, 50) > outcomes.CORRECTION_WINDOW
+    with pytest.raises(NotAllowed):
+        outcomes.record_outcome(booking, "attended", by=worker, now=clock())
+    db.session.rollback()
+
+
+def test_the_outcome_page_says_why_a_late_correction_is_refused(app, days, book, worker, clock):
+    booking = book()
+    clock.set(thursday(10, 50))
+    outcomes.record_outcome(booking, "did_not_attend", by=worker, now=clock())
+    db.session.commit()
+    clock.set(clock() + dt.timedelta(hours=25))
+    browser = signed_in(app.test_client(), Role.WORKER)
+    page = browser.post(f"/bookings/{booking.reference}/outcome", data={"outcome": "attended"})
+    assert page.status_code == 403
+    assert "corrected by a coordinator" in page.get_data(as_text=True)
+    db.session.refresh(booking)
+    assert booking.status == BookingStatus.DID_NOT_ATTEND
 
 
 def test_a_worker_at_another_block_is_refused_by_the_page_and_the_api(
