@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import jsonify
+from flask import jsonify, request
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
@@ -22,7 +22,6 @@ from ..extensions import db
 from ..models import AuditEvent, Block, Booking
 from ..reports import figures as reports
 from ..rota.cover import cover_at
-from ..web.calendar_feed import ics_response
 from . import api, responses
 from .access import api_user
 from .idempotency import commit_once
@@ -324,7 +323,7 @@ def booking_calendar(reference: str):
     calendar_file = ics.booking_file(booking, settings.public_base_url())
     audit.record(audit.Action.CALENDAR_EXPORTED, clock.now(), api_user(), booking)
     db.session.commit()
-    return ics_response(calendar_file, f"appointment-{booking.reference}.ics")
+    return calendar_file.as_response(f"appointment-{booking.reference}.ics", request)
 
 
 @operation(

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event, Timezone, vDuration, vText
+from werkzeug import Request, Response
 
 from ..models import Booking, BookingStatus
 
@@ -31,6 +32,16 @@ class CalendarFile:
     @property
     def etag(self) -> str:
         return hashlib.sha256(self.body).hexdigest()[:32]
+
+    def as_response(self, filename: str, request: Request) -> Response:
+        """The file over HTTP, for the pages and the API alike: with ETag and Last-Modified,
+        answering 304 when the client's copy is current."""
+        response = Response(self.body, content_type="text/calendar; charset=utf-8")
+        response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
+        response.headers["Cache-Control"] = "private, no-cache"
+        response.set_etag(self.etag)
+        response.last_modified = self.last_modified
+        return response.make_conditional(request)
 
 
 def _host(public_base_url: str) -> str:

@@ -13,7 +13,6 @@ from ..errors import NotFound
 from ..extensions import db
 from . import web
 from .auth import roles_required
-from .calendar_feed import ics_response
 
 
 class RegenerateForm(FlaskForm):
@@ -30,7 +29,7 @@ def booking_calendar(reference: str):
     calendar_file = ics.booking_file(booking, settings.public_base_url())
     audit.record(audit.Action.CALENDAR_EXPORTED, clock.now(), current_user, booking)
     db.session.commit()
-    response = ics_response(calendar_file, f"appointment-{booking.reference}.ics")
+    response = calendar_file.as_response(f"appointment-{booking.reference}.ics", request)
     response.headers["Content-Disposition"] = (
         f'attachment; filename="appointment-{booking.reference}.ics"'
     )
