@@ -19,8 +19,8 @@ database spent storing them). PostgreSQL then gets VACUUM ANALYZE, as autovacuum
 after such a load; SQLite gets no ANALYZE, as a deployment would not run one.
 
 The rota follows the rules of booking.rota.generate: the cover windows come from
-booking.rota.cover_windows (bank holidays take Sunday's rules), each worker works only at their
-home block, at most one shift a day and at most ROTA_MAX_HOURS_PER_WEEK (40) hours a week.
+booking.rota.generate.cover_windows (bank holidays take Sunday's rules), each worker works only
+at their home block, at most one shift a day and at most ROTA_MAX_HOURS_PER_WEEK (40) hours a week.
 Every booking holds a distinct (worker, slot start) inside one of that worker's shifts, so the
 unique index holds.
 """

@@ -2,8 +2,8 @@
 
     python bench/slots.py --db sqlite [--runs 200] [--http-runs 200] [--profile]
 
-In process: booking.slots.free_slots inside an app context, a fresh session each run (as each
-request has). Over HTTP: GET /api/v1/slots?limit=10 with a sergeant's token, against
+In process: booking.appointments.slots.free_slots inside an app context, a fresh session each
+run (as each request has). Over HTTP: GET /api/v1/slots?limit=10 with a sergeant's token, against
 `gunicorn wsgi:app` (one sync worker) on 127.0.0.1. Reports p50 and p95.
 
 Floor: the indexed SELECT of the shifts of all blocks in the 28-day window (the query

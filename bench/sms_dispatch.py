@@ -6,7 +6,7 @@ The stand-in is tests/twilio_standin.py (the tests' own), run in a process of it
 127.0.0.1; it records every request it is sent. For each run the script queues one pending
 `confirmation` message, due now, for each of N distinct live bookings (with a mobile and
 consent), then starts the dispatchers: processes, each with its own app (SMS_BACKEND=twilio,
-TWILIO_API_BASE_URL at the stand-in) running booking.dispatch.dispatch, one pass, until
+TWILIO_API_BASE_URL at the stand-in) running booking.sms.dispatch.dispatch, one pass, until
 nothing is due. Reports messages per second and duplicates counted at the stand-in: a
 message whose text (unique: it holds the booking reference) arrived more than once, and any
 accepted request whose sid is not the provider id of one of the messages. Must be 0.

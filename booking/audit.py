@@ -54,8 +54,13 @@ def viewed_in_list(bookings: list[Booking], where: str, at: dt.datetime, user: U
     """A list of appointments shown to someone: one "viewed" event per booking whose personal
     data it showed, so that the trail of each booking says who saw it, and where."""
     for booking in bookings:
-        if booking.purged_at is None:
-            record(Action.VIEWED, at, user, booking, detail=where)
+        viewed(booking, where, at, user)
+
+
+def viewed(booking: Booking, where: str, at: dt.datetime, user: User) -> None:
+    """A page showed this booking's personal data (none is left to see once it is purged)."""
+    if booking.purged_at is None:
+        record(Action.VIEWED, at, user, booking, detail=where)
 
 
 def about_user(user: User) -> str:

@@ -197,7 +197,7 @@ class Worker(db.Model):
     user: Mapped[User | None] = relationship(back_populates="worker")
 
 
-# No shift lasts longer (rota_changes refuses longer ones; generated shifts lie within a day).
+# No shift lasts longer (rota.changes refuses longer ones; generated shifts lie within a day).
 # Stating it as a lower bound on starts_at lets a range scan of the shifts index start near
 # the window instead of at the first shift ever rostered.
 MAX_SHIFT_LENGTH = dt.timedelta(hours=24)

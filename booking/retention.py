@@ -15,7 +15,7 @@ from sqlalchemy import and_, delete, or_, select
 from . import audit
 from .appointments import drafts
 from .extensions import db
-from .models import Booking, IdempotencyRecord
+from .models import Booking, IdempotencyRecord, InboundMessage
 
 # Retries of a POST come within minutes; a day is ample, and the stored answer is personal data.
 IDEMPOTENCY_KEEP = dt.timedelta(days=1)
@@ -58,6 +58,9 @@ def purge(now: dt.datetime, retention_days: int) -> int:
     db.session.execute(
         delete(IdempotencyRecord).where(IdempotencyRecord.created_at < now - IDEMPOTENCY_KEEP)
     )
+    # Received texts are kept by provider id only, to refuse replays; after the retention
+    # period no booking they could concern still holds a mobile number.
+    db.session.execute(delete(InboundMessage).where(InboundMessage.received_at < cutoff))
     drafts.purge(now)
     db.session.commit()
     return purged

@@ -314,17 +314,17 @@ def test_the_service_writes_guarded_json_lines(service_app):
     built, stream = service_app
     with built.test_request_context(headers={"X-Request-Id": "custody-req-7"}):
         built.preprocess_request()
-        logging.getLogger("booking.dispatch").warning(
+        logging.getLogger("booking.sms.dispatch").warning(
             "sms.failed %s",
             {"person_name": NAME},
             extra={"message_id": 3, "booking": ["07700 900123"]},
         )
         built.logger.info("booked %s", {"custody_record": CUSTODY_RECORD})
-        logging.getLogger("booking.dispatch").debug("below the service's level")
+        logging.getLogger("booking.sms.dispatch").debug("below the service's level")
     lines = stream.getvalue().splitlines()
     assert len(lines) == 2, lines
     failed, booked = (json.loads(line) for line in lines)
-    assert failed["logger"] == "booking.dispatch"
+    assert failed["logger"] == "booking.sms.dispatch"
     assert failed["message"] == f"sms.failed {WITHHELD}"
     assert failed["booking"] == WITHHELD
     assert failed["message_id"] == 3

@@ -15,7 +15,14 @@ from sqlalchemy import func, select
 
 from booking import cli
 from booking.extensions import db
-from booking.models import AuditEvent, Booking, BookingDraft, IdempotencyRecord, Role
+from booking.models import (
+    AuditEvent,
+    Booking,
+    BookingDraft,
+    IdempotencyRecord,
+    InboundMessage,
+    Role,
+)
 from tests.support import auth, booking_body
 
 PERSONAL = ("person_name", "mobile", "custody_record", "cancel_reason")
@@ -223,6 +230,15 @@ def test_abandoned_web_drafts_are_deleted_after_a_day(app, users, clock):
         )
     run_purge(app)
     assert db.session.scalars(select(BookingDraft.id)).all() == ["recent-draft"]
+
+
+def test_received_texts_are_forgotten_after_retention(app, clock):
+    retention = dt.timedelta(days=app.config["RETENTION_DAYS"])
+    for sid, age in (("SM-old", retention + DAY), ("SM-recent", retention - DAY)):
+        db.session.add(InboundMessage(provider_id=sid, received_at=clock() - age))
+    db.session.commit()
+    run_purge(app)
+    assert db.session.scalars(select(InboundMessage.provider_id)).all() == ["SM-recent"]
 
 
 class FakeScheduler:

@@ -48,7 +48,7 @@ def create_user(
     """A new user; a worker also gets their place in the rota, at their home block. `by` is
     the coordinator who made it (None for the operator's command line), for the trail."""
     email = email.strip().lower()
-    name = one_line(name) or email.split("@")[0]
+    name = one_line(name) or email.split("@")[0][:100]
     errors = {}
     if "@" not in email or len(email) > 254 or has_control_characters(email):
         errors["email"] = "Enter an email address"
@@ -77,7 +77,7 @@ def create_user(
 
     user = User(
         email=email,
-        name=name[:100],
+        name=name,
         role=role,
         password_hash=hash_password(password),
         block=block,

@@ -102,7 +102,7 @@ def load(now: dt.datetime, sergeant: User, worker_user: User) -> int:
             starts_at = shift.starts_at + dt.timedelta(minutes=30 * index)
             arrest_block = rng.choice(list(blocks.values()))
             made += _past_booking(rng, shift, starts_at, arrest_block, sergeant, worker_user)
-    db.session.commit()
+    db.session.flush()
     return made
 
 

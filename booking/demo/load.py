@@ -156,7 +156,7 @@ def load(now: dt.datetime) -> bool:
     created = _load_blocks()
     _load_team(now)
     _load_users(now)
-    db.session.commit()
+    db.session.flush()
     today = now.astimezone(LONDON).date()
     shifts = rota.generate(today, today + dt.timedelta(days=ROTA_DAYS - 1), now=now)
     history = demo_history.load(

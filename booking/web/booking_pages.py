@@ -1,9 +1,9 @@
 """The sergeant's journey: record the test, choose a slot, check, confirm; then the appointment,
 its written notice, rearranging and cancelling.
 
-The views parse input, call the domain (`booking.bookings`, the one write path) and render.
-Until the booking is confirmed no booking is written: the details and the chosen slot wait in a
-server-side draft (`booking.drafts`), never in the cookie.
+The views parse input, call the domain (`booking.appointments.bookings`, the one write path)
+and render. Until the booking is confirmed no booking is written: the details and the chosen
+slot wait in a server-side draft (`booking.appointments.drafts`), never in the cookie.
 """
 
 from __future__ import annotations
@@ -330,6 +330,8 @@ def cancel(reference: str):
         else:
             flash(f"Appointment {found.reference} cancelled. Its reminders are stopped.", "success")
             return redirect(url_for("web.booking", reference=found.reference))
+    audit.viewed(found, "cancel page", clock.now(), current_user)
+    db.session.commit()
     return render_template(
         "web/cancel.html",
         form=form,

@@ -1,8 +1,9 @@
 """The worker's day, and what follows an appointment: its outcome, the follow-up assessment,
 telling the police of a non-attendance; for coordinators, the outcomes still awaited.
 
-The views parse input, call the domain (`booking.outcomes`, and `booking.bookings` through it)
-and render. Every page that shows a person's details records that it did, booking by booking.
+The views parse input, call the domain (`booking.appointments.outcomes`, and
+`booking.appointments.bookings` through it) and render. Every page that shows a person's
+details records that it did, booking by booking.
 """
 
 from __future__ import annotations
@@ -291,6 +292,7 @@ def follow_up_slot(reference: str):
             session[JUST_BOOKED] = booked.reference
             return redirect(url_for("web.booking", reference=booked.reference))
     context = _slot_choices(form, False, found.tested_at)
+    _record_view(found, clock.now(), "follow-up slot page")
     return render_template(
         "day/follow_up_slot.html",
         form=form,
@@ -334,7 +336,6 @@ def police_to_inform():
         ),
         own_block=own_block,
         show_all=show_all,
-        can_mark=permissions.may(current_user, permissions.POLICE_LIST),
         recent_days=RECENTLY_INFORMED.days,
     )
 
@@ -394,6 +395,5 @@ def awaiting_outcome():
 
 def _record_view(found: Booking, now: dt.datetime, where: str) -> None:
     """The outcome and follow-up pages show the person's name: a consultation to record."""
-    if found.purged_at is None:
-        audit.record(audit.Action.VIEWED, now, current_user, found, detail=where)
-        db.session.commit()
+    audit.viewed(found, where, now, current_user)
+    db.session.commit()

@@ -1,8 +1,8 @@
 """The coordinators' rota pages: the week by block and by worker, shifts added, moved, swapped
 and removed, absences, the appointments waiting to be rearranged, and the cover picture.
 
-The pages parse input and call the domain (`booking.rota_changes`, which re-checks every
-booking a change touches; `booking.cover_picture`, which works out cover and gaps). A refusal
+The pages parse input and call the domain (`booking.rota.changes`, which re-checks every
+booking a change touches; `booking.rota.picture`, which works out cover and gaps). A refusal
 writes nothing: the transaction is rolled back and the form shows the domain's messages.
 """
 

@@ -421,6 +421,17 @@ def test_viewing_an_appointment_is_recorded_in_the_audit_trail(sergeant, users):
     assert users_recorded == {users[Role.SERGEANT].id}
 
 
+def test_the_cancel_page_records_that_it_showed_the_person(sergeant):
+    reference = book_through_pages(sergeant)
+    sergeant.get(f"/bookings/{reference}/cancel")
+    details = db.session.scalars(
+        select(AuditEvent.detail).where(
+            AuditEvent.reference == reference, AuditEvent.action == "viewed"
+        )
+    ).all()
+    assert details == ["cancel page"]
+
+
 def test_the_appointment_shows_why_a_text_was_not_sent(sergeant):
     record_test(sergeant, mobile="", sms_consent="no")
     choose_first_slot(sergeant)

@@ -536,6 +536,12 @@ def attended(week, book, users, clock):
     return booking
 
 
+def test_the_follow_up_slot_page_records_that_it_showed_the_person(attended, browser):
+    worker = browser(Role.WORKER)
+    worker.get(f"/bookings/{attended.reference}/follow-up/slot")
+    assert "follow-up slot page" in viewed(attended)
+
+
 def test_booking_the_follow_up_creates_a_linked_appointment_with_notice_version_1(
     attended, browser
 ):

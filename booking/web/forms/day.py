@@ -1,6 +1,7 @@
 """The worker's forms: which day, the outcome, the follow-up decision, telling the police.
 
-Their shape only: `booking.outcomes` judges the content, and its refusals land on these fields.
+Their shape only: `booking.appointments.outcomes` judges the content, and its refusals land on
+these fields.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The sergeant's forms: their shape only. The domain (`booking.bookings`) judges the content."""
+"""The sergeant's forms: their shape only. The domain (`booking.appointments.bookings`) judges
+the content."""
 
 from __future__ import annotations
 

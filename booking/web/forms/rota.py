@@ -1,4 +1,4 @@
-"""The coordinator's rota forms: their shape only. `booking.rota_changes` judges the content.
+"""The coordinator's rota forms: their shape only. `booking.rota.changes` judges the content.
 
 Times are local wall-clock times (HH:MM, 24-hour clock) on a date; they become instants with
 `zoneinfo` here, and a time the clocks skip is refused on the field that names it.
