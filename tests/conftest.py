@@ -9,6 +9,7 @@ import os
 import flask_migrate
 import pytest
 from flask import g
+from jinja2.bccache import Bucket, BytecodeCache
 from sqlalchemy import text
 
 from booking import create_app
@@ -94,9 +95,29 @@ def clock() -> FrozenClock:
     return FrozenClock(dt.datetime(2027, 1, 13, 21, 0, tzinfo=dt.UTC))
 
 
+class CompiledTemplates(BytecodeCache):
+    """Each test builds an app, and each app's Jinja environment would compile every template
+    (and GOV.UK's macros) again; sharing the compiled code across them keeps that once per
+    run. Keyed by Jinja on the template's source, so an edited template is compiled anew."""
+
+    def __init__(self):
+        self.compiled: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        if bucket.key in self.compiled:
+            bucket.bytecode_from_string(self.compiled[bucket.key])
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self.compiled[bucket.key] = bucket.bytecode_to_string()
+
+
+COMPILED_TEMPLATES = CompiledTemplates()
+
+
 @pytest.fixture
 def app(schema, clock):
     app = create_app({"SQLALCHEMY_DATABASE_URI": schema, "CLOCK": clock})
+    app.jinja_env.bytecode_cache = COMPILED_TEMPLATES
 
     @app.teardown_request
     def forget_the_signed_in_user(exc):
