@@ -81,7 +81,10 @@ class Config:
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
 
     IDLE_TIMEOUT_MINUTES = _int("IDLE_TIMEOUT_MINUTES", 30)
-    PERMANENT_SESSION_LIFETIME = IDLE_TIMEOUT_MINUTES * 60
+    # The server signs an idle session out (booking/web/auth.py); the cookie itself lasts as
+    # long as a booking draft, so that a form sent after the time-out still says whose it was
+    # and what was typed can wait for that person to sign in again.
+    PERMANENT_SESSION_LIFETIME = 24 * 60 * 60
     # How many proxies in front of the app set X-Forwarded-* (0: none, the headers are ignored).
     PROXY_FIX_HOPS = _int("PROXY_FIX_HOPS", 0)
     MAX_CONTENT_LENGTH = 64 * 1024

@@ -87,7 +87,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from . import cli, logs
     from .api import api
-    from .web import auth, presentation, web, webhooks
+    from .web import auth, presentation, refused_forms, web, webhooks
     from .web import calendar_feed as feeds
 
     app.session_interface = auth.PageSessionInterface()
@@ -142,6 +142,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     for status in (400, 403, 404, 405, 413, 429, 500):
         app.register_error_handler(status, _error_page(status))
+    refused_forms.register(app)
 
     return app
 

@@ -21,7 +21,19 @@ from booking import create_app
 from booking.accounts.users import create_user, hash_password
 from booking.extensions import db, limiter
 from booking.models import Booking, BookingDraft, Role
-from tests.support import PASSWORD, Page, auth, booking_body, count, sign_in, signed_in
+from booking.web.refused_forms import EXPIRED
+from tests.support import (
+    PASSWORD,
+    Page,
+    auth,
+    booking_body,
+    count,
+    details_form,
+    email_of,
+    record_test,
+    sign_in,
+    signed_in,
+)
 
 BOOKING_ROLES = {Role.SERGEANT, Role.WORKER, Role.COORDINATOR}
 REDIS_URL = "redis://127.0.0.1:6379/15"
@@ -313,6 +325,127 @@ def test_the_idle_time_out_is_configurable(app, client, users, login, clock):
     assert client.get("/bookings").status_code == 302
 
 
+def sign_in_at(client, timed_out, role: Role = Role.SERGEANT):
+    """Sign in on the page the time-out sent the client to (it says where to go back to)."""
+    location = timed_out.headers["Location"]
+    assert location.startswith("/login?next=")
+    return client.post(location, data={"email": email_of(role), "password": PASSWORD})
+
+
+def test_a_form_sent_after_the_time_out_is_there_filled_in_after_signing_in_again(
+    client, users, rostered, login, clock, idle_time_out
+):
+    login(Role.SERGEANT)
+    clock.set(clock() + dt.timedelta(minutes=31))
+
+    sent = client.post("/bookings/new", data=details_form(person_name="Jamie Late"))
+
+    assert sent.headers["Location"] == "/login?next=/bookings/new"
+    assert count(Booking) == 0
+    assert sign_in_at(client, sent).headers["Location"] == "/bookings/new"
+    html = client.get("/bookings/new").get_data(as_text=True)
+    page = Page(html)
+    for field, value in [
+        ("person_name", "Jamie Late"),
+        ("custody_record", "20/123456/27"),
+        ("mobile", "07700 900123"),
+        ("tested_time", "20:15"),
+    ]:
+        assert page.values[field] == value, field
+    assert page.selected["arrest_block"] == "stechford"
+    assert 'value="cocaine" checked' in html
+    assert "You were signed out before this was sent" in page.text
+    assert client.get("/bookings/new").status_code == 200, "a reload shows it too"
+    assert "Jamie Late" in client.get("/bookings/new").get_data(as_text=True)
+    # Sent again, it goes on as if nothing had happened.
+    assert record_test(client, person_name="Jamie Late").headers["Location"] == (
+        "/bookings/new/slot"
+    )
+
+
+def test_the_booking_draft_outlives_the_time_out_for_the_same_person(
+    client, users, rostered, login, clock, idle_time_out
+):
+    login(Role.SERGEANT)
+    record_test(client, person_name="Jamie Kept")
+    chosen = Page(client.get("/bookings/new/slot").get_data(as_text=True)).radios["slot"][0]
+    client.post("/bookings/new/slot", data={"slot": chosen})
+    clock.set(clock() + dt.timedelta(minutes=31))
+
+    timed_out = client.get("/bookings/new/check")
+    assert sign_in_at(client, timed_out).headers["Location"] == "/bookings/new/check"
+
+    check = client.get("/bookings/new/check")
+    assert check.status_code == 200
+    assert "Jamie Kept" in check.get_data(as_text=True)
+    assert client.post("/bookings/new/check").status_code == 302
+    assert count(Booking) == 1
+
+
+def test_nobody_else_signing_in_on_that_browser_sees_the_draft(
+    client, users, rostered, login, clock, idle_time_out
+):
+    login(Role.SERGEANT)
+    client.post("/bookings/new", data=details_form(person_name="Jamie Private"))
+    clock.set(clock() + dt.timedelta(minutes=31))
+    assert client.get("/bookings/new").status_code == 302  # signed out
+
+    assert sign_in(client, Role.WORKER).status_code == 302
+    assert "Jamie Private" not in client.get("/bookings/new").get_data(as_text=True)
+    assert client.get("/bookings/new/slot").headers["Location"] == "/bookings/new"
+
+
+def test_a_draft_past_its_day_is_not_taken_up_after_signing_in(
+    client, users, rostered, login, clock, idle_time_out
+):
+    login(Role.SERGEANT)
+    record_test(client, person_name="Jamie Stale")
+    clock.set(clock() + dt.timedelta(days=1, minutes=1))
+    assert client.get("/bookings/new/slot").status_code == 302  # signed out
+    sign_in(client, Role.SERGEANT)
+    assert client.get("/bookings/new/slot").headers["Location"] == "/bookings/new"
+    assert "Jamie Stale" not in client.get("/bookings/new").get_data(as_text=True)
+
+
+def test_a_form_refused_by_its_csrf_check_after_the_time_out_keeps_nothing(
+    make_app, users, rostered, clock
+):
+    browser = signed_in_with_token(
+        make_app(WTF_CSRF_ENABLED=True, IDLE_TIMEOUT_MINUTES=30).test_client()
+    )
+    clock.set(clock() + dt.timedelta(minutes=31))
+
+    sent = browser.post("/bookings/new", data=details_form(person_name="Jamie Forged"))
+
+    assert sent.headers["Location"].startswith("/login")
+    assert count(BookingDraft) == 0
+    db.session.commit()
+
+
+def test_staying_signed_in_restarts_the_idle_time(client, users, login, clock, idle_time_out):
+    login(Role.SERGEANT)
+    clock.set(clock() + dt.timedelta(minutes=25))
+    assert client.post("/session/keep-alive").status_code == 204
+    clock.set(clock() + dt.timedelta(minutes=25))
+    assert client.get("/bookings").status_code == 200
+    clock.set(clock() + dt.timedelta(minutes=31))
+    assert client.post("/session/keep-alive").headers["Location"].startswith("/login")
+
+
+def test_signed_in_pages_carry_the_time_out_warning_with_the_idle_time(
+    client, users, login, idle_time_out
+):
+    assert "data-app-timeout" not in client.get("/login").get_data(as_text=True)
+    login(Role.SERGEANT)
+    page = Page(client.get("/").get_data(as_text=True))
+    dialog = page.ids["app-timeout"]
+    assert dialog["tag"] == "dialog"
+    assert dialog["data-idle-timeout-seconds"] == "1800"
+    assert (dialog["role"], dialog["aria-modal"]) == ("dialog", "true")
+    assert page.ids[dialog["aria-labelledby"]]["tag"] == "h2"
+    assert "Stay signed in" in page.text
+
+
 # Throttling --------------------------------------------------------------------------------------
 
 
@@ -453,6 +586,98 @@ def test_a_booking_form_without_the_csrf_token_changes_nothing(make_app, tokens,
     response = browser.post(cancel, data={"reason": "Remanded", "csrf_token": token})
     assert response.status_code == 302
     assert booking_status(reference) == "cancelled"
+
+
+def summary_items(html: str) -> list[str]:
+    """The items of the page's error summary, as read."""
+    listed = re.search(r'govuk-error-summary__list">(.*?)</ul>', html, re.S)
+    items = re.findall(r"<li>(.*?)</li>", listed[1], re.S) if listed else []
+    return [" ".join(re.sub(r"<[^>]+>", " ", item).split()) for item in items]
+
+
+def signed_in_with_token(browser, role: Role = Role.SERGEANT):
+    """A client of an app with the CSRF check on, signed in through the form."""
+    token = csrf_token(browser.get("/login").get_data(as_text=True))
+    response = browser.post(
+        "/login", data={"email": email_of(role), "password": PASSWORD, "csrf_token": token}
+    )
+    assert response.status_code == 302
+    return browser
+
+
+def test_a_form_refused_by_its_csrf_check_comes_back_filled_in_and_saves_nothing(
+    make_app, users, rostered
+):
+    browser = signed_in_with_token(make_app(WTF_CSRF_ENABLED=True).test_client())
+    sent = details_form(person_name="Jamie Expired") | {"csrf_token": "a-stale-token"}
+
+    refused = browser.post("/bookings/new", data=sent)
+
+    assert refused.status_code == 400
+    page = Page(refused.get_data(as_text=True))
+    assert page.title.startswith("Error: Record the test")
+    assert summary_items(page.html) == [EXPIRED], "the token's own message is not shown"
+    assert page.values["person_name"] == "Jamie Expired"
+    assert page.values["custody_record"] == "20/123456/27"
+    assert page.values["tested_time"] == "20:15"
+    assert count(BookingDraft) == 0, "nothing of the refused request is kept"
+    db.session.commit()
+    # The page carries a fresh token: sent again as it stands, the form goes through.
+    again = browser.post("/bookings/new", data=sent | {"csrf_token": page.values["csrf_token"]})
+    assert again.headers["Location"] == "/bookings/new/slot"
+
+
+def test_a_sign_in_refused_by_its_csrf_check_keeps_the_email_but_never_the_password(
+    make_app, users
+):
+    browser = make_app(WTF_CSRF_ENABLED=True).test_client()
+    refused = browser.post("/login", data={"email": email_of(Role.SERGEANT), "password": PASSWORD})
+    assert refused.status_code == 400
+    page = Page(refused.get_data(as_text=True))
+    assert summary_items(page.html)[0] == EXPIRED
+    assert page.values["email"] == email_of(Role.SERGEANT)
+    assert page.values["password"] == ""
+    assert PASSWORD not in refused.get_data(as_text=True)
+
+
+def test_a_confirmation_refused_by_its_csrf_check_books_nothing(make_app, users, rostered):
+    browser = signed_in_with_token(make_app(WTF_CSRF_ENABLED=True).test_client())
+    token = csrf_token(browser.get("/bookings/new").get_data(as_text=True))
+    browser.post("/bookings/new", data=details_form() | {"csrf_token": token})
+    slot = Page(browser.get("/bookings/new/slot").get_data(as_text=True)).radios["slot"][0]
+    browser.post("/bookings/new/slot", data={"slot": slot, "csrf_token": token})
+
+    refused = browser.post("/bookings/new/check", data={"csrf_token": "forged"})
+
+    assert refused.status_code == 400
+    page = Page(refused.get_data(as_text=True))
+    assert summary_items(page.html) == [EXPIRED]
+    assert "Confirm booking" in page.text
+    assert count(Booking) == 0
+    db.session.commit()
+
+
+def test_a_request_refused_by_the_csrf_check_saves_nothing_even_when_its_form_would_pass(
+    make_app, users, rostered
+):
+    """Over HTTPS the check also wants a Referer from this site: a request without one is refused
+    though its token is good. Its view would book; the refusal keeps every commit out."""
+    browser = signed_in_with_token(make_app(WTF_CSRF_ENABLED=True).test_client())
+    https = {"base_url": "https://localhost", "headers": {"Referer": "https://localhost/"}}
+    token = csrf_token(browser.get("/bookings/new", **https).get_data(as_text=True))
+    browser.post("/bookings/new", data=details_form() | {"csrf_token": token}, **https)
+    slot = Page(browser.get("/bookings/new/slot", **https).get_data(as_text=True)).radios["slot"]
+    browser.post("/bookings/new/slot", data={"slot": slot[0], "csrf_token": token}, **https)
+    db.session.commit()
+
+    refused = browser.post(
+        "/bookings/new/check", data={"csrf_token": token}, base_url="https://localhost"
+    )
+
+    assert refused.status_code == 400
+    assert "This page had expired" in refused.get_data(as_text=True)
+    assert count(Booking) == 0
+    db.session.commit()
 
 
 def test_the_api_and_the_twilio_webhooks_need_no_csrf_token(make_app, tokens, rostered):

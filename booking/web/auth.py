@@ -24,6 +24,7 @@ from wtforms import EmailField, PasswordField, SubmitField
 from wtforms.validators import InputRequired
 
 from ..accounts.users import authenticate
+from ..appointments import drafts
 from ..clock import now
 from ..extensions import db, limiter, login_manager
 from ..models import Role, User
@@ -128,30 +129,72 @@ def login():
         if user is None:
             form.email.errors.append("Enter a correct email address and password")
         else:
-            session.clear()  # a fresh session at sign-in: nothing carried over
+            held = drafts.held()
+            session.clear()  # a fresh session at sign-in: nothing carried over but a draft...
             session.permanent = True
             login_user(user)
             session["session_version"] = user.session_version
             session["seen_at"] = now().timestamp()
+            drafts.adopt(user, held, now())  # ...and that only if it is this user's own
             return redirect(_safe_next(request.args.get("next")) or url_for("web.home"))
     return render_template("auth/login.html", form=form), 200 if not form.errors else 400
+
+
+def keeps_typed_input(view):
+    """Mark a form page whose input, sent after the session ended, is kept for the same user
+    to find filled in again once signed in (the page shows `drafts.typed`)."""
+    view.keeps_typed_input = True
+    return view
 
 
 @bp.before_app_request
 def end_idle_sessions():
     """Sign out a session left idle longer than IDLE_TIMEOUT_MINUTES (checked on the server)."""
+    return sign_out_if_idle(keep_input=True)
+
+
+def sign_out_if_idle(*, keep_input: bool):
+    """The idle time-out: signed out, and sent to sign in again, back to this page after.
+
+    The booking draft stays with the browser for the same user to take up after signing in;
+    with `keep_input` (the form passed its CSRF check), so does what was typed into a form page
+    that keeps it. Nothing else is done with the request.
+    """
     if request.endpoint == "static" or not current_user.is_authenticated:
         return None
     idle_limit = current_app.config["IDLE_TIMEOUT_MINUTES"] * 60
     seen_at = session.get("seen_at", 0)
     current = now().timestamp()
     if current - seen_at > idle_limit:
+        if keep_input and _keeps_typed_input():
+            typed = [
+                (name, value)
+                for name, value in request.form.items(multi=True)
+                if name != "csrf_token" and "password" not in name.lower()
+            ]
+            drafts.keep_typed(current_user, request.path, typed, now())
+            db.session.commit()
+        held = drafts.held()
         logout_user()
         session.clear()
+        drafts.hold(held)
         flash("You were signed out after a period of inactivity.", "info")
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
     session["seen_at"] = current
     return None
+
+
+def _keeps_typed_input() -> bool:
+    view = current_app.view_functions.get(request.endpoint)
+    return request.method == "POST" and getattr(view, "keeps_typed_input", False)
+
+
+@bp.post("/session/keep-alive")
+@login_required
+def keep_alive():
+    """ "Stay signed in" in the time-out warning: a request like any other restarts the idle
+    time (`end_idle_sessions` does that); there is nothing else to do."""
+    return "", 204
 
 
 def end_all_sessions(user: User) -> None:

@@ -21,6 +21,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required
+from werkzeug.datastructures import MultiDict
 
 from .. import audit, clock, permissions, places, settings
 from ..appointments import bookings, drafts, queries
@@ -33,7 +34,7 @@ from ..extensions import db
 from ..models import Booking
 from ..rota.cover import cover_at
 from . import web
-from .auth import roles_required
+from .auth import keeps_typed_input, roles_required
 from .forms.fields import (
     CancelForm,
     ConfirmForm,
@@ -60,23 +61,39 @@ def home():
 # Recording the test and the person ------------------------------------------------------------
 
 
+@web.get("/bookings/new/start")
+@roles_required(permissions.BOOKING)
+def start_booking():
+    """A new booking starts empty: never show the last person's details by mistake."""
+    drafts.discard(current_user)
+    db.session.commit()
+    return redirect(url_for("web.new_booking"))
+
+
 @web.route("/bookings/new", methods=["GET", "POST"])
+@keeps_typed_input
 @roles_required(permissions.BOOKING)
 def new_booking():
-    """Step 1: the person, the test and the requirement. Validated, never written."""
+    """Step 1: the person, the test and the requirement. Validated, never written.
+
+    Shown again (browser Back, Forward, reload, signing in again) it holds the draft's answers,
+    or what was typed and not yet sent; a new booking starts at `start_booking`.
+    """
     changing = "change" in request.args
     details, slot = _draft()
-    if request.method == "GET" and not changing:
-        # A new booking starts empty: never show the last person's details by mistake.
-        drafts.discard(current_user)
-        db.session.commit()
-        details = slot = None
     now = clock.now()
-    # A POST is read from the request alone: a default would tick a radio left blank.
-    initial = (
-        DetailsForm.initial_data(details, current_user, now) if request.method == "GET" else None
-    )
-    form = DetailsForm.for_user(current_user, places.blocks_by_name(), data=initial)
+    blocks = places.blocks_by_name()
+    typed = drafts.typed(current_user, request.path) if request.method == "GET" else None
+    if typed:
+        form = DetailsForm.for_user(current_user, blocks, formdata=MultiDict(typed))
+    else:
+        # A POST is read from the request alone: a default would tick a radio left blank.
+        initial = (
+            DetailsForm.initial_data(details, current_user, now)
+            if request.method == "GET"
+            else None
+        )
+        form = DetailsForm.for_user(current_user, blocks, data=initial)
     if form.validate_on_submit():
         try:
             cleaned = bookings.validate_details(
@@ -91,15 +108,21 @@ def new_booking():
             keep_slot = slot if changing else None
             _store_draft(cleaned, keep_slot)
             return redirect(url_for("web.check_booking" if keep_slot else "web.choose_slot"))
-    return _details_page(form, changing)
+    return _details_page(
+        form, changing, restored=bool(typed), in_progress=details is not None and not changing
+    )
 
 
-def _details_page(form: DetailsForm, changing: bool):
+def _details_page(
+    form: DetailsForm, changing: bool, *, restored: bool = False, in_progress: bool = False
+):
     return render_template(
         "web/details.html",
         form=form,
         title="Record the test and the person’s details",
         changing=changing,
+        restored=restored,
+        in_progress=in_progress,
     ), (400 if form.errors else 200)
 
 
@@ -107,13 +130,21 @@ def _details_page(form: DetailsForm, changing: bool):
 
 
 @web.route("/bookings/new/slot", methods=["GET", "POST"])
+@keeps_typed_input
 @roles_required(permissions.BOOKING)
 def choose_slot():
     """Step 2: the cover at the arrest block now, and the earliest free slots everywhere."""
-    details, _ = _draft()
+    details, chosen = _draft()
     if details is None:
         return redirect(url_for("web.new_booking"))
     form = SlotForm()
+    if request.method == "GET":
+        # Back on this page (browser Back or Forward, signed in again): the choice made before.
+        typed = dict(drafts.typed(current_user, request.path) or [])
+        if typed.get("slot"):
+            form.slot.data = typed["slot"]
+        elif chosen:
+            form.slot.data = slot_value(*chosen)
     if form.validate_on_submit():
         block_code, starts_at = form.chosen()
         _store_draft(details, (block_code, starts_at))

@@ -85,14 +85,14 @@ def navigation() -> list[dict]:
     role = current_user.role
     links = {
         Role.SERGEANT: [
-            ("web.new_booking", "Book an appointment"),
+            ("web.start_booking", "Book an appointment"),
             ("web.bookings", "Appointments"),
             ("web.needs_rearranging", "To rearrange"),
             ("web.police_to_inform", "Tell the police"),
         ],
         Role.WORKER: [
             ("web.my_day", "My day"),
-            ("web.new_booking", "Book an appointment"),
+            ("web.start_booking", "Book an appointment"),
             ("web.bookings", "Appointments"),
             ("web.needs_rearranging", "To rearrange"),
             ("web.my_calendar", "Calendar"),

@@ -43,6 +43,11 @@ def book_directly(user, block_code: str, starts_at: dt.datetime, now: dt.datetim
     return book(user, block_code, starts_at, now, **changes)
 
 
+def checked_radios(html: str, name: str) -> list[str]:
+    inputs = re.findall(rf'<input[^>]*name="{name}"[^>]*>', html)
+    return [re.search(r'value="([^"]*)"', tag)[1] for tag in inputs if " checked" in tag]
+
+
 def stored_draft() -> dict:
     """The one booking draft kept on the server (the cookie holds only its key)."""
     return json.loads(db.session.scalar(select(BookingDraft.data)))
@@ -281,9 +286,36 @@ def test_changing_an_answer_keeps_the_chosen_slot_and_returns_to_the_check_page(
 
 def test_starting_a_new_booking_forgets_the_last_persons_details(sergeant):
     record_test(sergeant)
+    started = sergeant.get("/bookings/new/start")
+    assert started.headers["Location"] == "/bookings/new"
     page = Page(sergeant.get("/bookings/new").get_data(as_text=True))
     assert page.ids["person_name"].get("value") in (None, "")
     assert sergeant.get("/bookings/new/slot").headers["Location"] == "/bookings/new"
+    assert count(BookingDraft) == 0
+
+
+def test_the_home_page_and_the_menu_start_a_new_booking(sergeant):
+    page = Page(sergeant.get("/").get_data(as_text=True))
+    assert "/bookings/new/start" in [href for href, _ in page.links]
+    assert "/bookings/new" not in [href for href, _ in page.links]
+
+
+def test_the_details_page_shown_again_holds_the_draft_and_keeps_the_chosen_slot(sergeant):
+    """Browser Back from the slot page, Forward, and reloading fetch the pages again (they are
+    never cached): the draft on the server fills them, and nothing is thrown away."""
+    record_test(sergeant, person_name="Jamie Backwards")
+    html = sergeant.get("/bookings/new").get_data(as_text=True)
+    page = Page(html)
+    assert page.ids["person_name"]["value"] == "Jamie Backwards"
+    assert page.ids["custody_record"]["value"] == "20/123456/27"
+    assert page.ids["mobile"]["value"] == "+447700900123"
+    assert page.values["tested_time"] == "20:15"
+    assert "Start a new booking instead" in html
+    chosen = choose_first_slot(sergeant)
+    again = sergeant.get("/bookings/new/slot").get_data(as_text=True)
+    assert checked_radios(again, "slot") == [chosen], "the slot page remembers the choice"
+    assert sergeant.get("/bookings/new/check").status_code == 200
+    assert stored_draft()["details"]["person_name"] == "Jamie Backwards"
 
 
 # Choosing a slot -------------------------------------------------------------------------------
