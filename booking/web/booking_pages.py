@@ -26,8 +26,8 @@ from .. import audit, clock, permissions, places, settings
 from ..appointments import bookings, drafts, queries
 from ..appointments.bookings import BookingDetails
 from ..appointments.notices import render_notice
-from ..appointments.slots import Slot, free_slots
-from ..clock import LONDON, parse_iso_instant
+from ..appointments.slots import Slot, free_slots, latest_allowed
+from ..clock import LONDON, local_midnight, parse_iso_instant
 from ..errors import InvalidField, NotFound, SlotTaken
 from ..extensions import db
 from ..models import Booking
@@ -39,6 +39,7 @@ from .forms.fields import (
     ConfirmForm,
     DetailsForm,
     ReferenceSearchForm,
+    SlotDayForm,
     SlotForm,
     slot_value,
 )
@@ -124,7 +125,7 @@ def choose_slot():
 def _new_slot_page(details: BookingDetails, form: SlotForm, status: int | None = None):
     now = clock.now()
     arrest_block = bookings.get_block(details.arrest_block, "arrest_block")
-    context = _slot_choices(form, details.disputed, details.tested_at)
+    context = _slot_choices(form, details.disputed, details.tested_at, near=details.arrest_block)
     return render_template(
         "web/slot.html",
         form=form,
@@ -132,21 +133,34 @@ def _new_slot_page(details: BookingDetails, form: SlotForm, status: int | None =
         details=details,
         cover=cover_at(arrest_block, now),
         **context,
-    ), status or (400 if form.errors else 200)
+    ), status or (400 if form.errors or context["day_form"].errors else 200)
 
 
-def _slot_choices(form: SlotForm, disputed: bool, tested_at: dt.datetime) -> dict:
-    """Offer the earliest free slots (at the blocks filtered on) as the form's choices."""
+def _slot_choices(
+    form: SlotForm, disputed: bool, tested_at: dt.datetime, near: str | None = None
+) -> dict:
+    """Offer the earliest free slots (at the blocks filtered on, from the day chosen) as the
+    form's choices; slots that start together nearest to the block `near` first."""
+    now = clock.now()
+    rules = settings.slot_rules()
     blocks = places.blocks_by_name()
     known = {block.code for block in blocks}
     chosen_codes = [code for code in request.args.getlist("block") if code in known]
+    day_form = SlotDayForm(formdata=request.args if "day" in request.args else None)
+    day_form.validate()
+    today = now.astimezone(LONDON).date()
+    last_day = latest_allowed(rules, now).astimezone(LONDON).date()
+    in_window = day_form.check_window(today, last_day)
+    from_day = day_form.day.data if in_window else None
     offered = free_slots(
-        settings.slot_rules(),
-        clock.now(),
+        rules,
+        now,
+        after=local_midnight(from_day) if from_day else None,
         block_codes=chosen_codes or None,
         limit=SLOTS_OFFERED,
         disputed=disputed,
         tested_at=tested_at,
+        near=near,
     )
     form.slot.choices = [(slot_value(s.block.code, s.starts_at), _slot_label(s)) for s in offered]
     return {
@@ -154,6 +168,9 @@ def _slot_choices(form: SlotForm, disputed: bool, tested_at: dt.datetime) -> dic
         "slot_hints": [{"hint": {"text": _slot_hint(s)}} for s in offered],
         "blocks": blocks,
         "chosen_codes": chosen_codes,
+        "day_form": day_form,
+        "chosen_day": from_day,
+        "filters": {"block": chosen_codes, "day": day_form.url_values() if from_day else []},
     }
 
 
@@ -302,14 +319,14 @@ def rearrange(reference: str):
                 "success",
             )
             return redirect(url_for("web.booking", reference=found.reference))
-    context = _slot_choices(form, found.disputed, found.tested_at)
+    context = _slot_choices(form, found.disputed, found.tested_at, near=found.arrest_block.code)
     return render_template(
         "web/rearrange.html",
         form=form,
         title=f"Rearrange appointment {found.reference}",
         booking=found,
         **context,
-    ), status or (400 if form.errors else 200)
+    ), status or (400 if form.errors or context["day_form"].errors else 200)
 
 
 @web.route("/bookings/<reference>/cancel", methods=["GET", "POST"])

@@ -25,6 +25,7 @@ from tests.support import (
     choose_first_slot,
     count,
     details_form,
+    fill_rota,
     record_test,
     trail,
 )
@@ -73,15 +74,15 @@ def test_sergeant_records_a_test_books_the_first_slot_prints_rearranges_and_canc
     assert "A worker is next on site there at 07:00 on Thursday 14 January 2027" in slot_page
     page = Page(slot_page)
     first = page.radios["slot"][0]
-    assert first == "bloxwich|2027-01-14T07:00:00+00:00"
-    assert page.radio_labels("slot")[0] == "Thursday 14 January, 07:00 – Bloxwich"
+    assert first == "stechford|2027-01-14T07:00:00+00:00"
+    assert page.radio_labels("slot")[0] == "Thursday 14 January, 07:00 – Stechford"
     assert len(page.radios["slot"]) == 10
 
     chosen = client.post("/bookings/new/slot", data={"slot": first})
     assert chosen.headers["Location"] == "/bookings/new/check"
     check = client.get("/bookings/new/check").get_data(as_text=True)
     assert "07:00 on Thursday 14 January 2027" in check
-    assert "Station Street, Bloxwich, Walsall" in check
+    assert "Station Road, Stechford, Birmingham" in check
     assert "Jamie Testperson" in check and "20/123456/27" in check
     assert "Confirm booking" in check
     assert count(Booking) == 0, "checking writes nothing"
@@ -110,7 +111,7 @@ def test_sergeant_records_a_test_books_the_first_slot_prints_rearranges_and_canc
         "Jamie Testperson",
         "20/123456/27",
         "07:00 on Thursday 14 January 2027",
-        "Station Street, Bloxwich, Walsall",
+        "Station Road, Stechford, Birmingham",
         booking.reference,
         "Version 1",
         "Drugs Act 2005",
@@ -295,7 +296,7 @@ def test_when_a_worker_is_on_site_the_sergeant_is_told_to_take_the_person_to_the
     html = sergeant.get("/bookings/new/slot").get_data(as_text=True)
     assert "A worker is on site at Stechford now: take the person to them" in html
     page = Page(html)
-    assert page.radios["slot"][0] == "bloxwich|2027-01-14T11:00:00+00:00", "an hour's lead"
+    assert page.radios["slot"][0] == "stechford|2027-01-14T11:00:00+00:00", "an hour's lead"
 
 
 def test_the_block_filter_works_without_javascript(sergeant):
@@ -311,7 +312,7 @@ def test_a_disputed_result_is_offered_nothing_before_five_working_days(sergeant)
     record_test(sergeant, disputed="yes")
     page = Page(sergeant.get("/bookings/new/slot").get_data(as_text=True))
     # Tested on Wednesday 13 January: the fifth working day after is Wednesday 20 January.
-    assert page.radios["slot"][0] == "bloxwich|2027-01-20T07:00:00+00:00"
+    assert page.radios["slot"][0] == "stechford|2027-01-20T07:00:00+00:00"
 
 
 def test_continuing_without_choosing_a_slot_asks_for_one(sergeant):
@@ -374,7 +375,7 @@ def test_a_slot_that_became_too_soon_is_refused_on_the_slot_page(sergeant, clock
     assert response.status_code == 400
     page = Page(response.get_data(as_text=True))
     assert page.error_links == [("#slot", "Choose a slot at least 60 minutes from now")]
-    assert page.radios["slot"][0] == "bloxwich|2027-01-14T07:30:00+00:00"
+    assert page.radios["slot"][0] == "stechford|2027-01-14T07:30:00+00:00"
     assert count(Booking) == 0
 
 
@@ -386,15 +387,16 @@ def test_saturday_night_at_stechford_offers_sunday_morning_at_the_busy_blocks(se
     assert "next on site there at 07:00 on Monday 18 January 2027" in html
     page = Page(html)
     offered = page.radios["slot"]
+    # Nearest to Stechford first: Perry Barr, then Oldbury, then Coventry (not A to Z).
     assert offered[:3] == [
-        "coventry|2027-01-17T07:00:00+00:00",
-        "oldbury|2027-01-17T07:00:00+00:00",
         "perry-barr|2027-01-17T07:00:00+00:00",
+        "oldbury|2027-01-17T07:00:00+00:00",
+        "coventry|2027-01-17T07:00:00+00:00",
     ]
     assert page.radio_labels("slot")[:3] == [
-        "Sunday 17 January, 07:00 – Coventry",
-        "Sunday 17 January, 07:00 – Oldbury",
         "Sunday 17 January, 07:00 – Perry Barr",
+        "Sunday 17 January, 07:00 – Oldbury",
+        "Sunday 17 January, 07:00 – Coventry",
     ]
     assert {value.split("|")[0] for value in offered} <= {"perry-barr", "oldbury", "coventry"}
     assert not any(value.startswith("stechford|") for value in offered)
@@ -402,6 +404,77 @@ def test_saturday_night_at_stechford_offers_sunday_morning_at_the_busy_blocks(se
     stechford = Page(sergeant.get("/bookings/new/slot?block=stechford").get_data(as_text=True))
     assert stechford.radios["slot"][0] == "stechford|2027-01-18T07:00:00+00:00"
     assert stechford.radio_labels("slot")[0] == "Monday 18 January, 07:00 – Stechford"
+
+
+def test_slots_starting_together_are_offered_nearest_the_arrest_block_first(sergeant, clock):
+    clock.set_local(2027, 1, 16, 2, 0)  # Saturday, 2 a.m. at Stechford
+    record_test(sergeant, tested_on=["16", "1", "2027"], tested_time="01:30")
+    page = Page(sergeant.get("/bookings/new/slot").get_data(as_text=True))
+    assert page.radio_labels("slot")[:3] == [
+        "Saturday 16 January, 07:00 – Perry Barr",
+        "Saturday 16 January, 07:00 – Oldbury",
+        "Saturday 16 January, 07:00 – Coventry",
+    ]
+    record_test(
+        sergeant, arrest_block="coventry", tested_on=["16", "1", "2027"], tested_time="01:30"
+    )
+    page = Page(sergeant.get("/bookings/new/slot").get_data(as_text=True))
+    assert page.radios["slot"][0] == "coventry|2027-01-16T07:00:00+00:00"
+
+
+def test_the_sergeant_chooses_the_day_to_show_slots_from(sergeant):
+    record_test(sergeant)
+    response = sergeant.get(
+        "/bookings/new/slot", query_string={"day": ["18", "1", "2027"], "block": "stechford"}
+    )
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    page = Page(html)
+    assert page.radios["slot"][0] == "stechford|2027-01-18T07:00:00+00:00"
+    assert page.radio_labels("slot")[0] == "Monday 18 January, 07:00 – Stechford"
+    assert "Showing slots from Monday 18 January 2027 at 1 of 6 blocks" in page.text
+    assert page.values["day-day"] == "18"
+    # Choosing one keeps the filter, and books the slot chosen.
+    action = re.search(r'<form method="post" action="([^"]+)"', html)[1]
+    assert "day=18" in action and "block=stechford" in action
+    chosen = sergeant.post(action.replace("&amp;", "&"), data={"slot": page.radios["slot"][0]})
+    assert chosen.headers["Location"] == "/bookings/new/check"
+
+
+def test_a_day_chosen_across_the_spring_clock_change_starts_at_local_seven(sergeant, clock):
+    clock.set_local(2027, 3, 26, 21, 0)  # Friday; the clocks go forward on Sunday 28 March
+    fill_rota(dt.date(2027, 3, 26), 4)
+    record_test(sergeant, tested_on=["26", "3", "2027"], tested_time="20:30")
+    page = Page(
+        sergeant.get(
+            "/bookings/new/slot", query_string={"day": ["28", "3", "2027"], "block": "perry-barr"}
+        ).get_data(as_text=True)
+    )
+    assert page.radios["slot"][0] == "perry-barr|2027-03-28T06:00:00+00:00"
+    assert page.radio_labels("slot")[0] == "Sunday 28 March, 07:00 – Perry Barr"
+
+
+@pytest.mark.parametrize(
+    ("day", "message"),
+    [
+        (["31", "2", "2027"], "The date to show slots from must be a real date, like 13 1 2027"),
+        (["18", "", "2027"], "The date to show slots from must include a month"),
+        (["12", "1", "2027"], "The date to show slots from must be today or later"),
+        (
+            ["11", "2", "2027"],
+            "The date to show slots from must be 10 February 2027 or earlier: "
+            "appointments are booked at most that far ahead",
+        ),
+    ],
+)
+def test_a_day_that_cannot_be_shown_is_an_error_in_the_summary(sergeant, day, message):
+    record_test(sergeant)
+    response = sergeant.get("/bookings/new/slot", query_string={"day": day})
+    assert response.status_code == 400
+    page = Page(response.get_data(as_text=True))
+    assert page.error_links == [("#day-day", message)]
+    assert page.title.startswith("Error: Choose an appointment")
+    assert page.radios["slot"][0] == "stechford|2027-01-14T07:00:00+00:00", "the earliest instead"
 
 
 # The appointment -------------------------------------------------------------------------------
@@ -459,13 +532,13 @@ def test_rearranging_to_a_taken_slot_says_so_and_changes_nothing(sergeant, users
     booking = db.session.scalar(select(Booking).where(Booking.reference == reference))
     db.session.refresh(booking)
     assert booking.notice_version == 1
-    assert booking.block.code == "bloxwich"
+    assert booking.block.code == "stechford"
 
 
 def test_rearranging_to_the_same_time_and_place_is_refused(sergeant):
     reference = book_through_pages(sergeant)
     response = sergeant.post(
-        f"/bookings/{reference}/rearrange", data={"slot": "bloxwich|2027-01-14T07:00:00+00:00"}
+        f"/bookings/{reference}/rearrange", data={"slot": "stechford|2027-01-14T07:00:00+00:00"}
     )
     assert response.status_code == 400
     assert Page(response.get_data(as_text=True)).error_links == [

@@ -95,6 +95,17 @@ class DayMonthYearField(DateField):
             raise ValueError(f"The {self.noun} must be a real date, like 13 1 2027") from None
 
 
+class OptionalDayMonthYearField(DayMonthYearField):
+    """A date from GOV.UK's three boxes that may be left empty (None)."""
+
+    def process_formdata(self, valuelist):
+        if not any(str(value).strip() for value in list(valuelist)[:3]):
+            self.raw_data = ["", "", ""]
+            self.data = None
+            return
+        super().process_formdata(valuelist)
+
+
 class ClockTimeField(StringField):
     """A local wall-clock time typed as HH:MM on the 24-hour clock."""
 
@@ -315,6 +326,46 @@ class SlotForm(FlaskForm):
 
     def add_domain_errors(self, errors: dict[str, str]) -> dict[str, str]:
         return add_errors(self, errors, self.DOMAIN_FIELDS)
+
+
+class SlotDayForm(FlaskForm):
+    """The day from which slots are offered (the earliest, when left empty)."""
+
+    class Meta:
+        csrf = False  # a filter by GET changes nothing
+
+    day = OptionalDayMonthYearField(
+        "Show slots from",
+        id="day-day",
+        noun="date to show slots from",
+        description="For example, 16 1 2027. Leave it empty for the earliest slots",
+    )
+
+    def check_window(self, first: dt.date, last: dt.date) -> bool:
+        """Whether the day chosen (if any) lies in the booking window, `first` to `last`."""
+        chosen = self.day.data
+        if chosen is None:
+            return True
+        if chosen < first:
+            self.day.errors = [
+                *self.day.errors,
+                "The date to show slots from must be today or later",
+            ]
+        elif chosen > last:
+            self.day.errors = [
+                *self.day.errors,
+                f"The date to show slots from must be {last.day} {last:%B %Y} or earlier: "
+                "appointments are booked at most that far ahead",
+            ]
+        return not self.day.errors
+
+    def url_values(self) -> list[str]:
+        """The day as the query string gives it (day, month, year), when one is chosen."""
+        return (
+            [str(self.day.data.day), str(self.day.data.month), str(self.day.data.year)]
+            if self.day.data
+            else []
+        )
 
 
 def slot_value(block_code: str, starts_at: dt.datetime) -> str:
