@@ -1,11 +1,11 @@
 """The lists of appointments the pages show: upcoming, a worker's day, lately told to the
-police, and those a shift holds."""
+police, those a shift holds, and the live ones that may already be the person being booked."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from ..clock import local_day_span
@@ -81,5 +81,40 @@ def held_in(shift: Shift) -> list[Booking]:
                 Booking.starts_at < shift.ends_at,
             )
             .order_by(Booking.starts_at)
+        )
+    )
+
+
+def custody_record_key(custody_record: str) -> str:
+    """A custody record number as it is compared: without spaces, in lower case."""
+    return "".join(custody_record.split()).lower()
+
+
+def _custody_record_column_key():
+    return func.lower(func.replace(Booking.custody_record, " ", ""))
+
+
+def live_duplicates(
+    now: dt.datetime, custody_record: str, person_name: str, mobile: str | None
+) -> list[Booking]:
+    """Live appointments not yet over that may be the same person's: the same custody record
+    number (however spaced or cased), or the same name (any case) and the same mobile (E.164).
+    Earliest first."""
+    same_person = [_custody_record_column_key() == custody_record_key(custody_record)]
+    if mobile:
+        same_person.append(
+            (func.lower(Booking.person_name) == person_name.strip().lower())
+            & (Booking.mobile == mobile)
+        )
+    return list(
+        db.session.scalars(
+            select(Booking)
+            .options(selectinload(Booking.block))
+            .where(
+                Booking.status == BookingStatus.BOOKED,
+                Booking.ends_at > now,
+                or_(*same_person),
+            )
+            .order_by(Booking.starts_at, Booking.reference)
         )
     )

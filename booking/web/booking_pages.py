@@ -198,8 +198,15 @@ def check_booking():
     if slot is None:
         return redirect(url_for("web.choose_slot"))
     block_code, starts_at = slot
+    now = clock.now()
+    duplicates = queries.live_duplicates(
+        now, details.custody_record, details.person_name, details.mobile
+    )
+    # Showing them shows their references and times: a consultation like any list's.
+    audit.viewed_in_list(duplicates, "possible duplicate, on checking a booking", now, current_user)
+    db.session.commit()
     form = ConfirmForm()
-    if form.validate_on_submit():
+    if form.validate_on_submit() and (not duplicates or form.confirms_another()):
         try:
             booking = bookings.book(
                 details,
@@ -232,7 +239,15 @@ def check_booking():
         block=bookings.get_block(block_code),
         arrest_block=bookings.get_block(details.arrest_block, "arrest_block"),
         starts_at=starts_at,
-    )
+        duplicates=[(found, _why_duplicate(found, details)) for found in duplicates],
+    ), (400 if form.errors else 200)
+
+
+def _why_duplicate(found: Booking, details: BookingDetails) -> str:
+    same_record = queries.custody_record_key(found.custody_record or "")
+    if same_record == queries.custody_record_key(details.custody_record):
+        return "the same custody record number"
+    return "the same name and mobile number"
 
 
 def _refused_booking(details: BookingDetails, refusal: InvalidField):

@@ -477,6 +477,133 @@ def test_a_day_that_cannot_be_shown_is_an_error_in_the_summary(sergeant, day, me
     assert page.radios["slot"][0] == "stechford|2027-01-14T07:00:00+00:00", "the earliest instead"
 
 
+# A person booked already -----------------------------------------------------------------------
+
+
+def check_page_after_choosing(client, **changes):
+    record_test(client, **changes)
+    choose_first_slot(client)
+    return client.get("/bookings/new/check")
+
+
+def test_a_live_booking_with_the_same_custody_record_is_shown_before_confirming(
+    sergeant, users, clock
+):
+    already = book_directly(
+        users[Role.COORDINATOR],
+        "oldbury",
+        dt.datetime(2027, 1, 15, 9, 0, tzinfo=dt.UTC),
+        clock(),
+        custody_record="20/123456/27",
+    )
+    # Typed with other spacing and case, for another name: the same custody record.
+    response = check_page_after_choosing(sergeant, custody_record=" 20/123456/27 ".upper())
+    assert response.status_code == 200
+    page = Page(response.get_data(as_text=True))
+    assert "This person may already have an appointment" in page.text
+    assert page.href(already.reference) == f"/bookings/{already.reference}"
+    assert (
+        f"{already.reference} at Oldbury, 09:00 on Friday 15 January 2027: booked for the same "
+        "custody record number"
+    ) in page.text
+    assert "Book another appointment anyway" in page.text
+    seen = [e for e in trail() if e.reference == already.reference and e.action == "viewed"]
+    assert [e.detail for e in seen] == ["possible duplicate, on checking a booking"]
+    assert seen[0].user_id == users[Role.SERGEANT].id
+
+
+def test_confirming_despite_a_live_booking_needs_the_sergeant_to_say_so(sergeant, users, clock):
+    book_directly(
+        users[Role.COORDINATOR],
+        "oldbury",
+        dt.datetime(2027, 1, 15, 9, 0, tzinfo=dt.UTC),
+        clock(),
+        custody_record="20/123456/27",
+    )
+    check_page_after_choosing(sergeant)
+    refused = sergeant.post("/bookings/new/check")
+    assert refused.status_code == 400
+    page = Page(refused.get_data(as_text=True))
+    assert page.error_links == [
+        (
+            "#book_anyway",
+            "Select that you want to book another appointment, or keep the one already booked",
+        )
+    ]
+    assert count(Booking) == 1, "nothing more was booked"
+
+    confirmed = sergeant.post("/bookings/new/check", data={"book_anyway": "y"})
+    assert confirmed.status_code == 302
+    assert count(Booking) == 2
+
+
+def test_the_same_name_and_mobile_is_a_possible_duplicate_too(sergeant, users, clock):
+    already = book_directly(
+        users[Role.COORDINATOR],
+        "coventry",
+        dt.datetime(2027, 1, 15, 9, 0, tzinfo=dt.UTC),
+        clock(),
+        person_name="Jamie Testperson",
+        mobile="07700 900123",
+        sms_consent=True,
+    )
+    page = Page(
+        check_page_after_choosing(sergeant, person_name="jamie testperson").get_data(as_text=True)
+    )
+    assert (
+        f"{already.reference} at Coventry, 09:00 on Friday 15 January 2027: booked for the same "
+        "name and mobile number"
+    ) in page.text
+
+
+def test_no_warning_for_cancelled_past_or_other_peoples_bookings(sergeant, users, clock):
+    coordinator = users[Role.COORDINATOR]
+    cancelled = book_directly(
+        coordinator,
+        "oldbury",
+        dt.datetime(2027, 1, 15, 9, 0, tzinfo=dt.UTC),
+        clock(),
+        custody_record="20/123456/27",
+    )
+    bookings.cancel(cancelled, "Released without charge", by=coordinator, now=clock())
+    # Same name, another mobile; same mobile, another name: another person.
+    book_directly(
+        coordinator,
+        "oldbury",
+        dt.datetime(2027, 1, 15, 9, 30, tzinfo=dt.UTC),
+        clock(),
+        person_name="Jamie Testperson",
+        mobile="07700 900456",
+        sms_consent=True,
+    )
+    book_directly(
+        coordinator,
+        "oldbury",
+        dt.datetime(2027, 1, 15, 10, 0, tzinfo=dt.UTC),
+        clock(),
+        mobile="07700 900123",
+        sms_consent=True,
+    )
+    past = book_directly(
+        coordinator,
+        "oldbury",
+        dt.datetime(2027, 1, 14, 9, 0, tzinfo=dt.UTC),
+        clock(),
+        custody_record="20/123456/27",
+    )
+    db.session.commit()
+    clock.set_local(2027, 1, 14, 10, 0)  # the last one is over
+    response = check_page_after_choosing(
+        sergeant, tested_on=["14", "1", "2027"], tested_time="09:30"
+    )
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "may already have" not in html
+    assert past.reference not in html
+    assert "Book another appointment anyway" not in html
+    assert sergeant.post("/bookings/new/check").status_code == 302
+
+
 # The appointment -------------------------------------------------------------------------------
 
 

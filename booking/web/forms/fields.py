@@ -7,6 +7,7 @@ import re
 
 from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import (
+    GovCheckboxInput,
     GovDateInput,
     GovRadioInput,
     GovSelect,
@@ -14,7 +15,15 @@ from govuk_frontend_wtf.wtforms_widgets import (
     GovTextArea,
     GovTextInput,
 )
-from wtforms import DateField, RadioField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DateField,
+    RadioField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
 from wtforms.validators import InputRequired, ValidationError
 
 from ... import permissions, places
@@ -384,7 +393,24 @@ def parse_slot(value: str | None) -> tuple[str, dt.datetime] | None:
 
 
 class ConfirmForm(FlaskForm):
+    # Asked only when the person may already have a live appointment.
+    book_anyway = BooleanField(
+        "Book another appointment anyway",
+        description="Only when the appointment above is not this person’s, "
+        "or they need a second one",
+        widget=GovCheckboxInput(),
+    )
     submit = SubmitField("Confirm booking", widget=GovSubmitInput())
+
+    def confirms_another(self) -> bool:
+        """Whether the sergeant chose to book despite a live appointment; says why if not."""
+        if self.book_anyway.data:
+            return True
+        self.book_anyway.errors = [
+            *self.book_anyway.errors,
+            "Select that you want to book another appointment, or keep the one already booked",
+        ]
+        return False
 
 
 class CancelForm(FlaskForm):
