@@ -53,8 +53,13 @@ SLOT_TAKEN = "That slot has just been taken. Choose another."
 @web.get("/")
 @login_required
 def home():
+    can_book = permissions.may(current_user, permissions.BOOKING)
+    own_block = current_user.block if can_book else None
     return render_template(
-        "home.html", title="Home", can_book=permissions.may(current_user, permissions.BOOKING)
+        "home.html",
+        title="Home",
+        can_book=can_book,
+        cover=cover_at(own_block, clock.now()) if own_block else None,
     )
 
 
@@ -96,11 +101,14 @@ def new_booking():
 
 
 def _details_page(form: DetailsForm, changing: bool):
+    # The cover where the person is held, before anything is typed: whether to book at all.
+    block = places.block_with_code(form.arrest_block.data or "") or current_user.block
     return render_template(
         "web/details.html",
         form=form,
         title="Record the test and the person’s details",
         changing=changing,
+        cover=cover_at(block, clock.now()) if block else None,
     ), (400 if form.errors else 200)
 
 

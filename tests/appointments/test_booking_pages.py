@@ -775,6 +775,57 @@ def test_the_home_page_offers_each_role_what_it_can_do(client, users, login):
     assert "aggregate figures only" in html
 
 
+def test_the_home_page_says_when_the_next_worker_is_on_site_at_the_users_block(sergeant, clock):
+    page = Page(sergeant.get("/").get_data(as_text=True))
+    assert (
+        "No worker on site at Stechford now: next cover at 07:00 on Thursday 14 January 2027."
+        in page.text
+    )
+    clock.set_local(2027, 1, 14, 2, 0)
+    page = Page(sergeant.get("/").get_data(as_text=True))
+    assert "No worker on site at Stechford now: next cover at 07:00 today." in page.text
+
+
+def test_the_home_page_says_until_when_a_worker_is_on_site(sergeant, clock):
+    clock.set_local(2027, 1, 14, 10, 0)
+    page = Page(sergeant.get("/").get_data(as_text=True))
+    assert "A worker is on site at Stechford now until 20:00 today." in page.text
+    assert "Take the person to them rather than book an appointment." in page.text
+
+
+def test_cover_on_the_home_page_is_in_local_time_across_the_spring_clock_change(
+    sergeant, users, blocks, clock
+):
+    users[Role.SERGEANT].block = blocks["perry-barr"]
+    clock.set_local(2027, 3, 27, 21, 0)  # Saturday; the clocks go forward overnight
+    fill_rota(dt.date(2027, 3, 27), 2)
+    page = Page(sergeant.get("/").get_data(as_text=True))
+    assert (
+        "No worker on site at Perry Barr now: next cover at 07:00 on Sunday 28 March 2027."
+        in page.text
+    )
+    clock.set_local(2027, 3, 28, 8, 0)
+    page = Page(sergeant.get("/").get_data(as_text=True))
+    assert "on site at Perry Barr now until 20:00 today." in page.text
+
+
+def test_the_first_booking_page_shows_the_cover_before_anything_is_typed(sergeant, clock):
+    clock.set_local(2027, 1, 14, 10, 0)
+    page = Page(sergeant.get("/bookings/new").get_data(as_text=True))
+    assert "A worker is on site at Stechford now until 20:00 today." in page.text
+    clock.set_local(2027, 1, 14, 21, 0)
+    page = Page(sergeant.get("/bookings/new").get_data(as_text=True))
+    assert (
+        "No worker on site at Stechford now: next cover at 07:00 on Friday 15 January 2027."
+        in page.text
+    )
+
+
+def test_an_analyst_is_shown_no_cover(client, users, rostered, login):
+    login(Role.ANALYST)
+    assert "on site" not in client.get("/").get_data(as_text=True)
+
+
 # The pages themselves --------------------------------------------------------------------------
 
 
