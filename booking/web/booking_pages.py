@@ -35,6 +35,7 @@ from ..rota.cover import cover_at
 from . import web
 from .auth import roles_required
 from .forms.fields import (
+    AppointmentsFilterForm,
     CancelForm,
     ConfirmForm,
     DetailsForm,
@@ -392,7 +393,9 @@ def _not_changeable(found: Booking):
 @web.get("/bookings", endpoint="bookings")
 @roles_required(permissions.BOOKING)
 def bookings_list():
-    """Upcoming live appointments, earliest first, and a search by reference."""
+    """Upcoming live appointments (or a day's), earliest first, at the user's block unless
+    asked otherwise; found by name or custody record number; and a search by reference."""
+    now = clock.now()
     searching = "reference" in request.args
     form = ReferenceSearchForm(formdata=request.args if searching else None)
     if searching and form.validate():
@@ -402,16 +405,34 @@ def bookings_list():
             form.reference.errors = [*form.reference.errors, "No booking has that reference"]
         else:
             return redirect(url_for("web.booking", reference=found.reference))
-    upcoming = queries.upcoming(clock.now(), UPCOMING_SHOWN)
-    audit.viewed_in_list(upcoming, "appointments list", clock.now(), current_user)
-    db.session.commit()
+    blocks = places.blocks_by_name()
+    filtering = any(name in request.args for name in AppointmentsFilterForm.FIELDS)
+    filters = AppointmentsFilterForm.for_user(
+        current_user, blocks, request.args if filtering else None
+    )
+    if filters.validate():
+        code = filters.chosen_block()
+        person = (filters.person.data or "").strip()
+        listed = queries.find(
+            now,
+            UPCOMING_SHOWN,
+            text=person or None,
+            block_id=next((b.id for b in blocks if b.code == code), None),
+            day=filters.day.data,
+        )
+        where = "appointments list, searched by person" if person else "appointments list"
+        audit.viewed_in_list(listed, where, now, current_user)
+        db.session.commit()
+    else:
+        listed = []
     return render_template(
         "web/bookings.html",
         form=form,
+        filters=filters,
         title="Appointments",
-        upcoming=upcoming,
+        upcoming=listed,
         limit=UPCOMING_SHOWN,
-    ), (400 if form.errors else 200)
+    ), (400 if form.errors or filters.errors else 200)
 
 
 # Helpers --------------------------------------------------------------------------------------

@@ -710,10 +710,164 @@ def test_the_list_shows_upcoming_live_appointments_in_time_order(sergeant, users
     )
     bookings.cancel(gone, "Released without charge", by=users[Role.COORDINATOR], now=now)
     db.session.commit()
-    html = sergeant.get("/bookings").get_data(as_text=True)
+    html = sergeant.get("/bookings?block=all").get_data(as_text=True)
     assert html.index(sooner.reference) < html.index(later.reference)
     assert gone.reference not in html
-    assert "Thursday 14 January 2027" in html and "08:00" in html
+    assert "Thu 14 Jan, 08:00" in html
+
+
+def listed(response) -> list[str]:
+    """The references the appointments list shows, in order."""
+    page = Page(response.get_data(as_text=True))
+    if not page.captions:
+        return []
+    return [row[0] for row in page.table("Appointments")[1:]]
+
+
+@pytest.fixture
+def three_people(users, clock):
+    """Appointments for three people: at Oldbury for someone arrested at Stechford, at
+    Coventry for someone arrested at Coventry, and at Stechford on Friday."""
+    coordinator, now = users[Role.COORDINATOR], clock()
+    return {
+        "jamie": book_directly(
+            coordinator,
+            "oldbury",
+            dt.datetime(2027, 1, 14, 9, 0, tzinfo=dt.UTC),
+            now,
+            person_name="Jamie Testperson",
+            custody_record="20/123456/27",
+            arrest_block="stechford",
+        ),
+        "robin": book_directly(
+            coordinator,
+            "coventry",
+            dt.datetime(2027, 1, 14, 10, 0, tzinfo=dt.UTC),
+            now,
+            person_name="Robin Example",
+            custody_record="CV/55/27",
+            arrest_block="coventry",
+        ),
+        "alex": book_directly(
+            coordinator,
+            "stechford",
+            dt.datetime(2027, 1, 15, 9, 0, tzinfo=dt.UTC),
+            now,
+            person_name="Alex Jameson",
+            custody_record="20/777777/27",
+            arrest_block="oldbury",
+        ),
+    }
+
+
+def test_the_list_starts_at_the_users_own_block_and_can_show_every_block(sergeant, three_people):
+    jamie, robin, alex = (three_people[k].reference for k in ("jamie", "robin", "alex"))
+    own = sergeant.get("/bookings")
+    # Stechford's: an appointment there, and one of a person arrested there.
+    assert listed(own) == [jamie, alex]
+    page = Page(own.get_data(as_text=True))
+    assert page.selected["block"] == "stechford"
+    assert "At Stechford, or of people arrested there" in page.text
+    assert page.cell("Appointments", jamie, "Arrested at") == "Arrested at: Stechford"
+    assert listed(sergeant.get("/bookings?block=all")) == [jamie, robin, alex]
+    assert listed(sergeant.get("/bookings?block=coventry")) == [robin]
+
+
+def test_a_person_is_found_by_part_of_their_name_in_any_case(sergeant, three_people):
+    response = sergeant.get("/bookings", query_string={"person": "JAM", "block": "all"})
+    assert listed(response) == [three_people["jamie"].reference, three_people["alex"].reference]
+    response = sergeant.get("/bookings", query_string={"person": " testperson ", "block": "all"})
+    assert listed(response) == [three_people["jamie"].reference]
+
+
+def test_a_person_is_found_by_their_custody_record_number_typed_loosely(sergeant, three_people):
+    response = sergeant.get("/bookings", query_string={"person": "cv / 55/27", "block": "all"})
+    assert listed(response) == [three_people["robin"].reference]
+    # Part of a custody record number is not enough: it is a number, not a name.
+    response = sergeant.get("/bookings", query_string={"person": "123456", "block": "all"})
+    assert listed(response) == []
+    assert "No appointments found." in response.get_data(as_text=True)
+
+
+def test_a_name_search_treats_wildcards_as_letters(sergeant, three_people):
+    response = sergeant.get("/bookings", query_string={"person": "%", "block": "all"})
+    assert listed(response) == []
+
+
+def test_a_day_shows_that_days_appointments_cancelled_ones_included(
+    sergeant, users, three_people, clock
+):
+    robin = three_people["robin"]
+    bookings.cancel(robin, "Released without charge", by=users[Role.COORDINATOR], now=clock())
+    db.session.commit()
+    response = sergeant.get("/bookings", query_string={"day": ["14", "1", "2027"], "block": "all"})
+    assert listed(response) == [three_people["jamie"].reference, robin.reference]
+    page = Page(response.get_data(as_text=True))
+    assert "Appointments on Thursday 14 January 2027" in page.text
+    assert page.cell("Appointments", robin.reference, "Status") == "Cancelled"
+
+
+def test_a_day_is_a_london_day_across_the_autumn_clock_change(sergeant, users, clock):
+    clock.set_local(2027, 10, 29, 12, 0)
+    fill_rota(dt.date(2027, 10, 30), 2)
+    coordinator = users[Role.COORDINATOR]
+    # The clocks go back at 02:00 on Sunday 31 October: Saturday is still summer time.
+    saturday_last = book_directly(
+        coordinator, "perry-barr", dt.datetime(2027, 10, 30, 18, 30, tzinfo=dt.UTC), clock()
+    )
+    sunday_first = book_directly(
+        coordinator, "perry-barr", dt.datetime(2027, 10, 31, 7, 0, tzinfo=dt.UTC), clock()
+    )
+    saturday = sergeant.get("/bookings", query_string={"day": ["30", "10", "2027"], "block": "all"})
+    assert listed(saturday) == [saturday_last.reference]
+    page = Page(saturday.get_data(as_text=True))
+    assert page.cell("Appointments", saturday_last.reference, "When") == "When: Sat 30 Oct, 19:30"
+    sunday = sergeant.get("/bookings", query_string={"day": ["31", "10", "2027"], "block": "all"})
+    assert listed(sunday) == [sunday_first.reference]
+    page = Page(sunday.get_data(as_text=True))
+    assert page.cell("Appointments", sunday_first.reference, "When") == "When: Sun 31 Oct, 07:00"
+
+
+@pytest.mark.parametrize(
+    ("query", "link", "message"),
+    [
+        (
+            {"day": ["30", "2", "2027"]},
+            "#day-day",
+            "The date of the appointments must be a real date, like 13 1 2027",
+        ),
+        ({"day": ["", "1", "2027"]}, "#day-day", "The date of the appointments must include a day"),
+        ({"block": "atlantis"}, "#block", "Choose a block from the list"),
+        (
+            {"person": "x" * 101},
+            "#person",
+            "Enter a name or custody record number of up to 100 characters",
+        ),
+    ],
+)
+def test_a_search_that_cannot_be_run_is_an_error_in_the_summary(
+    sergeant, three_people, query, link, message
+):
+    response = sergeant.get("/bookings", query_string=query)
+    assert response.status_code == 400
+    page = Page(response.get_data(as_text=True))
+    assert page.error_links == [(link, message)]
+    assert page.title.startswith("Error: Appointments")
+    assert three_people["jamie"].reference not in page.text
+    assert not [e for e in trail() if e.action == "viewed"], "nothing shown, nothing recorded"
+
+
+def test_a_search_records_who_saw_each_appointment_it_listed(sergeant, users, three_people):
+    sergeant.get("/bookings", query_string={"person": "jamie", "block": "all"})
+    seen = [(e.reference, e.user_id, e.detail) for e in trail() if e.action == "viewed"]
+    assert seen == [
+        (
+            three_people[k].reference,
+            users[Role.SERGEANT].id,
+            "appointments list, searched by person",
+        )
+        for k in ("jamie",)
+    ]
 
 
 def test_a_search_by_reference_finds_the_booking_however_it_is_typed(sergeant, users, clock):

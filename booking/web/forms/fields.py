@@ -440,6 +440,57 @@ class ReferenceSearchForm(FlaskForm):
     )
 
 
+ALL_BLOCKS = "all"
+
+
+class AppointmentsFilterForm(FlaskForm):
+    """Narrow the appointments list: by person, by block and by day."""
+
+    class Meta:
+        csrf = False  # a search by GET changes nothing
+
+    person = StringField(
+        "Name or custody record number",
+        description="Part of the name is enough; the custody record number in full",
+        widget=GovTextInput(),
+    )
+    block = SelectField(
+        "Block",
+        description="Appointments there, and of people arrested there",
+        widget=GovSelect(),
+        validate_choice=False,
+    )
+    day = OptionalDayMonthYearField(
+        "Date",
+        id="day-day",
+        noun="date of the appointments",
+        description="Leave it empty for every appointment from now. For example, 15 1 2027",
+    )
+
+    FIELDS = ("person", "block", "day")
+
+    @classmethod
+    def for_user(cls, user: User, blocks: list[Block], formdata) -> AppointmentsFilterForm:
+        """The filter as asked for, or the user's own block when nothing is asked."""
+        form = cls(formdata=formdata)
+        form.block.choices = [(ALL_BLOCKS, "All blocks")] + [(b.code, b.name) for b in blocks]
+        if not form.block.data:
+            form.block.data = user.block.code if user.block else ALL_BLOCKS
+        return form
+
+    def validate_person(self, field):
+        if len((field.data or "").strip()) > 100:
+            raise ValidationError("Enter a name or custody record number of up to 100 characters")
+
+    def validate_block(self, field):
+        if field.data not in {value for value, _ in field.choices}:
+            raise ValidationError("Choose a block from the list")
+
+    def chosen_block(self) -> str | None:
+        """The block code chosen; None for all blocks."""
+        return None if self.block.data == ALL_BLOCKS else self.block.data
+
+
 def add_errors(form: FlaskForm, errors: dict[str, str], renames: dict[str, str]) -> dict[str, str]:
     """Append each message to its field's errors; returns the messages with no field here."""
     unplaced = {}
