@@ -1,11 +1,11 @@
 """The lists of appointments the pages show: upcoming, a worker's day, lately told to the
-police, and those a shift holds."""
+police, those a shift holds, and the live ones that may already be the person being booked."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from ..clock import local_day_span
@@ -13,16 +13,44 @@ from ..extensions import db
 from ..models import Booking, BookingStatus, Shift, Worker
 
 
-def upcoming(now: dt.datetime, limit: int) -> list[Booking]:
-    """Live appointments from `now`, earliest first, at most `limit` of them."""
-    return list(
-        db.session.scalars(
-            select(Booking)
-            .where(Booking.status == BookingStatus.BOOKED, Booking.starts_at >= now)
-            .order_by(Booking.starts_at, Booking.reference)
-            .limit(limit)
+def find(
+    now: dt.datetime,
+    limit: int,
+    *,
+    text: str | None = None,
+    block_id: int | None = None,
+    day: dt.date | None = None,
+) -> list[Booking]:
+    """Appointments as the appointments list finds them, earliest first, at most `limit`.
+
+    Without a day: live appointments from `now`. With a day: every appointment that London
+    day, whatever its status. `text` matches a custody record number exactly (spaces and case
+    aside) or any part of the person's name (any case); `block_id` keeps the appointments at
+    that block or of people arrested there.
+    """
+    query = select(Booking).options(selectinload(Booking.block), selectinload(Booking.arrest_block))
+    if day is None:
+        query = query.where(Booking.status == BookingStatus.BOOKED, Booking.starts_at >= now)
+    else:
+        starts, ends = local_day_span(day)
+        query = query.where(Booking.starts_at >= starts, Booking.starts_at < ends)
+    if text and text.strip():
+        query = query.where(
+            or_(
+                _custody_record_column_key() == custody_record_key(text),
+                Booking.person_name.ilike(f"%{_like_escaped(text.strip())}%", escape="\\"),
+            )
         )
+    if block_id is not None:
+        query = query.where(or_(Booking.block_id == block_id, Booking.arrest_block_id == block_id))
+    return list(
+        db.session.scalars(query.order_by(Booking.starts_at, Booking.reference).limit(limit))
     )
+
+
+def _like_escaped(text: str) -> str:
+    """The text as a LIKE pattern matching it literally: its wildcards escaped."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def worker_day(worker: Worker, day: dt.date) -> list[Booking]:
@@ -81,5 +109,40 @@ def held_in(shift: Shift) -> list[Booking]:
                 Booking.starts_at < shift.ends_at,
             )
             .order_by(Booking.starts_at)
+        )
+    )
+
+
+def custody_record_key(custody_record: str) -> str:
+    """A custody record number as it is compared: without spaces, in lower case."""
+    return "".join(custody_record.split()).lower()
+
+
+def _custody_record_column_key():
+    return func.lower(func.replace(Booking.custody_record, " ", ""))
+
+
+def live_duplicates(
+    now: dt.datetime, custody_record: str, person_name: str, mobile: str | None
+) -> list[Booking]:
+    """Live appointments not yet over that may be the same person's: the same custody record
+    number (however spaced or cased), or the same name (any case) and the same mobile (E.164).
+    Earliest first."""
+    same_person = [_custody_record_column_key() == custody_record_key(custody_record)]
+    if mobile:
+        same_person.append(
+            (func.lower(Booking.person_name) == person_name.strip().lower())
+            & (Booking.mobile == mobile)
+        )
+    return list(
+        db.session.scalars(
+            select(Booking)
+            .options(selectinload(Booking.block))
+            .where(
+                Booking.status == BookingStatus.BOOKED,
+                Booking.ends_at > now,
+                or_(*same_person),
+            )
+            .order_by(Booking.starts_at, Booking.reference)
         )
     )

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Row, select
 
+from .. import places as place_data
 from ..clock import LONDON, local_instant
 from ..extensions import db
 from ..models import Block, Booking, BookingStatus, Shift
@@ -134,9 +135,11 @@ def _free_in(
     window_end: dt.datetime,
     rules: SlotRules,
     limit: int,
+    tie_order: dict[int, tuple] | None = None,
 ) -> list[tuple[int, dt.datetime, tuple[int, ...]]]:
     """The first `limit` slots with room that start in [window_start, window_end), as
-    (block id, start, free worker ids)."""
+    (block id, start, free worker ids); slots starting together in `tie_order` of their blocks
+    (by block code when not given)."""
     length = rules.length
     shifts = db.session.execute(
         select(Shift.block_id, Shift.worker_id, Shift.starts_at, Shift.ends_at)
@@ -173,9 +176,10 @@ def _free_in(
             if (worker_id, start) not in booked and worker_id not in workers:
                 workers.append(worker_id)
 
+    ties = tie_order or {block_id: (row.code,) for block_id, row in blocks.items()}
     places = sorted(
         (place for place, workers in free_workers.items() if workers),
-        key=lambda place: (place[1], blocks[place[0]].code),
+        key=lambda place: (place[1], ties[place[0]]),
     )[:limit]
     return [(block_id, start, tuple(free_workers[(block_id, start)])) for block_id, start in places]
 
@@ -190,6 +194,7 @@ def _earliest(
     limit: int,
     disputed: bool,
     tested_at: dt.datetime | None,
+    tie_order: dict[int, tuple] | None = None,
 ) -> list[tuple[int, dt.datetime, tuple[int, ...]]]:
     """The earliest free slots at `blocks` (anything with id, code and timezone), as
     (block id, start, free worker ids).
@@ -211,7 +216,7 @@ def _earliest(
     chunk_start = window_start
     while chunk_start < window_end and len(found) < limit:
         chunk_end = min(chunk_start + span, window_end)
-        found.extend(_free_in(blocks, chunk_start, chunk_end, rules, limit - len(found)))
+        found.extend(_free_in(blocks, chunk_start, chunk_end, rules, limit - len(found), tie_order))
         chunk_start = chunk_end
         span *= 2
     return found
@@ -227,8 +232,10 @@ def free_slots(
     limit: int = 10,
     disputed: bool = False,
     tested_at: dt.datetime | None = None,
+    near: str | None = None,
 ) -> list[Slot]:
-    """The earliest free slots, earliest first then by block code."""
+    """The earliest free slots, earliest first; slots that start together nearest first to the
+    block coded `near` when given, then by block code."""
     query = select(Block.id, Block.code, Block.timezone)
     codes = list(block_codes or [])
     if codes:
@@ -245,6 +252,7 @@ def free_slots(
         limit=limit,
         disputed=disputed,
         tested_at=tested_at,
+        tie_order=_nearest_first(blocks, near) if near else None,
     )
     # Whole blocks only for the slots found, not for every block searched.
     found_ids = {block_id for block_id, *_ in found}
@@ -256,6 +264,16 @@ def free_slots(
         Slot(whole[block_id], start, start + rules.length, len(workers), workers)
         for block_id, start, workers in found
     ]
+
+
+def _nearest_first(blocks: dict[int, Row], near: str) -> dict[int, tuple]:
+    """Each block's place among slots that start together: nearest to `near` first, blocks of
+    unknown position last, then by code."""
+    order = {}
+    for block_id, row in blocks.items():
+        distance = place_data.distance_km(near, row.code)
+        order[block_id] = (distance is None, distance or 0.0, row.code)
+    return order
 
 
 def find_slot(

@@ -18,6 +18,9 @@ class Cover:
     workers_on_site: int
     # When cover next starts; None while a worker is on site (or none is rostered ahead).
     next_on_site_at: dt.datetime | None
+    # While a worker is on site: when the last of them leaves, shifts that hand over to one
+    # another counted as one stretch of cover. None when nobody is on site.
+    on_site_until: dt.datetime | None = None
 
     @property
     def on_site(self) -> bool:
@@ -34,11 +37,41 @@ def cover_at(block: Block, at: dt.datetime) -> Cover:
             Shift.ends_at > at,
         )
     )
-    next_start = None
-    if not on_site:
+    next_start = until = None
+    if on_site:
+        until = _cover_ends(block, at)
+    else:
         next_start = db.session.scalar(
             select(func.min(Shift.starts_at)).where(
                 Shift.block_id == block.id, Shift.starts_at > at
             )
         )
-    return Cover(block=block, at=at, workers_on_site=on_site or 0, next_on_site_at=next_start)
+    return Cover(
+        block=block,
+        at=at,
+        workers_on_site=on_site or 0,
+        next_on_site_at=next_start,
+        on_site_until=until,
+    )
+
+
+# Handovers followed before the answer is given as it stands: a week of back-to-back shifts.
+MAX_HANDOVERS = 14
+
+
+def _cover_ends(block: Block, at: dt.datetime) -> dt.datetime | None:
+    """When unbroken cover at `block` that includes the instant `at` ends."""
+    until = at
+    for _ in range(MAX_HANDOVERS):
+        later = db.session.scalar(
+            select(func.max(Shift.ends_at)).where(
+                Shift.block_id == block.id,
+                Shift.starts_at > until - MAX_SHIFT_LENGTH,
+                Shift.starts_at <= until,
+                Shift.ends_at > until,
+            )
+        )
+        if later is None:
+            break
+        until = later
+    return until if until > at else None

@@ -27,8 +27,8 @@ from .. import audit, clock, permissions, places, settings
 from ..appointments import bookings, drafts, queries
 from ..appointments.bookings import BookingDetails
 from ..appointments.notices import render_notice
-from ..appointments.slots import Slot, free_slots
-from ..clock import LONDON, parse_iso_instant
+from ..appointments.slots import Slot, free_slots, latest_allowed
+from ..clock import LONDON, local_midnight, parse_iso_instant
 from ..errors import InvalidField, NotFound, SlotTaken
 from ..extensions import db
 from ..models import Booking
@@ -36,10 +36,12 @@ from ..rota.cover import cover_at
 from . import web
 from .auth import keeps_typed_input, roles_required
 from .forms.fields import (
+    AppointmentsFilterForm,
     CancelForm,
     ConfirmForm,
     DetailsForm,
     ReferenceSearchForm,
+    SlotDayForm,
     SlotForm,
     slot_value,
 )
@@ -53,8 +55,13 @@ SLOT_TAKEN = "That slot has just been taken. Choose another."
 @web.get("/")
 @login_required
 def home():
+    can_book = permissions.may(current_user, permissions.BOOKING)
+    own_block = current_user.block if can_book else None
     return render_template(
-        "home.html", title="Home", can_book=permissions.may(current_user, permissions.BOOKING)
+        "home.html",
+        title="Home",
+        can_book=can_book,
+        cover=cover_at(own_block, clock.now()) if own_block else None,
     )
 
 
@@ -116,6 +123,8 @@ def new_booking():
 def _details_page(
     form: DetailsForm, changing: bool, *, restored: bool = False, in_progress: bool = False
 ):
+    # The cover where the person is held, before anything is typed: whether to book at all.
+    block = places.block_with_code(form.arrest_block.data or "") or current_user.block
     return render_template(
         "web/details.html",
         form=form,
@@ -123,6 +132,7 @@ def _details_page(
         changing=changing,
         restored=restored,
         in_progress=in_progress,
+        cover=cover_at(block, clock.now()) if block else None,
     ), (400 if form.errors else 200)
 
 
@@ -155,7 +165,7 @@ def choose_slot():
 def _new_slot_page(details: BookingDetails, form: SlotForm, status: int | None = None):
     now = clock.now()
     arrest_block = bookings.get_block(details.arrest_block, "arrest_block")
-    context = _slot_choices(form, details.disputed, details.tested_at)
+    context = _slot_choices(form, details.disputed, details.tested_at, near=details.arrest_block)
     return render_template(
         "web/slot.html",
         form=form,
@@ -163,21 +173,34 @@ def _new_slot_page(details: BookingDetails, form: SlotForm, status: int | None =
         details=details,
         cover=cover_at(arrest_block, now),
         **context,
-    ), status or (400 if form.errors else 200)
+    ), status or (400 if form.errors or context["day_form"].errors else 200)
 
 
-def _slot_choices(form: SlotForm, disputed: bool, tested_at: dt.datetime) -> dict:
-    """Offer the earliest free slots (at the blocks filtered on) as the form's choices."""
+def _slot_choices(
+    form: SlotForm, disputed: bool, tested_at: dt.datetime, near: str | None = None
+) -> dict:
+    """Offer the earliest free slots (at the blocks filtered on, from the day chosen) as the
+    form's choices; slots that start together nearest to the block `near` first."""
+    now = clock.now()
+    rules = settings.slot_rules()
     blocks = places.blocks_by_name()
     known = {block.code for block in blocks}
     chosen_codes = [code for code in request.args.getlist("block") if code in known]
+    day_form = SlotDayForm(formdata=request.args if "day" in request.args else None)
+    day_form.validate()
+    today = now.astimezone(LONDON).date()
+    last_day = latest_allowed(rules, now).astimezone(LONDON).date()
+    in_window = day_form.check_window(today, last_day)
+    from_day = day_form.day.data if in_window else None
     offered = free_slots(
-        settings.slot_rules(),
-        clock.now(),
+        rules,
+        now,
+        after=local_midnight(from_day) if from_day else None,
         block_codes=chosen_codes or None,
         limit=SLOTS_OFFERED,
         disputed=disputed,
         tested_at=tested_at,
+        near=near,
     )
     form.slot.choices = [(slot_value(s.block.code, s.starts_at), _slot_label(s)) for s in offered]
     return {
@@ -185,6 +208,9 @@ def _slot_choices(form: SlotForm, disputed: bool, tested_at: dt.datetime) -> dic
         "slot_hints": [{"hint": {"text": _slot_hint(s)}} for s in offered],
         "blocks": blocks,
         "chosen_codes": chosen_codes,
+        "day_form": day_form,
+        "chosen_day": from_day,
+        "filters": {"block": chosen_codes, "day": day_form.url_values() if from_day else []},
     }
 
 
@@ -212,8 +238,15 @@ def check_booking():
     if slot is None:
         return redirect(url_for("web.choose_slot"))
     block_code, starts_at = slot
+    now = clock.now()
+    duplicates = queries.live_duplicates(
+        now, details.custody_record, details.person_name, details.mobile
+    )
+    # Showing them shows their references and times: a consultation like any list's.
+    audit.viewed_in_list(duplicates, "possible duplicate, on checking a booking", now, current_user)
+    db.session.commit()
     form = ConfirmForm()
-    if form.validate_on_submit():
+    if form.validate_on_submit() and (not duplicates or form.confirms_another()):
         try:
             booking = bookings.book(
                 details,
@@ -246,7 +279,15 @@ def check_booking():
         block=bookings.get_block(block_code),
         arrest_block=bookings.get_block(details.arrest_block, "arrest_block"),
         starts_at=starts_at,
-    )
+        duplicates=[(found, _why_duplicate(found, details)) for found in duplicates],
+    ), (400 if form.errors else 200)
+
+
+def _why_duplicate(found: Booking, details: BookingDetails) -> str:
+    same_record = queries.custody_record_key(found.custody_record or "")
+    if same_record == queries.custody_record_key(details.custody_record):
+        return "the same custody record number"
+    return "the same name and mobile number"
 
 
 def _refused_booking(details: BookingDetails, refusal: InvalidField):
@@ -333,14 +374,14 @@ def rearrange(reference: str):
                 "success",
             )
             return redirect(url_for("web.booking", reference=found.reference))
-    context = _slot_choices(form, found.disputed, found.tested_at)
+    context = _slot_choices(form, found.disputed, found.tested_at, near=found.arrest_block.code)
     return render_template(
         "web/rearrange.html",
         form=form,
         title=f"Rearrange appointment {found.reference}",
         booking=found,
         **context,
-    ), status or (400 if form.errors else 200)
+    ), status or (400 if form.errors or context["day_form"].errors else 200)
 
 
 @web.route("/bookings/<reference>/cancel", methods=["GET", "POST"])
@@ -385,7 +426,9 @@ def _not_changeable(found: Booking):
 @web.get("/bookings", endpoint="bookings")
 @roles_required(permissions.BOOKING)
 def bookings_list():
-    """Upcoming live appointments, earliest first, and a search by reference."""
+    """Upcoming live appointments (or a day's), earliest first, at the user's block unless
+    asked otherwise; found by name or custody record number; and a search by reference."""
+    now = clock.now()
     searching = "reference" in request.args
     form = ReferenceSearchForm(formdata=request.args if searching else None)
     if searching and form.validate():
@@ -395,16 +438,34 @@ def bookings_list():
             form.reference.errors = [*form.reference.errors, "No booking has that reference"]
         else:
             return redirect(url_for("web.booking", reference=found.reference))
-    upcoming = queries.upcoming(clock.now(), UPCOMING_SHOWN)
-    audit.viewed_in_list(upcoming, "appointments list", clock.now(), current_user)
-    db.session.commit()
+    blocks = places.blocks_by_name()
+    filtering = any(name in request.args for name in AppointmentsFilterForm.FIELDS)
+    filters = AppointmentsFilterForm.for_user(
+        current_user, blocks, request.args if filtering else None
+    )
+    if filters.validate():
+        code = filters.chosen_block()
+        person = (filters.person.data or "").strip()
+        listed = queries.find(
+            now,
+            UPCOMING_SHOWN,
+            text=person or None,
+            block_id=next((b.id for b in blocks if b.code == code), None),
+            day=filters.day.data,
+        )
+        where = "appointments list, searched by person" if person else "appointments list"
+        audit.viewed_in_list(listed, where, now, current_user)
+        db.session.commit()
+    else:
+        listed = []
     return render_template(
         "web/bookings.html",
         form=form,
+        filters=filters,
         title="Appointments",
-        upcoming=upcoming,
+        upcoming=listed,
         limit=UPCOMING_SHOWN,
-    ), (400 if form.errors else 200)
+    ), (400 if form.errors or filters.errors else 200)
 
 
 # Helpers --------------------------------------------------------------------------------------

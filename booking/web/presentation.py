@@ -78,6 +78,13 @@ def date_and_time(instant: dt.datetime) -> str:
     return f"{clock_time(instant)} on {long_date(instant)}"
 
 
+def near_time(instant: dt.datetime, now: dt.datetime) -> str:
+    """10:30 today, when that is the London date of `now`; else 10:30 on Saturday 27 March 2027."""
+    if local(instant).date() == local(now).date():
+        return f"{clock_time(instant)} today"
+    return date_and_time(instant)
+
+
 def navigation() -> list[dict]:
     """The menu: the few places each role goes most; the home page lists the rest."""
     if not current_user.is_authenticated:
@@ -118,6 +125,7 @@ def register(app: Flask) -> None:
     app.add_template_filter(short_date)
     app.add_template_filter(clock_time)
     app.add_template_filter(date_and_time)
+    app.add_template_filter(near_time)
     app.add_template_filter(display_mobile)
     app.add_template_global(navigation)
     app.add_template_global(REQUIREMENT_NAMES, "REQUIREMENT_NAMES")

@@ -25,6 +25,7 @@ from tests.support import (
     choose_first_slot,
     count,
     details_form,
+    fill_rota,
     record_test,
     trail,
 )
@@ -78,15 +79,15 @@ def test_sergeant_records_a_test_books_the_first_slot_prints_rearranges_and_canc
     assert "A worker is next on site there at 07:00 on Thursday 14 January 2027" in slot_page
     page = Page(slot_page)
     first = page.radios["slot"][0]
-    assert first == "bloxwich|2027-01-14T07:00:00+00:00"
-    assert page.radio_labels("slot")[0] == "Thursday 14 January, 07:00 – Bloxwich"
+    assert first == "stechford|2027-01-14T07:00:00+00:00"
+    assert page.radio_labels("slot")[0] == "Thursday 14 January, 07:00 – Stechford"
     assert len(page.radios["slot"]) == 10
 
     chosen = client.post("/bookings/new/slot", data={"slot": first})
     assert chosen.headers["Location"] == "/bookings/new/check"
     check = client.get("/bookings/new/check").get_data(as_text=True)
     assert "07:00 on Thursday 14 January 2027" in check
-    assert "Station Street, Bloxwich, Walsall" in check
+    assert "Station Road, Stechford, Birmingham" in check
     assert "Jamie Testperson" in check and "20/123456/27" in check
     assert "Confirm booking" in check
     assert count(Booking) == 0, "checking writes nothing"
@@ -115,7 +116,7 @@ def test_sergeant_records_a_test_books_the_first_slot_prints_rearranges_and_canc
         "Jamie Testperson",
         "20/123456/27",
         "07:00 on Thursday 14 January 2027",
-        "Station Street, Bloxwich, Walsall",
+        "Station Road, Stechford, Birmingham",
         booking.reference,
         "Version 1",
         "Drugs Act 2005",
@@ -327,7 +328,7 @@ def test_when_a_worker_is_on_site_the_sergeant_is_told_to_take_the_person_to_the
     html = sergeant.get("/bookings/new/slot").get_data(as_text=True)
     assert "A worker is on site at Stechford now: take the person to them" in html
     page = Page(html)
-    assert page.radios["slot"][0] == "bloxwich|2027-01-14T11:00:00+00:00", "an hour's lead"
+    assert page.radios["slot"][0] == "stechford|2027-01-14T11:00:00+00:00", "an hour's lead"
 
 
 def test_the_block_filter_works_without_javascript(sergeant):
@@ -343,7 +344,7 @@ def test_a_disputed_result_is_offered_nothing_before_five_working_days(sergeant)
     record_test(sergeant, disputed="yes")
     page = Page(sergeant.get("/bookings/new/slot").get_data(as_text=True))
     # Tested on Wednesday 13 January: the fifth working day after is Wednesday 20 January.
-    assert page.radios["slot"][0] == "bloxwich|2027-01-20T07:00:00+00:00"
+    assert page.radios["slot"][0] == "stechford|2027-01-20T07:00:00+00:00"
 
 
 def test_continuing_without_choosing_a_slot_asks_for_one(sergeant):
@@ -406,7 +407,7 @@ def test_a_slot_that_became_too_soon_is_refused_on_the_slot_page(sergeant, clock
     assert response.status_code == 400
     page = Page(response.get_data(as_text=True))
     assert page.error_links == [("#slot", "Choose a slot at least 60 minutes from now")]
-    assert page.radios["slot"][0] == "bloxwich|2027-01-14T07:30:00+00:00"
+    assert page.radios["slot"][0] == "stechford|2027-01-14T07:30:00+00:00"
     assert count(Booking) == 0
 
 
@@ -418,15 +419,16 @@ def test_saturday_night_at_stechford_offers_sunday_morning_at_the_busy_blocks(se
     assert "next on site there at 07:00 on Monday 18 January 2027" in html
     page = Page(html)
     offered = page.radios["slot"]
+    # Nearest to Stechford first: Perry Barr, then Oldbury, then Coventry (not A to Z).
     assert offered[:3] == [
-        "coventry|2027-01-17T07:00:00+00:00",
-        "oldbury|2027-01-17T07:00:00+00:00",
         "perry-barr|2027-01-17T07:00:00+00:00",
+        "oldbury|2027-01-17T07:00:00+00:00",
+        "coventry|2027-01-17T07:00:00+00:00",
     ]
     assert page.radio_labels("slot")[:3] == [
-        "Sunday 17 January, 07:00 – Coventry",
-        "Sunday 17 January, 07:00 – Oldbury",
         "Sunday 17 January, 07:00 – Perry Barr",
+        "Sunday 17 January, 07:00 – Oldbury",
+        "Sunday 17 January, 07:00 – Coventry",
     ]
     assert {value.split("|")[0] for value in offered} <= {"perry-barr", "oldbury", "coventry"}
     assert not any(value.startswith("stechford|") for value in offered)
@@ -434,6 +436,204 @@ def test_saturday_night_at_stechford_offers_sunday_morning_at_the_busy_blocks(se
     stechford = Page(sergeant.get("/bookings/new/slot?block=stechford").get_data(as_text=True))
     assert stechford.radios["slot"][0] == "stechford|2027-01-18T07:00:00+00:00"
     assert stechford.radio_labels("slot")[0] == "Monday 18 January, 07:00 – Stechford"
+
+
+def test_slots_starting_together_are_offered_nearest_the_arrest_block_first(sergeant, clock):
+    clock.set_local(2027, 1, 16, 2, 0)  # Saturday, 2 a.m. at Stechford
+    record_test(sergeant, tested_on=["16", "1", "2027"], tested_time="01:30")
+    page = Page(sergeant.get("/bookings/new/slot").get_data(as_text=True))
+    assert page.radio_labels("slot")[:3] == [
+        "Saturday 16 January, 07:00 – Perry Barr",
+        "Saturday 16 January, 07:00 – Oldbury",
+        "Saturday 16 January, 07:00 – Coventry",
+    ]
+    record_test(
+        sergeant, arrest_block="coventry", tested_on=["16", "1", "2027"], tested_time="01:30"
+    )
+    page = Page(sergeant.get("/bookings/new/slot").get_data(as_text=True))
+    assert page.radios["slot"][0] == "coventry|2027-01-16T07:00:00+00:00"
+
+
+def test_the_sergeant_chooses_the_day_to_show_slots_from(sergeant):
+    record_test(sergeant)
+    response = sergeant.get(
+        "/bookings/new/slot", query_string={"day": ["18", "1", "2027"], "block": "stechford"}
+    )
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    page = Page(html)
+    assert page.radios["slot"][0] == "stechford|2027-01-18T07:00:00+00:00"
+    assert page.radio_labels("slot")[0] == "Monday 18 January, 07:00 – Stechford"
+    assert "Showing slots from Monday 18 January 2027 at 1 of 6 blocks" in page.text
+    assert page.values["day-day"] == "18"
+    # Choosing one keeps the filter, and books the slot chosen.
+    action = re.search(r'<form method="post" action="([^"]+)"', html)[1]
+    assert "day=18" in action and "block=stechford" in action
+    chosen = sergeant.post(action.replace("&amp;", "&"), data={"slot": page.radios["slot"][0]})
+    assert chosen.headers["Location"] == "/bookings/new/check"
+
+
+def test_a_day_chosen_across_the_spring_clock_change_starts_at_local_seven(sergeant, clock):
+    clock.set_local(2027, 3, 26, 21, 0)  # Friday; the clocks go forward on Sunday 28 March
+    fill_rota(dt.date(2027, 3, 26), 4)
+    record_test(sergeant, tested_on=["26", "3", "2027"], tested_time="20:30")
+    page = Page(
+        sergeant.get(
+            "/bookings/new/slot", query_string={"day": ["28", "3", "2027"], "block": "perry-barr"}
+        ).get_data(as_text=True)
+    )
+    assert page.radios["slot"][0] == "perry-barr|2027-03-28T06:00:00+00:00"
+    assert page.radio_labels("slot")[0] == "Sunday 28 March, 07:00 – Perry Barr"
+
+
+@pytest.mark.parametrize(
+    ("day", "message"),
+    [
+        (["31", "2", "2027"], "The date to show slots from must be a real date, like 13 1 2027"),
+        (["18", "", "2027"], "The date to show slots from must include a month"),
+        (["12", "1", "2027"], "The date to show slots from must be today or later"),
+        (
+            ["11", "2", "2027"],
+            "The date to show slots from must be 10 February 2027 or earlier: "
+            "appointments are booked at most that far ahead",
+        ),
+    ],
+)
+def test_a_day_that_cannot_be_shown_is_an_error_in_the_summary(sergeant, day, message):
+    record_test(sergeant)
+    response = sergeant.get("/bookings/new/slot", query_string={"day": day})
+    assert response.status_code == 400
+    page = Page(response.get_data(as_text=True))
+    assert page.error_links == [("#day-day", message)]
+    assert page.title.startswith("Error: Choose an appointment")
+    assert page.radios["slot"][0] == "stechford|2027-01-14T07:00:00+00:00", "the earliest instead"
+
+
+# A person booked already -----------------------------------------------------------------------
+
+
+def check_page_after_choosing(client, **changes):
+    record_test(client, **changes)
+    choose_first_slot(client)
+    return client.get("/bookings/new/check")
+
+
+def test_a_live_booking_with_the_same_custody_record_is_shown_before_confirming(
+    sergeant, users, clock
+):
+    already = book_directly(
+        users[Role.COORDINATOR],
+        "oldbury",
+        dt.datetime(2027, 1, 15, 9, 0, tzinfo=dt.UTC),
+        clock(),
+        custody_record="20/123456/27",
+    )
+    # Typed with other spacing and case, for another name: the same custody record.
+    response = check_page_after_choosing(sergeant, custody_record=" 20/123456/27 ".upper())
+    assert response.status_code == 200
+    page = Page(response.get_data(as_text=True))
+    assert "This person may already have an appointment" in page.text
+    assert page.href(already.reference) == f"/bookings/{already.reference}"
+    assert (
+        f"{already.reference} at Oldbury, 09:00 on Friday 15 January 2027: booked for the same "
+        "custody record number"
+    ) in page.text
+    assert "Book another appointment anyway" in page.text
+    seen = [e for e in trail() if e.reference == already.reference and e.action == "viewed"]
+    assert [e.detail for e in seen] == ["possible duplicate, on checking a booking"]
+    assert seen[0].user_id == users[Role.SERGEANT].id
+
+
+def test_confirming_despite_a_live_booking_needs_the_sergeant_to_say_so(sergeant, users, clock):
+    book_directly(
+        users[Role.COORDINATOR],
+        "oldbury",
+        dt.datetime(2027, 1, 15, 9, 0, tzinfo=dt.UTC),
+        clock(),
+        custody_record="20/123456/27",
+    )
+    check_page_after_choosing(sergeant)
+    refused = sergeant.post("/bookings/new/check")
+    assert refused.status_code == 400
+    page = Page(refused.get_data(as_text=True))
+    assert page.error_links == [
+        (
+            "#book_anyway",
+            "Select that you want to book another appointment, or keep the one already booked",
+        )
+    ]
+    assert count(Booking) == 1, "nothing more was booked"
+
+    confirmed = sergeant.post("/bookings/new/check", data={"book_anyway": "y"})
+    assert confirmed.status_code == 302
+    assert count(Booking) == 2
+
+
+def test_the_same_name_and_mobile_is_a_possible_duplicate_too(sergeant, users, clock):
+    already = book_directly(
+        users[Role.COORDINATOR],
+        "coventry",
+        dt.datetime(2027, 1, 15, 9, 0, tzinfo=dt.UTC),
+        clock(),
+        person_name="Jamie Testperson",
+        mobile="07700 900123",
+        sms_consent=True,
+    )
+    page = Page(
+        check_page_after_choosing(sergeant, person_name="jamie testperson").get_data(as_text=True)
+    )
+    assert (
+        f"{already.reference} at Coventry, 09:00 on Friday 15 January 2027: booked for the same "
+        "name and mobile number"
+    ) in page.text
+
+
+def test_no_warning_for_cancelled_past_or_other_peoples_bookings(sergeant, users, clock):
+    coordinator = users[Role.COORDINATOR]
+    cancelled = book_directly(
+        coordinator,
+        "oldbury",
+        dt.datetime(2027, 1, 15, 9, 0, tzinfo=dt.UTC),
+        clock(),
+        custody_record="20/123456/27",
+    )
+    bookings.cancel(cancelled, "Released without charge", by=coordinator, now=clock())
+    # Same name, another mobile; same mobile, another name: another person.
+    book_directly(
+        coordinator,
+        "oldbury",
+        dt.datetime(2027, 1, 15, 9, 30, tzinfo=dt.UTC),
+        clock(),
+        person_name="Jamie Testperson",
+        mobile="07700 900456",
+        sms_consent=True,
+    )
+    book_directly(
+        coordinator,
+        "oldbury",
+        dt.datetime(2027, 1, 15, 10, 0, tzinfo=dt.UTC),
+        clock(),
+        mobile="07700 900123",
+        sms_consent=True,
+    )
+    past = book_directly(
+        coordinator,
+        "oldbury",
+        dt.datetime(2027, 1, 14, 9, 0, tzinfo=dt.UTC),
+        clock(),
+        custody_record="20/123456/27",
+    )
+    db.session.commit()
+    clock.set_local(2027, 1, 14, 10, 0)  # the last one is over
+    response = check_page_after_choosing(
+        sergeant, tested_on=["14", "1", "2027"], tested_time="09:30"
+    )
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "may already have" not in html
+    assert past.reference not in html
+    assert "Book another appointment anyway" not in html
+    assert sergeant.post("/bookings/new/check").status_code == 302
 
 
 # The appointment -------------------------------------------------------------------------------
@@ -502,13 +702,13 @@ def test_rearranging_to_a_taken_slot_says_so_and_changes_nothing(sergeant, users
     booking = db.session.scalar(select(Booking).where(Booking.reference == reference))
     db.session.refresh(booking)
     assert booking.notice_version == 1
-    assert booking.block.code == "bloxwich"
+    assert booking.block.code == "stechford"
 
 
 def test_rearranging_to_the_same_time_and_place_is_refused(sergeant):
     reference = book_through_pages(sergeant)
     response = sergeant.post(
-        f"/bookings/{reference}/rearrange", data={"slot": "bloxwich|2027-01-14T07:00:00+00:00"}
+        f"/bookings/{reference}/rearrange", data={"slot": "stechford|2027-01-14T07:00:00+00:00"}
     )
     assert response.status_code == 400
     assert Page(response.get_data(as_text=True)).error_links == [
@@ -553,10 +753,164 @@ def test_the_list_shows_upcoming_live_appointments_in_time_order(sergeant, users
     )
     bookings.cancel(gone, "Released without charge", by=users[Role.COORDINATOR], now=now)
     db.session.commit()
-    html = sergeant.get("/bookings").get_data(as_text=True)
+    html = sergeant.get("/bookings?block=all").get_data(as_text=True)
     assert html.index(sooner.reference) < html.index(later.reference)
     assert gone.reference not in html
-    assert "Thursday 14 January 2027" in html and "08:00" in html
+    assert "Thu 14 Jan, 08:00" in html
+
+
+def listed(response) -> list[str]:
+    """The references the appointments list shows, in order."""
+    page = Page(response.get_data(as_text=True))
+    if not page.captions:
+        return []
+    return [row[0] for row in page.table("Appointments")[1:]]
+
+
+@pytest.fixture
+def three_people(users, clock):
+    """Appointments for three people: at Oldbury for someone arrested at Stechford, at
+    Coventry for someone arrested at Coventry, and at Stechford on Friday."""
+    coordinator, now = users[Role.COORDINATOR], clock()
+    return {
+        "jamie": book_directly(
+            coordinator,
+            "oldbury",
+            dt.datetime(2027, 1, 14, 9, 0, tzinfo=dt.UTC),
+            now,
+            person_name="Jamie Testperson",
+            custody_record="20/123456/27",
+            arrest_block="stechford",
+        ),
+        "robin": book_directly(
+            coordinator,
+            "coventry",
+            dt.datetime(2027, 1, 14, 10, 0, tzinfo=dt.UTC),
+            now,
+            person_name="Robin Example",
+            custody_record="CV/55/27",
+            arrest_block="coventry",
+        ),
+        "alex": book_directly(
+            coordinator,
+            "stechford",
+            dt.datetime(2027, 1, 15, 9, 0, tzinfo=dt.UTC),
+            now,
+            person_name="Alex Jameson",
+            custody_record="20/777777/27",
+            arrest_block="oldbury",
+        ),
+    }
+
+
+def test_the_list_starts_at_the_users_own_block_and_can_show_every_block(sergeant, three_people):
+    jamie, robin, alex = (three_people[k].reference for k in ("jamie", "robin", "alex"))
+    own = sergeant.get("/bookings")
+    # Stechford's: an appointment there, and one of a person arrested there.
+    assert listed(own) == [jamie, alex]
+    page = Page(own.get_data(as_text=True))
+    assert page.selected["block"] == "stechford"
+    assert "At Stechford, or of people arrested there" in page.text
+    assert page.cell("Appointments", jamie, "Arrested at") == "Arrested at: Stechford"
+    assert listed(sergeant.get("/bookings?block=all")) == [jamie, robin, alex]
+    assert listed(sergeant.get("/bookings?block=coventry")) == [robin]
+
+
+def test_a_person_is_found_by_part_of_their_name_in_any_case(sergeant, three_people):
+    response = sergeant.get("/bookings", query_string={"person": "JAM", "block": "all"})
+    assert listed(response) == [three_people["jamie"].reference, three_people["alex"].reference]
+    response = sergeant.get("/bookings", query_string={"person": " testperson ", "block": "all"})
+    assert listed(response) == [three_people["jamie"].reference]
+
+
+def test_a_person_is_found_by_their_custody_record_number_typed_loosely(sergeant, three_people):
+    response = sergeant.get("/bookings", query_string={"person": "cv / 55/27", "block": "all"})
+    assert listed(response) == [three_people["robin"].reference]
+    # Part of a custody record number is not enough: it is a number, not a name.
+    response = sergeant.get("/bookings", query_string={"person": "123456", "block": "all"})
+    assert listed(response) == []
+    assert "No appointments found." in response.get_data(as_text=True)
+
+
+def test_a_name_search_treats_wildcards_as_letters(sergeant, three_people):
+    response = sergeant.get("/bookings", query_string={"person": "%", "block": "all"})
+    assert listed(response) == []
+
+
+def test_a_day_shows_that_days_appointments_cancelled_ones_included(
+    sergeant, users, three_people, clock
+):
+    robin = three_people["robin"]
+    bookings.cancel(robin, "Released without charge", by=users[Role.COORDINATOR], now=clock())
+    db.session.commit()
+    response = sergeant.get("/bookings", query_string={"day": ["14", "1", "2027"], "block": "all"})
+    assert listed(response) == [three_people["jamie"].reference, robin.reference]
+    page = Page(response.get_data(as_text=True))
+    assert "Appointments on Thursday 14 January 2027" in page.text
+    assert page.cell("Appointments", robin.reference, "Status") == "Cancelled"
+
+
+def test_a_day_is_a_london_day_across_the_autumn_clock_change(sergeant, users, clock):
+    clock.set_local(2027, 10, 29, 12, 0)
+    fill_rota(dt.date(2027, 10, 30), 2)
+    coordinator = users[Role.COORDINATOR]
+    # The clocks go back at 02:00 on Sunday 31 October: Saturday is still summer time.
+    saturday_last = book_directly(
+        coordinator, "perry-barr", dt.datetime(2027, 10, 30, 18, 30, tzinfo=dt.UTC), clock()
+    )
+    sunday_first = book_directly(
+        coordinator, "perry-barr", dt.datetime(2027, 10, 31, 7, 0, tzinfo=dt.UTC), clock()
+    )
+    saturday = sergeant.get("/bookings", query_string={"day": ["30", "10", "2027"], "block": "all"})
+    assert listed(saturday) == [saturday_last.reference]
+    page = Page(saturday.get_data(as_text=True))
+    assert page.cell("Appointments", saturday_last.reference, "When") == "When: Sat 30 Oct, 19:30"
+    sunday = sergeant.get("/bookings", query_string={"day": ["31", "10", "2027"], "block": "all"})
+    assert listed(sunday) == [sunday_first.reference]
+    page = Page(sunday.get_data(as_text=True))
+    assert page.cell("Appointments", sunday_first.reference, "When") == "When: Sun 31 Oct, 07:00"
+
+
+@pytest.mark.parametrize(
+    ("query", "link", "message"),
+    [
+        (
+            {"day": ["30", "2", "2027"]},
+            "#day-day",
+            "The date of the appointments must be a real date, like 13 1 2027",
+        ),
+        ({"day": ["", "1", "2027"]}, "#day-day", "The date of the appointments must include a day"),
+        ({"block": "atlantis"}, "#block", "Choose a block from the list"),
+        (
+            {"person": "x" * 101},
+            "#person",
+            "Enter a name or custody record number of up to 100 characters",
+        ),
+    ],
+)
+def test_a_search_that_cannot_be_run_is_an_error_in_the_summary(
+    sergeant, three_people, query, link, message
+):
+    response = sergeant.get("/bookings", query_string=query)
+    assert response.status_code == 400
+    page = Page(response.get_data(as_text=True))
+    assert page.error_links == [(link, message)]
+    assert page.title.startswith("Error: Appointments")
+    assert three_people["jamie"].reference not in page.text
+    assert not [e for e in trail() if e.action == "viewed"], "nothing shown, nothing recorded"
+
+
+def test_a_search_records_who_saw_each_appointment_it_listed(sergeant, users, three_people):
+    sergeant.get("/bookings", query_string={"person": "jamie", "block": "all"})
+    seen = [(e.reference, e.user_id, e.detail) for e in trail() if e.action == "viewed"]
+    assert seen == [
+        (
+            three_people[k].reference,
+            users[Role.SERGEANT].id,
+            "appointments list, searched by person",
+        )
+        for k in ("jamie",)
+    ]
 
 
 def test_a_search_by_reference_finds_the_booking_however_it_is_typed(sergeant, users, clock):
@@ -616,6 +970,57 @@ def test_the_home_page_offers_each_role_what_it_can_do(client, users, login):
     html = client.get("/").get_data(as_text=True)
     assert "Record a positive test and book" not in html
     assert "aggregate figures only" in html
+
+
+def test_the_home_page_says_when_the_next_worker_is_on_site_at_the_users_block(sergeant, clock):
+    page = Page(sergeant.get("/").get_data(as_text=True))
+    assert (
+        "No worker on site at Stechford now: next cover at 07:00 on Thursday 14 January 2027."
+        in page.text
+    )
+    clock.set_local(2027, 1, 14, 2, 0)
+    page = Page(sergeant.get("/").get_data(as_text=True))
+    assert "No worker on site at Stechford now: next cover at 07:00 today." in page.text
+
+
+def test_the_home_page_says_until_when_a_worker_is_on_site(sergeant, clock):
+    clock.set_local(2027, 1, 14, 10, 0)
+    page = Page(sergeant.get("/").get_data(as_text=True))
+    assert "A worker is on site at Stechford now until 20:00 today." in page.text
+    assert "Take the person to them rather than book an appointment." in page.text
+
+
+def test_cover_on_the_home_page_is_in_local_time_across_the_spring_clock_change(
+    sergeant, users, blocks, clock
+):
+    users[Role.SERGEANT].block = blocks["perry-barr"]
+    clock.set_local(2027, 3, 27, 21, 0)  # Saturday; the clocks go forward overnight
+    fill_rota(dt.date(2027, 3, 27), 2)
+    page = Page(sergeant.get("/").get_data(as_text=True))
+    assert (
+        "No worker on site at Perry Barr now: next cover at 07:00 on Sunday 28 March 2027."
+        in page.text
+    )
+    clock.set_local(2027, 3, 28, 8, 0)
+    page = Page(sergeant.get("/").get_data(as_text=True))
+    assert "on site at Perry Barr now until 20:00 today." in page.text
+
+
+def test_the_first_booking_page_shows_the_cover_before_anything_is_typed(sergeant, clock):
+    clock.set_local(2027, 1, 14, 10, 0)
+    page = Page(sergeant.get("/bookings/new").get_data(as_text=True))
+    assert "A worker is on site at Stechford now until 20:00 today." in page.text
+    clock.set_local(2027, 1, 14, 21, 0)
+    page = Page(sergeant.get("/bookings/new").get_data(as_text=True))
+    assert (
+        "No worker on site at Stechford now: next cover at 07:00 on Friday 15 January 2027."
+        in page.text
+    )
+
+
+def test_an_analyst_is_shown_no_cover(client, users, rostered, login):
+    login(Role.ANALYST)
+    assert "on site" not in client.get("/").get_data(as_text=True)
 
 
 # The pages themselves --------------------------------------------------------------------------

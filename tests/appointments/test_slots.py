@@ -16,6 +16,7 @@ from booking.appointments.slots import (
 from booking.clock import LONDON
 from booking.extensions import db
 from booking.models import CoverRule, Role, Shift
+from booking.places import distance_km
 from booking.workdays import is_working_day, nth_working_day_after
 from tests.support import book, fill_rota, local, on_site, utc
 
@@ -64,6 +65,45 @@ def test_slots_are_earliest_first_then_by_block_code(week, clock):
     for slot in slots:
         assert slot.ends_at - slot.starts_at == HALF_AN_HOUR
         assert slot.free == 1
+
+
+def test_slots_starting_together_come_nearest_to_the_arrest_block_first(team, clock):
+    clock.set_local(2027, 1, 16, 2, 0)  # Saturday, 2 a.m.: only the busy blocks have cover
+    fill_rota(dt.date(2027, 1, 16), 1)
+    slots = free_slots(RULES, clock(), limit=3, near="stechford")
+    # Perry Barr is about 6 km from Stechford, Oldbury 13 km and Coventry 22 km.
+    assert [(wall(s.starts_at), s.block.code) for s in slots] == [
+        ((dt.date(2027, 1, 16), dt.time(7)), "perry-barr"),
+        ((dt.date(2027, 1, 16), dt.time(7)), "oldbury"),
+        ((dt.date(2027, 1, 16), dt.time(7)), "coventry"),
+    ]
+    from_coventry = free_slots(RULES, clock(), limit=3, near="coventry")
+    assert [s.block.code for s in from_coventry] == ["coventry", "perry-barr", "oldbury"]
+
+
+def test_a_limit_that_cuts_a_tie_keeps_the_nearest(week, clock):
+    slots = free_slots(RULES, clock(), limit=2, near="wolverhampton")
+    # Thursday 07:00 at all six blocks: Wolverhampton itself, then Bloxwich (10 km).
+    assert [s.block.code for s in slots] == ["wolverhampton", "bloxwich"]
+    assert {s.starts_at for s in slots} == {utc(2027, 1, 14, 7)}
+
+
+def test_without_an_arrest_block_ties_stay_in_block_code_order(team, clock):
+    clock.set_local(2027, 1, 16, 2, 0)
+    fill_rota(dt.date(2027, 1, 16), 1)
+    assert [s.block.code for s in free_slots(RULES, clock(), limit=3)] == [
+        "coventry",
+        "oldbury",
+        "perry-barr",
+    ]
+
+
+def test_the_block_distances_are_the_real_ones():
+    assert distance_km("stechford", "stechford") == 0
+    assert 5 < distance_km("stechford", "perry-barr") < 8
+    assert 20 < distance_km("stechford", "coventry") < 25
+    assert distance_km("stechford", "perry-barr") == distance_km("perry-barr", "stechford")
+    assert distance_km("stechford", "nowhere") is None
 
 
 def test_no_slot_starts_sooner_than_the_minimum_lead(week, clock):

@@ -72,7 +72,7 @@ def test_sergeant_books_when_no_worker_is_on_site_prints_rearranges_and_cancels(
     )
     radios = slot_radios(page)
     expect(radios).to_have_count(10)
-    first = page.get_by_label("Thursday 14 January, 07:00 – Bloxwich")
+    first = page.get_by_label("Thursday 14 January, 07:00 – Stechford")
     shoot(page, "slot")
     first.check()
     page.get_by_role("button", name="Continue").click()

@@ -143,3 +143,39 @@ def test_worker_on_a_phone_records_an_outcome_and_books_the_follow_up(
     after = facts(booking_id)
     assert after.follow_up_decision == "booked"
     assert after.follow_ups == [(follow_up, Requirement.FOLLOW_UP, 1)]
+
+
+def test_the_appointments_list_fits_a_phone(open_page, shoot, users, blocks, clock):
+    me = users[Role.WORKER].worker
+    on_site(me, blocks["wolverhampton"], at(THURSDAY, 7), at(THURSDAY, 12))
+    on_site(me, blocks["stechford"], at(THURSDAY, 13), at(THURSDAY, 20))
+    long_name = "Maximilian Alexander Featherstonehaugh-Worthington"
+    references = [
+        book(
+            users[Role.SERGEANT],
+            code,
+            at(THURSDAY, hour),
+            clock(),
+            person_name=long_name,
+            custody_record=f"20/{hour:06d}/27",
+            arrest_block="wolverhampton",
+        ).reference
+        for code, hour in (("wolverhampton", 9), ("stechford", 14))
+    ]
+    settle()
+
+    page = open_page(Role.WORKER, **PHONE)
+    page.goto("/bookings?block=all")
+    expect(page.locator("h1")).to_have_text("Appointments")
+    for reference in references:
+        expect(page.get_by_role("link", name=reference)).to_be_visible()
+    expect(page.locator("main")).to_contain_text("Arrested at: Wolverhampton")
+    size = page.evaluate(
+        "() => ({scroll: document.documentElement.scrollWidth, inner: window.innerWidth})"
+    )
+    # A mobile viewport widens to wide content, so the screen's own width is checked too.
+    assert size["scroll"] <= min(size["inner"], PHONE["viewport"]["width"]), (
+        f"the list scrolls sideways on a phone: {size}"
+    )
+    fits_the_phone(page)
+    shoot(page, "appointments")

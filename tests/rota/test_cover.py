@@ -102,3 +102,25 @@ def test_cover_follows_the_local_clock_on_the_autumn_sunday(blocks, team):
     assert saturday_night.next_on_site_at == utc(2027, 10, 31, 7)
     assert not cover_at(perry_barr, utc(2027, 10, 31, 6, 30)).on_site
     assert cover_at(perry_barr, utc(2027, 10, 31, 19, 30)).on_site
+
+
+def test_while_a_worker_is_on_site_cover_lasts_until_their_shift_ends(blocks, week):
+    cover = cover_at(blocks["stechford"], local(2027, 1, 14, 10))
+    assert cover.on_site_until == local(2027, 1, 14, 20)
+    assert cover_at(blocks["stechford"], local(2027, 1, 14, 21)).on_site_until is None
+
+
+def test_cover_lasts_through_shifts_that_hand_over(blocks, team):
+    stechford = blocks["stechford"]
+    on_site(team[0], stechford, local(2027, 1, 14, 7), local(2027, 1, 14, 13))
+    on_site(team[1], stechford, local(2027, 1, 14, 12), local(2027, 1, 14, 16))
+    on_site(team[2], stechford, local(2027, 1, 14, 16), local(2027, 1, 14, 22))
+    on_site(team[3], stechford, local(2027, 1, 14, 23), local(2027, 1, 15, 2))  # a gap first
+    assert cover_at(stechford, local(2027, 1, 14, 8)).on_site_until == local(2027, 1, 14, 22)
+
+
+def test_cover_until_is_local_on_the_spring_sunday(blocks, team):
+    fill_rota(dt.date(2027, 3, 28), 1)
+    # 07:00-20:00 local on the Sunday the clocks go forward: 06:00-19:00 UTC.
+    cover = cover_at(blocks["perry-barr"], local(2027, 3, 28, 7, 30))
+    assert cover.on_site_until == utc(2027, 3, 28, 19)

@@ -8,6 +8,7 @@ import re
 
 from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import (
+    GovCheckboxInput,
     GovDateInput,
     GovRadioInput,
     GovSelect,
@@ -15,7 +16,15 @@ from govuk_frontend_wtf.wtforms_widgets import (
     GovTextArea,
     GovTextInput,
 )
-from wtforms import DateField, RadioField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DateField,
+    RadioField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
 from wtforms.validators import InputRequired, ValidationError
 
 from ... import permissions, places
@@ -94,6 +103,17 @@ class DayMonthYearField(DateField):
             self.data = dt.date(int(year), int(month), int(day))
         except ValueError:
             raise ValueError(f"The {self.noun} must be a real date, like 13 1 2027") from None
+
+
+class OptionalDayMonthYearField(DayMonthYearField):
+    """A date from GOV.UK's three boxes that may be left empty (None)."""
+
+    def process_formdata(self, valuelist):
+        if not any(str(value).strip() for value in list(valuelist)[:3]):
+            self.raw_data = ["", "", ""]
+            self.data = None
+            return
+        super().process_formdata(valuelist)
 
 
 class ClockTimeField(StringField):
@@ -318,6 +338,46 @@ class SlotForm(FlaskForm):
         return add_errors(self, errors, self.DOMAIN_FIELDS)
 
 
+class SlotDayForm(FlaskForm):
+    """The day from which slots are offered (the earliest, when left empty)."""
+
+    class Meta:
+        csrf = False  # a filter by GET changes nothing
+
+    day = OptionalDayMonthYearField(
+        "Show slots from",
+        id="day-day",
+        noun="date to show slots from",
+        description="For example, 16 1 2027. Leave it empty for the earliest slots",
+    )
+
+    def check_window(self, first: dt.date, last: dt.date) -> bool:
+        """Whether the day chosen (if any) lies in the booking window, `first` to `last`."""
+        chosen = self.day.data
+        if chosen is None:
+            return True
+        if chosen < first:
+            self.day.errors = [
+                *self.day.errors,
+                "The date to show slots from must be today or later",
+            ]
+        elif chosen > last:
+            self.day.errors = [
+                *self.day.errors,
+                f"The date to show slots from must be {last.day} {last:%B %Y} or earlier: "
+                "appointments are booked at most that far ahead",
+            ]
+        return not self.day.errors
+
+    def url_values(self) -> list[str]:
+        """The day as the query string gives it (day, month, year), when one is chosen."""
+        return (
+            [str(self.day.data.day), str(self.day.data.month), str(self.day.data.year)]
+            if self.day.data
+            else []
+        )
+
+
 def slot_value(block_code: str, starts_at: dt.datetime) -> str:
     return f"{block_code}|{starts_at.astimezone(dt.UTC).isoformat()}"
 
@@ -334,7 +394,24 @@ def parse_slot(value: str | None) -> tuple[str, dt.datetime] | None:
 
 
 class ConfirmForm(FlaskForm):
+    # Asked only when the person may already have a live appointment.
+    book_anyway = BooleanField(
+        "Book another appointment anyway",
+        description="Only when the appointment above is not this person’s, "
+        "or they need a second one",
+        widget=GovCheckboxInput(),
+    )
     submit = SubmitField("Confirm booking", widget=GovSubmitInput())
+
+    def confirms_another(self) -> bool:
+        """Whether the sergeant chose to book despite a live appointment; says why if not."""
+        if self.book_anyway.data:
+            return True
+        self.book_anyway.errors = [
+            *self.book_anyway.errors,
+            "Select that you want to book another appointment, or keep the one already booked",
+        ]
+        return False
 
 
 class CancelForm(FlaskForm):
@@ -362,6 +439,57 @@ class ReferenceSearchForm(FlaskForm):
         widget=GovTextInput(),
         validators=[InputRequired(message="Enter a booking reference")],
     )
+
+
+ALL_BLOCKS = "all"
+
+
+class AppointmentsFilterForm(FlaskForm):
+    """Narrow the appointments list: by person, by block and by day."""
+
+    class Meta:
+        csrf = False  # a search by GET changes nothing
+
+    person = StringField(
+        "Name or custody record number",
+        description="Part of the name is enough; the custody record number in full",
+        widget=GovTextInput(),
+    )
+    block = SelectField(
+        "Block",
+        description="Appointments there, and of people arrested there",
+        widget=GovSelect(),
+        validate_choice=False,
+    )
+    day = OptionalDayMonthYearField(
+        "Date",
+        id="day-day",
+        noun="date of the appointments",
+        description="Leave it empty for every appointment from now. For example, 15 1 2027",
+    )
+
+    FIELDS = ("person", "block", "day")
+
+    @classmethod
+    def for_user(cls, user: User, blocks: list[Block], formdata) -> AppointmentsFilterForm:
+        """The filter as asked for, or the user's own block when nothing is asked."""
+        form = cls(formdata=formdata)
+        form.block.choices = [(ALL_BLOCKS, "All blocks")] + [(b.code, b.name) for b in blocks]
+        if not form.block.data:
+            form.block.data = user.block.code if user.block else ALL_BLOCKS
+        return form
+
+    def validate_person(self, field):
+        if len((field.data or "").strip()) > 100:
+            raise ValidationError("Enter a name or custody record number of up to 100 characters")
+
+    def validate_block(self, field):
+        if field.data not in {value for value, _ in field.choices}:
+            raise ValidationError("Choose a block from the list")
+
+    def chosen_block(self) -> str | None:
+        """The block code chosen; None for all blocks."""
+        return None if self.block.data == ALL_BLOCKS else self.block.data
 
 
 def add_errors(form: FlaskForm, errors: dict[str, str], renames: dict[str, str]) -> dict[str, str]:
