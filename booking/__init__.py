@@ -14,6 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from .extensions import csrf, db, limiter, login_manager, migrate
+from .sms.texts import PHONE_MAX
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -57,6 +58,11 @@ def create_app(test_config: dict | None = None) -> Flask:
         raise RuntimeError(
             "SERVICE_PHONE is not set: the service's phone number, printed on every notice "
             "(`make run` sets the demo's)"
+        )
+    if len(app.config["SERVICE_PHONE"]) > PHONE_MAX:
+        raise RuntimeError(
+            f"SERVICE_PHONE is longer than {PHONE_MAX} characters: every text carries it, "
+            "and a longer number would not fit one text message"
         )
 
     if app.config["PROXY_FIX_HOPS"]:

@@ -28,54 +28,55 @@ WEEKDAYS = range(0, 5)
 WEEKEND = (5, 6)
 DAY_START, DAY_END = dt.time(7, 0), dt.time(20, 0)
 
-# code, name, address, SMS venue label, SMS short address, high activity
+# code, name, address with postcode (to be confirmed with the force before live use), the
+# entrance named in texts, the town and postcode named in texts, high activity
 BLOCKS = [
     (
         "perry-barr",
         "Perry Barr",
-        "Holford Drive, Perry Barr, Birmingham",
+        "Holford Drive, Perry Barr, Birmingham B42 2TU",
         "Holford Drive reception",
-        "Holford Drive, B'ham B42",
+        "Birmingham B42 2TU",
         True,
     ),
     (
         "oldbury",
         "Oldbury",
-        "Bromford Road, Oldbury",
+        "Bromford Road, Oldbury B69 3AN",
         "Bromford Road reception",
-        "Bromford Rd, Oldbury",
+        "Oldbury B69 3AN",
         True,
     ),
     (
         "coventry",
         "Coventry",
-        "Little Park Street, Coventry",
+        "Little Park Street, Coventry CV1 2JX",
         "Little Park Street reception",
-        "Little Park St, Coventry",
+        "Coventry CV1 2JX",
         True,
     ),
     (
         "wolverhampton",
         "Wolverhampton",
-        "Bilston Street, Wolverhampton",
+        "Bilston Street, Wolverhampton WV1 3AA",
         "Bilston Street reception",
-        "Bilston St, Wolverhampton",
+        "Wolverhampton WV1 3AA",
         False,
     ),
     (
         "bloxwich",
         "Bloxwich",
-        "Station Street, Bloxwich, Walsall",
+        "Station Street, Bloxwich, Walsall WS3 2PD",
         "Station Street reception",
-        "Station St, Bloxwich",
+        "Bloxwich WS3 2PD",
         False,
     ),
     (
         "stechford",
         "Stechford",
-        "Station Road, Stechford, Birmingham",
+        "Station Road, Stechford, Birmingham B33 8QR",
         "Station Road reception",
-        "Station Rd, Stechford",
+        "Stechford B33 8QR",
         False,
     ),
 ]

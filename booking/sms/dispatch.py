@@ -43,6 +43,7 @@ from flask import current_app
 from sqlalchemy import and_, bindparam, select, update
 from sqlalchemy.orm import joinedload, load_only
 
+from .. import settings
 from ..extensions import db
 from ..models import Booking, BookingStatus, Message, MessageKind, MessageStatus, OptOut
 from . import outbox, texts
@@ -212,7 +213,7 @@ def _outgoing(message: Message, claimed_at: dt.datetime) -> Outgoing:
         message.id,
         message.booking_id,
         message.booking.mobile,
-        texts.render(message.kind, message.booking, claimed_at),
+        texts.render(message.kind, message.booking, claimed_at, phone=settings.service_phone()),
         message.attempts,
         message.lease_until,
         claimed_at,

@@ -245,3 +245,12 @@ def test_the_service_does_not_start_without_its_phone_number(monkeypatch):
     monkeypatch.setattr(config.TestConfig, "SERVICE_PHONE", None)
     with pytest.raises(RuntimeError, match="SERVICE_PHONE"):
         create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+
+
+def test_the_service_does_not_start_with_a_phone_number_too_long_for_a_text(monkeypatch):
+    import config
+    from booking import create_app
+
+    monkeypatch.setattr(config.TestConfig, "SERVICE_PHONE", "+44 121 496 0000 ext 12")
+    with pytest.raises(RuntimeError, match="would not fit one text message"):
+        create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})

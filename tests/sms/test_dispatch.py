@@ -40,6 +40,9 @@ from tests.support import auth, fill_rota, local
 
 RULES = SlotRules()
 MOBILE = "+447700900123"
+PLACE = "Station Road reception, Stechford B33 8QR"
+PHONE = "0121 496 0000"  # the service's number in the tests' settings
+STOP = "Reply STOP to stop these texts."
 REFERENCE = re.compile(r"\b[A-Z2-9]{4}-[A-Z2-9]{4}\b")
 
 
@@ -129,12 +132,9 @@ def test_reminders_go_only_when_due_and_each_exactly_once(standin, book, clock):
     assert run(clock).sent == 0
 
     assert standin.bodies() == [
-        f"Appointment booked: Fri 15 Jan 10:00, Station Road reception, Station Rd, "
-        f"Stechford. Ref {ref}. Reply STOP to stop these texts.",
-        f"Reminder: appointment tomorrow Fri 15 Jan 10:00, Station Road reception, "
-        f"Station Rd, Stechford. Ref {ref}. Reply STOP to stop these texts.",
-        f"Reminder: appointment today Fri 15 Jan 10:00, Station Road reception, "
-        f"Station Rd, Stechford. Ref {ref}. Reply STOP to stop these texts.",
+        f"Appointment booked: Fri 15 Jan 10:00, {PLACE}. Ref {ref}. Call {PHONE}. {STOP}",
+        f"Appointment tomorrow: Fri 15 Jan 10:00, {PLACE}. Ref {ref}. Call {PHONE}. {STOP}",
+        f"Appointment today: Fri 15 Jan 10:00, {PLACE}. Ref {ref}. Call {PHONE}. {STOP}",
     ]
     assert len(standin.requests) == 3
     sids = {r.sid for r in standin.requests}
@@ -282,7 +282,7 @@ def test_rearranging_stops_the_old_reminders_and_sends_the_change_and_new_remind
     changed = only(booking, MessageKind.CHANGED)
     assert changed.status == MessageStatus.SENT
     assert standin.bodies()[-1].startswith(
-        "Appointment changed. Now Mon 18 Jan 11:00, Station Street reception"
+        "Appointment changed to Mon 18 Jan 11:00, Station Street reception"
     )
 
     # The old reminder times pass with nothing sent.
@@ -298,8 +298,8 @@ def test_rearranging_stops_the_old_reminders_and_sends_the_change_and_new_remind
 
     bodies = standin.bodies()
     assert len(bodies) == len(standin.requests) == 4
-    assert bodies[2].startswith("Reminder: appointment tomorrow Mon 18 Jan 11:00, Station St")
-    assert bodies[3].startswith("Reminder: appointment today Mon 18 Jan 11:00, Station St")
+    assert bodies[2].startswith("Appointment tomorrow: Mon 18 Jan 11:00, Station St")
+    assert bodies[3].startswith("Appointment today: Mon 18 Jan 11:00, Station St")
     assert not any("Fri 15 Jan" in body for body in bodies[1:])
     assert new_day_before.status == new_same_day.status == MessageStatus.SENT
     assert old_day_before.status == old_same_day.status == MessageStatus.CANCELLED
@@ -850,7 +850,7 @@ def test_texts_to_one_person_due_together_still_go_one_after_the_other_in_order(
     assert standin.most_at_once == 1
     first, second = standin.bodies()[1:]
     # Sent late, on the day itself: it says "today", as the person reads it.
-    assert first.startswith("Reminder: appointment today Fri 15 Jan 10:00")
-    assert second.startswith("Reminder: appointment today Fri 15 Jan 10:00")
+    assert first.startswith("Appointment today: Fri 15 Jan 10:00")
+    assert second.startswith("Appointment today: Fri 15 Jan 10:00")
     assert only(booking, MessageKind.DAY_BEFORE).provider_id == standin.requests[1].sid
     assert only(booking, MessageKind.SAME_DAY).provider_id == standin.requests[2].sid

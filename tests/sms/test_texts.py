@@ -15,6 +15,8 @@ from tests.support import DEMO_BLOCKS, demo_block
 
 # The widest reference the alphabet allows, and the widest date: "Wed 29 Sep 10:00".
 REFERENCE = "WWWW-WWWW"
+PHONE = "0121 496 0000"
+WIDEST_PHONE = "+44 121 496 0000"
 WEDNESDAY_29_SEPTEMBER_TEN = dt.datetime(2027, 9, 29, 10, 0, tzinfo=LONDON).astimezone(dt.UTC)
 
 # Words that must never show on a lock screen or a shared phone: at the start of a word, so
@@ -35,7 +37,7 @@ def test_every_text_at_every_demo_block_fits_one_segment_and_says_when_where_and
     code, kind
 ):
     block = demo_block(code)
-    text = texts.render(kind, booking_at(block, WEDNESDAY_29_SEPTEMBER_TEN))
+    text = texts.render(kind, booking_at(block, WEDNESDAY_29_SEPTEMBER_TEN), phone=PHONE)
 
     assert texts.fits_one_segment(text), (len(text), text)
     assert texts.septets(text) <= 160
@@ -43,13 +45,14 @@ def test_every_text_at_every_demo_block_fits_one_segment_and_says_when_where_and
     assert block.venue_label in text
     assert block.short_address in text
     assert REFERENCE in text
+    assert f"Call {PHONE}." in text
     assert "STOP" in text
 
 
 @pytest.mark.parametrize("kind", list(MessageKind))
 @pytest.mark.parametrize("code", list(DEMO_BLOCKS))
 def test_no_text_mentions_drugs_tests_police_custody_arrest_or_offences(code, kind):
-    text = texts.render(kind, booking_at(demo_block(code), WEDNESDAY_29_SEPTEMBER_TEN))
+    text = texts.render(kind, booking_at(demo_block(code), WEDNESDAY_29_SEPTEMBER_TEN), phone=PHONE)
     assert TELLING.search(text) is None, text
 
 
@@ -66,16 +69,27 @@ def test_the_demo_venue_labels_and_addresses_themselves_say_nothing_telling():
         assert TELLING.search(short_address) is None
 
 
+def test_each_demo_place_fits_the_texts_and_names_its_street_once():
+    for code, _name, address, venue, short_address, _high in BLOCKS:
+        assert len(f"{venue}, {short_address}") <= texts.PLACE_MAX, code
+        street = venue.removesuffix(" reception")
+        assert street in address and street not in short_address, code
+        assert short_address.split()[-1] in address, "the postcode is the address's"
+
+
 @pytest.mark.parametrize("kind", list(MessageKind))
-def test_the_longest_venue_and_address_the_database_holds_still_fit(kind):
-    # venue_label and short_address are String(30): the templates leave room for both.
+def test_the_longest_place_and_phone_number_allowed_still_fit(kind):
+    # The widest place the texts allow, split as evenly as the columns (String(30)) permit.
+    venue = "W" * (texts.PLACE_MAX // 2)
     block = Block(
         code="wide",
-        venue_label="W" * 30,
-        short_address="W" * 30,
+        venue_label=venue,
+        short_address="W" * (texts.PLACE_MAX - len(venue) - 2),
         timezone="Europe/London",
     )
-    text = texts.render(kind, booking_at(block, WEDNESDAY_29_SEPTEMBER_TEN))
+    assert len(texts.place(block)) == texts.PLACE_MAX
+    assert len(WIDEST_PHONE) == texts.PHONE_MAX
+    text = texts.render(kind, booking_at(block, WEDNESDAY_29_SEPTEMBER_TEN), phone=WIDEST_PHONE)
     assert texts.fits_one_segment(text), (texts.septets(text), text)
 
 
@@ -91,7 +105,9 @@ def test_the_longest_venue_and_address_the_database_holds_still_fit(kind):
 def test_the_time_shown_is_the_local_wall_clock_time(local, shown):
     instant = local.replace(tzinfo=LONDON).astimezone(dt.UTC)
     assert texts.when(instant, LONDON) == shown
-    text = texts.render(MessageKind.CONFIRMATION, booking_at(demo_block("oldbury"), instant))
+    text = texts.render(
+        MessageKind.CONFIRMATION, booking_at(demo_block("oldbury"), instant), phone=PHONE
+    )
     assert shown in text
 
 
