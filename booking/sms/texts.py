@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import gsm0338  # noqa: F401  (registers the "gsm03.38" codec)
 
-from ..models import Booking, MessageKind
+from ..models import Block, Booking, MessageKind
 
 SEGMENT = 160
 # "Opt out" alone could be read as opting out of the appointment, which is not the person's to
@@ -45,17 +45,26 @@ def day_word(starts_at: dt.datetime, sent_at: dt.datetime, tz: ZoneInfo) -> str:
 MEANT_DAYS_AHEAD = {MessageKind.DAY_BEFORE: 1, MessageKind.SAME_DAY: 0}
 
 
-def render(kind: str, booking: Booking, sent_at: dt.datetime | None = None) -> str:
+def render(
+    kind: str,
+    booking: Booking,
+    sent_at: dt.datetime | None = None,
+    *,
+    starts_at: dt.datetime | None = None,
+    block: Block | None = None,
+) -> str:
     """The text of a message about this booking, worded for the moment it is sent (by
-    default, the day its kind is meant for)."""
-    block = booking.block
+    default, the day its kind is meant for); about its time and place, unless a message
+    written before it moved names the ones it spoke of."""
+    block = block or booking.block
+    starts_at = starts_at or booking.starts_at
     kind = MessageKind(kind)
     tz = ZoneInfo(block.timezone)
     if sent_at is None:
-        sent_at = booking.starts_at - dt.timedelta(days=MEANT_DAYS_AHEAD.get(kind, 0))
+        sent_at = starts_at - dt.timedelta(days=MEANT_DAYS_AHEAD.get(kind, 0))
     return TEMPLATES[kind].format(
-        day=day_word(booking.starts_at, sent_at, tz),
-        when=when(booking.starts_at, tz),
+        day=day_word(starts_at, sent_at, tz),
+        when=when(starts_at, tz),
         venue=block.venue_label,
         address=block.short_address,
         ref=booking.reference,
