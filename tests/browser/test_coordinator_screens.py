@@ -63,3 +63,27 @@ def test_the_scroll_hint_is_not_shown_when_the_week_fits(open_page, users, roste
     state = region.evaluate(REGION_STATE)
     assert state["scrollWidth"] <= state["clientWidth"]
     expect(page.get_by_text("Scroll sideways to see the whole week")).to_be_hidden()
+
+
+def test_the_absence_check_and_a_block_feeds_new_address_pass_the_accessibility_rules(
+    open_page, users, rostered
+):
+    """Pages the sweep of every GET page cannot reach: one answers a form, one needs a block."""
+    settle()
+    page = open_page(Role.COORDINATOR, **LAPTOP)
+    page.goto("/rota/absences/new")
+    page.get_by_label("Worker").select_option(label="Amira Clarke")
+    page.get_by_label("Sickness").check()
+    for legend in ("First day away", "Last day away"):
+        group = page.get_by_role("group", name=legend)
+        group.get_by_label("Day").fill("14")
+        group.get_by_label("Month").fill("1")
+        group.get_by_label("Year").fill("2027")
+    page.get_by_role("button", name="Continue").click()
+    expect(page.locator("h1")).to_have_text("Check the absence before recording it")
+    assert describe_violations(page.url, axe_violations(page)) == []
+
+    page.goto("/calendar/blocks")
+    page.get_by_role("button", name="New address for Stechford").click()
+    expect(page.locator("h1")).to_contain_text("Get a new address for the Stechford")
+    assert describe_violations(page.url, axe_violations(page)) == []
