@@ -43,12 +43,37 @@ class Recheck:
     reassigned: list[Booking] = field(default_factory=list)
     needs_rearranging: list[Booking] = field(default_factory=list)
     placed: list[Booking] = field(default_factory=list)
+    # Every live booking the change re-checked, whatever became of it.
+    checked: list[Booking] = field(default_factory=list)
 
     def merge(self, other: Recheck) -> Recheck:
         self.reassigned += other.reassigned
         self.needs_rearranging += other.needs_rearranging
         self.placed += other.placed
+        self.checked += other.checked
         return self
+
+
+@dataclass(frozen=True)
+class Affected:
+    """A booking a rota change would touch, by its reference, time and place only."""
+
+    reference: str
+    starts_at: dt.datetime
+    block_name: str
+
+    @classmethod
+    def of(cls, booking: Booking) -> Affected:
+        return cls(booking.reference, booking.starts_at, booking.block.name)
+
+
+@dataclass(frozen=True)
+class AbsencePreview:
+    """What recording an absence would do to the bookings in it, before it is recorded."""
+
+    checked: list[Affected]
+    reassigned: list[Affected]
+    needs_rearranging: list[Affected]
 
 
 def _on_site(worker_id: int, block_id: int, starts_at: dt.datetime, ends_at: dt.datetime) -> bool:
@@ -129,6 +154,7 @@ def recheck(
         )
         .order_by(Booking.starts_at)
     ).all()
+    result.checked += touched
     for booking in touched:
         if _on_site(booking.worker_id, booking.block_id, booking.starts_at, booking.ends_at):
             continue
@@ -321,6 +347,31 @@ def record_absence(
     db.session.flush()
     audit.record(ROTA_CHANGED, now, by, detail=f"absence {absence.id} recorded")
     return absence, recheck({worker.id}, starts_at, ends_at, now=now, by=by)
+
+
+def preview_absence(
+    worker: Worker,
+    kind: str,
+    starts_at: dt.datetime,
+    ends_at: dt.datetime,
+    *,
+    now: dt.datetime,
+    by: User,
+) -> AbsencePreview:
+    """What `record_absence` would do, found by doing it in a savepoint and rolling that back:
+    the preview and the change are the same code, so they cannot disagree (unless the rota or
+    the bookings change in between). Refuses as `record_absence` does."""
+    savepoint = db.session.begin_nested()
+    try:
+        _absence, result = record_absence(worker, kind, starts_at, ends_at, now=now, by=by)
+        preview = AbsencePreview(
+            checked=[Affected.of(b) for b in result.checked],
+            reassigned=[Affected.of(b) for b in result.reassigned],
+            needs_rearranging=[Affected.of(b) for b in result.needs_rearranging],
+        )
+    finally:
+        savepoint.rollback()
+    return preview
 
 
 def _cut(shift: Shift, away_from: dt.datetime, away_to: dt.datetime, now, by) -> None:

@@ -22,6 +22,7 @@ from ..models import (
     MessageStatus,
     OptOut,
 )
+from . import texts
 from .reminders import ReminderPolicy, plan_reminders
 
 OPTED_OUT = "The person replied STOP to our texts: phone them instead"
@@ -80,6 +81,28 @@ def queue(
                 _add(booking, reminder.kind, reminder.send_at, now, reason or reminder.skip_reason)
             )
     return messages
+
+
+def wording(message: Message, *, phone: str) -> str:
+    """The words of a message: as sent, or as they will be (or would have been) when due.
+
+    About the appointment the message spoke of: a booking moved since keeps its old texts'
+    time, and their place is the one the notice for that time gave.
+    """
+    booking = message.booking
+    block = booking.block
+    if message.appointment_at != booking.starts_at:
+        spoke_of = [n for n in booking.notices if n.starts_at == message.appointment_at]
+        if spoke_of:
+            block = spoke_of[-1].block
+    return texts.render(
+        message.kind,
+        booking,
+        message.sent_at or message.due_at,
+        phone=phone,
+        starts_at=message.appointment_at,
+        block=block,
+    )
 
 
 def cancel_pending(booking: Booking) -> int:

@@ -56,17 +56,27 @@ def day_word(starts_at: dt.datetime, sent_at: dt.datetime, tz: ZoneInfo) -> str:
 MEANT_DAYS_AHEAD = {MessageKind.DAY_BEFORE: 1, MessageKind.SAME_DAY: 0}
 
 
-def render(kind: str, booking: Booking, sent_at: dt.datetime | None = None, *, phone: str) -> str:
+def render(
+    kind: str,
+    booking: Booking,
+    sent_at: dt.datetime | None = None,
+    *,
+    phone: str,
+    starts_at: dt.datetime | None = None,
+    block: Block | None = None,
+) -> str:
     """The text of a message about this booking, worded for the moment it is sent (by
-    default, the day its kind is meant for), with the service's phone number."""
-    block = booking.block
+    default, the day its kind is meant for), with the service's phone number; about its time
+    and place, unless a message written before it moved names the ones it spoke of."""
+    block = block or booking.block
+    starts_at = starts_at or booking.starts_at
     kind = MessageKind(kind)
     tz = ZoneInfo(block.timezone)
     if sent_at is None:
-        sent_at = booking.starts_at - dt.timedelta(days=MEANT_DAYS_AHEAD.get(kind, 0))
+        sent_at = starts_at - dt.timedelta(days=MEANT_DAYS_AHEAD.get(kind, 0))
     return TEMPLATES[kind].format(
-        day=day_word(booking.starts_at, sent_at, tz),
-        when=when(booking.starts_at, tz),
+        day=day_word(starts_at, sent_at, tz),
+        when=when(starts_at, tz),
         place=place(block),
         ref=booking.reference,
         phone=phone,

@@ -105,6 +105,13 @@ def _safe_next(target: str | None) -> str | None:
     return target
 
 
+def landing_page(user: User) -> str:
+    """Where signing in leads when no page was asked for: a worker's day, else the home page."""
+    if user.role == Role.WORKER:
+        return url_for("web.my_day")
+    return url_for("web.home")
+
+
 def _account_key() -> str:
     return "login:" + (request.form.get("email") or "").strip().lower()
 
@@ -122,7 +129,7 @@ def _refused(response) -> bool:
 )
 def login():
     if current_user.is_authenticated:
-        return redirect(url_for("web.home"))
+        return redirect(landing_page(current_user))
     form = LoginForm()
     if form.validate_on_submit():
         user = authenticate(form.email.data, form.password.data)
@@ -136,7 +143,7 @@ def login():
             session["session_version"] = user.session_version
             session["seen_at"] = now().timestamp()
             drafts.adopt(user, held, now())  # ...and that only if it is this user's own
-            return redirect(_safe_next(request.args.get("next")) or url_for("web.home"))
+            return redirect(_safe_next(request.args.get("next")) or landing_page(user))
     return render_template("auth/login.html", form=form), 200 if not form.errors else 400
 
 

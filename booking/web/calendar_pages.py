@@ -36,12 +36,25 @@ def booking_calendar(reference: str):
     return response
 
 
-@web.route("/calendar", methods=["GET", "POST"])
+@web.get("/calendar")
 @roles_required(permissions.OWN_CALENDAR)
 def my_calendar():
-    worker = current_user.worker
-    if worker is None:
-        abort(404)
+    worker = _own_worker()
+    https_url = feeds.feed_url(worker, settings.public_base_url())
+    db.session.commit()
+    return render_template(
+        "calendar/mine.html",
+        title="Your calendar feed",
+        https_url=https_url,
+        webcal_url=feeds.webcal_url(https_url),
+    )
+
+
+@web.route("/calendar/new-address", methods=["GET", "POST"])
+@roles_required(permissions.OWN_CALENDAR)
+def new_calendar_address():
+    """Ask first: a new address stops every calendar subscribed to the old one."""
+    worker = _own_worker()
     form = RegenerateForm()
     if form.validate_on_submit():
         feeds.regenerate_token(worker)
@@ -52,36 +65,52 @@ def my_calendar():
             "success",
         )
         return redirect(url_for("web.my_calendar"))
-    https_url = feeds.feed_url(worker, settings.public_base_url())
-    db.session.commit()
     return render_template(
-        "calendar/mine.html",
-        title="Your calendar feed",
+        "calendar/new_address.html",
+        title="Get a new address for your calendar feed",
         form=form,
-        https_url=https_url,
-        webcal_url=feeds.webcal_url(https_url),
+        whose="your",
+        back=url_for("web.my_calendar"),
     )
 
 
-@web.route("/calendar/blocks", methods=["GET", "POST"])
+def _own_worker():
+    worker = current_user.worker
+    if worker is None:
+        abort(404)
+    return worker
+
+
+@web.get("/calendar/blocks")
 @roles_required(permissions.COORDINATION)
 def block_calendars():
-    form = RegenerateForm()
-    blocks = places.blocks_by_name()
-    if form.validate_on_submit():
-        block = next((b for b in blocks if b.code == request.form.get("block")), None)
-        if block is None:
-            abort(404)
-        feeds.regenerate_token(block)
-        db.session.commit()
-        flash(f"{block.name} has a new calendar address; the old one no longer works.", "success")
-        return redirect(url_for("web.block_calendars"))
     base = settings.public_base_url()
-    urls = [(block, feeds.feed_url(block, base)) for block in blocks]
+    urls = [(block, feeds.feed_url(block, base)) for block in places.blocks_by_name()]
     db.session.commit()
     return render_template(
         "calendar/blocks.html",
         title="Block calendar feeds",
-        form=form,
         feeds=[(b, url, feeds.webcal_url(url)) for b, url in urls],
+    )
+
+
+@web.route("/calendar/blocks/<code>/new-address", methods=["GET", "POST"])
+@roles_required(permissions.COORDINATION)
+def new_block_calendar_address(code: str):
+    """Ask first: a new address stops every calendar subscribed to the block's old one."""
+    block = next((b for b in places.blocks_by_name() if b.code == code), None)
+    if block is None:
+        abort(404)
+    form = RegenerateForm()
+    if form.validate_on_submit():
+        feeds.regenerate_token(block)
+        db.session.commit()
+        flash(f"{block.name} has a new calendar address; the old one no longer works.", "success")
+        return redirect(url_for("web.block_calendars"))
+    return render_template(
+        "calendar/new_address.html",
+        title=f"Get a new address for the {block.name} calendar feed",
+        form=form,
+        whose=f"the {block.name}",
+        back=url_for("web.block_calendars"),
     )

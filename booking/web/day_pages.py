@@ -26,7 +26,7 @@ from ..appointments import outcomes, queries
 from ..clock import LONDON
 from ..errors import InvalidField, NotAllowed, SlotTaken
 from ..extensions import db
-from ..models import Booking, BookingStatus, Requirement, Role, Worker
+from ..models import Booking, Role, Worker
 from ..rota import queries as rota_queries
 from . import web
 from .auth import roles_required
@@ -170,6 +170,9 @@ def record_outcome(reference: str):
             flash(
                 _outcome_message(found, previous), "info" if previous == found.status else "success"
             )
+            if _follow_up_open(found):
+                # Attended an initial assessment: the follow-up is the next thing to decide.
+                return redirect(url_for("web.follow_up", reference=found.reference))
             return redirect(url_for("web.awaiting_outcome") if back else _day_of(found))
     now = clock.now()
     _record_view(found, now, "outcome page")
@@ -203,13 +206,14 @@ def _outcome_message(found: Booking, previous: str) -> str:
         message = f"Outcome of {found.reference} recorded: {now_named}."
     if found.status in outcomes.POLICE_TO_BE_TOLD and found.police_informed_at is None:
         message += " The police must be told: it is on the list of non-attendances to report."
-    elif (
-        found.requirement == Requirement.INITIAL
-        and found.status == BookingStatus.ATTENDED
-        and found.follow_up_decision is None
-    ):
+    elif _follow_up_open(found):
         message += " Now book the follow-up assessment, or record that none is needed."
     return message
+
+
+def _follow_up_open(found: Booking) -> bool:
+    """An attended initial assessment whose follow-up is neither booked nor ruled out."""
+    return _follow_up_refusal(found) is None
 
 
 # The follow-up assessment ---------------------------------------------------------------------

@@ -98,7 +98,7 @@ def navigation() -> list[dict]:
             ("web.police_to_inform", "Tell the police"),
         ],
         Role.WORKER: [
-            ("web.my_day", "My day"),
+            ("web.my_day", "Your day"),
             ("web.start_booking", "Book an appointment"),
             ("web.bookings", "Appointments"),
             ("web.needs_rearranging", "To rearrange"),

@@ -36,6 +36,8 @@ from .forms.rota import KIND_NAMES, AbsenceForm, ConfirmRemovalForm, ShiftForm
 from .presentation import long_date, short_date
 
 VIEWS = {"day": None, "daytime": pictures.DAYTIME}
+# The buttons of the absence's check page: record it, or go back to the form to change it.
+CONFIRM, CHANGE = "confirm", "change"
 
 
 # The week by block ----------------------------------------------------------------------------
@@ -224,7 +226,11 @@ def remove_shift(shift_id: int):
 @web.route("/rota/absences/new", methods=["GET", "POST"])
 @roles_required(permissions.COORDINATION)
 def record_absence():
-    """Leave or sickness: the worker's shifts then are cut and their appointments re-checked."""
+    """Leave or sickness: the worker's shifts then are cut and their appointments re-checked.
+
+    Asked in two steps: the form, then a check of what it would do to the appointments (the
+    domain's own change, rolled back); only "Record the absence" there records it.
+    """
     initial = None
     if request.method == "GET" and request.args.get("worker", "").isdigit():
         initial = {"worker": request.args["worker"]}
@@ -232,26 +238,58 @@ def record_absence():
     if form.validate_on_submit():
         worker = _chosen_worker(form.worker)
         span = form.span()
-        if worker is not None and span is not None:
-            starts_at, ends_at = span
-            try:
-                absence, result = rota_changes.record_absence(
-                    worker, form.kind.data, starts_at, ends_at, now=clock.now(), by=current_user
-                )
-                db.session.commit()
-            except InvalidField as refusal:
-                db.session.rollback()
-                _show_refusal(form, refusal)
-            else:
-                what = KIND_NAMES[absence.kind]
-                recorded = f"{what} recorded: {worker.name}, {_absence_text(absence)}."
-                flash(_changed(recorded, result), "success")
-                return redirect(
-                    url_for("web.rota_week", week=absence.starts_at.astimezone(LONDON).date())
-                )
+        # "Change the absence" on the check page comes back to the form, filled in.
+        if worker is not None and span is not None and CHANGE not in request.form:
+            step = _save_absence if request.form.get(CONFIRM) == "yes" else _check_absence
+            answer = step(form, worker, *span)
+            if answer is not None:
+                return answer
     return _render("rota/absence.html", form=form, title="Record an absence"), (
         400 if form.errors else 200
     )
+
+
+def _check_absence(form: AbsenceForm, worker: Worker, starts_at, ends_at):
+    """The check page: what recording the absence would do, or None with the form's errors."""
+    try:
+        preview = rota_changes.preview_absence(
+            worker, form.kind.data, starts_at, ends_at, now=clock.now(), by=current_user
+        )
+        db.session.commit()
+    except InvalidField as refusal:
+        db.session.rollback()
+        _show_refusal(form, refusal)
+        return None
+    return _render(
+        "rota/absence_check.html",
+        form=form,
+        title="Check the absence before recording it",
+        worker=worker,
+        what=KIND_NAMES[form.kind.data],
+        when=_away_text(starts_at, ends_at),
+        preview=preview,
+        answers=[
+            (name, value)
+            for name, value in request.form.items(multi=True)
+            if name not in ("csrf_token", "submit", CONFIRM, CHANGE)
+        ],
+    )
+
+
+def _save_absence(form: AbsenceForm, worker: Worker, starts_at, ends_at):
+    """Record it, then the week's rota with what it did; or None with the form's errors."""
+    try:
+        absence, result = rota_changes.record_absence(
+            worker, form.kind.data, starts_at, ends_at, now=clock.now(), by=current_user
+        )
+        db.session.commit()
+    except InvalidField as refusal:
+        db.session.rollback()
+        _show_refusal(form, refusal)
+        return None
+    recorded = f"{KIND_NAMES[absence.kind]} recorded: {worker.name}, {_absence_text(absence)}."
+    flash(_changed(recorded, result), "success")
+    return redirect(url_for("web.rota_week", week=absence.starts_at.astimezone(LONDON).date()))
 
 
 # Appointments left without a worker -----------------------------------------------------------
@@ -446,9 +484,13 @@ def _shift_text(shift: Shift) -> str:
 
 
 def _absence_text(absence: Absence) -> str:
+    return _away_text(absence.starts_at, absence.ends_at)
+
+
+def _away_text(starts_at: dt.datetime, ends_at: dt.datetime) -> str:
     """all day on Thursday 14 January 2027; 09:00–11:30 on Thursday 14 January 2027;
     from 14:00 on Thursday 14 January 2027 to the end of Friday 15 January 2027"""
-    starts, ends = absence.starts_at.astimezone(LONDON), absence.ends_at.astimezone(LONDON)
+    starts, ends = starts_at.astimezone(LONDON), ends_at.astimezone(LONDON)
     midnight = dt.time(0)
     whole_days = starts.time() == midnight and ends.time() == midnight
     # An end at midnight is the end of the day before.
@@ -456,7 +498,7 @@ def _absence_text(absence: Absence) -> str:
     if starts.date() == last_day:
         if whole_days:
             return f"all day on {long_date(last_day)}"
-        return f"{span_text(absence.starts_at, absence.ends_at)} on {long_date(last_day)}"
+        return f"{span_text(starts_at, ends_at)} on {long_date(last_day)}"
     if whole_days:
         return f"all day from {long_date(starts.date())} to {long_date(last_day)}"
     until = (

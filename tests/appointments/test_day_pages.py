@@ -79,6 +79,12 @@ def table_of(html: str) -> str:
     return html.split("<tbody", 1)[1].split("</tbody>", 1)[0]
 
 
+def day_lines(html: str) -> list[str]:
+    """The line of each appointment on the day (what shows before it is opened), in order."""
+    lines = re.findall(r"<summary[^>]*>(.*?)</summary>", html, flags=re.S)
+    return [Page(line).text for line in lines]
+
+
 def viewed(booking: Booking) -> list[str | None]:
     return list(
         db.session.scalars(
@@ -217,13 +223,13 @@ def test_my_day_lists_the_shifts_then_the_appointments_in_time_order_with_what_a
     shown = [early, cancelled, mid, late]
     positions = [html.index(f'href="/bookings/{b.reference}"') for b in shown]
     assert positions == sorted(positions), "appointments in time order"
-    titles = re.findall(r'class="govuk-summary-card__title">\s*([^<]+?)\s*</h3>', html)
-    assert titles == [
-        "09:00, Stechford",
-        "10:00, Stechford (cancelled)",
-        "11:30, Stechford",
-        "15:00, Bloxwich",
+    assert day_lines(html) == [
+        "09:00 Early Person Booked",
+        "10:00 Cancelled Person Cancelled",
+        "11:30 Voluntary Person Booked",
+        "15:00 Late Person Booked",
     ]
+    assert "Place Bloxwich" in words and "Place Stechford" in words
     for absent in (friday, theirs):
         assert absent.reference not in html
     assert "Friday Person" not in html and "Colleague Person" not in html
@@ -292,10 +298,11 @@ def test_on_a_clock_change_day_the_times_are_local(me, blocks, book, browser, cl
     worker = browser(Role.WORKER)
     words = Page(html_of(worker.get("/day?date=2027-03-28"))).text
     assert "Stechford , 07:00 to 20:00" in words
-    assert "10:00, Stechford" in words and "Morning Person" in words
+    assert "10:00 Morning Person" in day_lines(html_of(worker.get("/day?date=2027-03-28")))[0]
     assert "Night Person" not in words, "00:30 on Monday is not on Sunday, whatever UTC says"
     monday_words = Page(html_of(worker.get("/day?date=2027-03-29"))).text
-    assert "00:30, Stechford" in monday_words and "Night Person" in monday_words
+    assert "Night Person" in monday_words
+    assert day_lines(html_of(worker.get("/day?date=2027-03-29"))) == ["00:30 Night Person Booked"]
     assert "Morning Person" not in monday_words
 
 
@@ -328,13 +335,13 @@ def test_an_outcome_is_refused_before_the_appointment_starts_and_recorded_after(
     assert page.radios["outcome"] == ["attended", "left_early", "did_not_attend"]
     recorded = worker.post(f"/bookings/{booking.reference}/outcome", data={"outcome": "attended"})
     assert recorded.status_code == 302
-    assert recorded.headers["Location"] == "/day?date=2027-01-14"
+    assert recorded.headers["Location"] == f"/bookings/{booking.reference}/follow-up"
     booking = reload(booking)
     assert booking.status == BookingStatus.ATTENDED
     assert booking.outcome_at == clock()
     assert booking.outcome_by_id == users[Role.WORKER].id
-    day = Page(html_of(worker.get(recorded.headers["Location"]))).text
-    assert f"Outcome of {booking.reference} recorded: attended." in day
+    follow_up = Page(html_of(worker.get(recorded.headers["Location"]))).text
+    assert f"Outcome of {booking.reference} recorded: attended." in follow_up
 
 
 def test_an_outcome_left_blank_is_asked_for(week, book, browser, clock):
@@ -417,9 +424,41 @@ def test_a_worker_is_not_sent_to_the_coordinators_list(week, book, browser, cloc
     booking = book(at(THURSDAY, 10))
     clock.set(at(FRIDAY, 12))
     done = browser(Role.WORKER).post(
-        f"/bookings/{booking.reference}/outcome?back=awaiting", data={"outcome": "attended"}
+        f"/bookings/{booking.reference}/outcome?back=awaiting", data={"outcome": "left_early"}
     )
     assert done.headers["Location"] == "/day?date=2027-01-14"
+
+
+@pytest.mark.parametrize("role", [Role.WORKER, Role.COORDINATOR])
+def test_attended_initial_assessment_goes_straight_to_its_follow_up(
+    week, book, browser, clock, role
+):
+    booking = book(at(THURSDAY, 10))
+    clock.set(at(THURSDAY, 10, 50))
+    client = browser(role)
+
+    done = client.post(f"/bookings/{booking.reference}/outcome", data={"outcome": "attended"})
+
+    assert done.headers["Location"] == f"/bookings/{booking.reference}/follow-up"
+    page = Page(html_of(client.get(done.headers["Location"])))
+    assert page.radios["decision"] == ["booked", "not_needed"]
+    assert "Now book the follow-up assessment, or record that none is needed." in page.text
+
+
+def test_only_an_open_follow_up_is_gone_to_after_an_outcome(week, book, browser, clock, users):
+    voluntary = book(at(THURSDAY, 9), requirement="voluntary", test_result="negative")
+    missed = book(at(THURSDAY, 10))
+    decided = book(at(THURSDAY, 11))
+    clock.set(at(THURSDAY, 11, 50))
+    outcomes.record_outcome(decided, "attended", by=users[Role.WORKER], now=clock())
+    outcomes.record_no_follow_up(decided, by=users[Role.WORKER], now=clock())
+    worker = browser(Role.WORKER)
+
+    for booking, outcome in ((voluntary, "attended"), (missed, "did_not_attend")):
+        done = worker.post(f"/bookings/{booking.reference}/outcome", data={"outcome": outcome})
+        assert done.headers["Location"] == "/day?date=2027-01-14", booking.requirement
+    again = worker.post(f"/bookings/{decided.reference}/outcome", data={"outcome": "attended"})
+    assert again.headers["Location"] == "/day?date=2027-01-14", "follow-up already decided"
 
 
 # Telling the police ------------------------------------------------------------------------------

@@ -101,27 +101,24 @@ def test_worker_on_a_phone_records_an_outcome_and_books_the_follow_up(
     clock.set(at(THURSDAY, 10, 30))  # the appointment has started
 
     page = open_page(Role.WORKER, **PHONE)
-    page.goto("/day")
-    expect(page.locator("h1")).to_have_text("Thursday 14 January 2027")
-    card = page.locator(".govuk-summary-card", has_text=reference)
-    expect(card).to_contain_text("Jamie Testperson")
+    expect(page.locator("h1")).to_have_text("Thursday 14 January 2027"), "signing in leads here"
+    row = page.locator(".app-day-item", has_text="Jamie Testperson")
+    expect(row.locator("summary")).to_contain_text("10:00 Jamie Testperson")
     fits_the_phone(page)
     shoot(page, "day")
 
-    card.get_by_role("link", name=re.compile(r"^Record outcome")).tap()
+    row.get_by_role("link", name=re.compile(r"^Record outcome")).tap()
     expect(page.locator("h1")).to_have_text("Record the outcome")
     page.get_by_label("Attended", exact=True).check()
     fits_the_phone(page)
     shoot(page, "outcome")
     page.get_by_role("button", name="Save the outcome").tap()
 
+    # Straight on to the follow-up: it is what an attended initial assessment needs next.
     expect(page.locator(".govuk-notification-banner")).to_contain_text(
         f"Outcome of {reference} recorded: attended"
     )
     assert facts(booking_id).status == BookingStatus.ATTENDED
-    card = page.locator(".govuk-summary-card", has_text=reference)
-    card.get_by_role("link", name=re.compile(r"^Decide the follow-up")).tap()
-
     expect(page.locator("h1")).to_have_text("Follow-up assessment")
     page.get_by_label("Book the follow-up assessment").check()
     fits_the_phone(page)
@@ -139,6 +136,10 @@ def test_worker_on_a_phone_records_an_outcome_and_books_the_follow_up(
     expect(page.locator("main")).to_contain_text("Follow-up assessment")
     fits_the_phone(page)
     shoot(page, "follow-up-booked")
+
+    page.get_by_role("button", name="Print notice").tap()
+    prints_from_the_phone(page, "Notice to attend a follow-up assessment")
+    shoot(page, "follow-up-notice-printed")
 
     after = facts(booking_id)
     assert after.follow_up_decision == "booked"
@@ -179,3 +180,60 @@ def test_the_appointments_list_fits_a_phone(open_page, shoot, users, blocks, clo
     )
     fits_the_phone(page)
     shoot(page, "appointments")
+
+
+def prints_from_the_phone(page, title: str) -> None:
+    """The notice's own button prints it (no keyboard on a phone), and the print has no menu,
+    links back or buttons: only the notice, as wide as the screen."""
+    expect(page.locator("h1")).to_have_text(title)
+    page.evaluate("() => { window.printed = 0; window.print = () => { window.printed += 1 } }")
+    expect(page.get_by_text("Ctrl and P")).to_be_hidden()
+    expect(page.get_by_text("give it to the person before they leave")).to_be_visible()
+    fits_the_phone(page)
+    page.get_by_role("button", name="Print this notice").tap()
+    assert page.evaluate("() => window.printed") == 1
+
+    page.emulate_media(media="print")
+    for chrome in (
+        page.get_by_role("navigation"),
+        page.get_by_role("button"),
+        page.get_by_role("link", name="Back to the appointment"),
+        page.get_by_role("contentinfo"),
+        page.locator(".govuk-header, .govuk-service-navigation"),
+    ):
+        for element in chrome.all():
+            expect(element).to_be_hidden()
+    expect(page.locator("h1")).to_be_visible()
+    expect(page.get_by_text("You must attend: this is required by law")).to_be_visible()
+    fits_the_phone(page)
+
+
+def test_a_day_of_appointments_is_scannable_on_a_phone(open_page, shoot, users, blocks, clock):
+    me = users[Role.WORKER].worker
+    on_site(me, blocks["stechford"], at(THURSDAY, 7), at(THURSDAY, 20))
+    people = ["Alex Example", "Sam Example", "Jo Example", "Kim Example", "Lee Example"]
+    for hour, person in enumerate([*people, "Max Example"], start=9):
+        book(users[Role.SERGEANT], "stechford", at(THURSDAY, hour), clock(), person_name=person)
+    clock.set(at(THURSDAY, 9, 5))  # the first has started: its outcome is due
+    settle()
+
+    page = open_page(Role.WORKER, **PHONE)
+    page.goto("/day")
+    rows = page.locator(".app-day-item")
+    expect(rows).to_have_count(6)
+    shoot(page, "day-of-six")
+    for index, person in enumerate(people):
+        row = rows.nth(index)
+        expect(row.locator("summary")).to_contain_text(f"{9 + index:02d}:00 {person} Booked")
+        box = row.bounding_box()
+        assert box["y"] + box["height"] <= 812, f"{person} is below the first screen: {box}"
+    fits_the_phone(page)
+
+    # The rest on a tap: the number to call, the texts, the reference.
+    details = rows.nth(1).locator(".govuk-details__text")
+    expect(details).to_be_hidden()
+    rows.nth(1).locator("summary").tap()
+    expect(details.get_by_role("link", name="07700 900123")).to_be_visible()
+    expect(details).to_contain_text("Confirmation")
+    fits_the_phone(page)
+    expect(rows.nth(0).get_by_role("link", name=re.compile(r"^Record outcome"))).to_be_visible()

@@ -14,7 +14,7 @@ from booking.appointments import bookings
 from booking.extensions import db
 from booking.models import Block, Role
 from tests.calendars.test_ics import assert_no_personal_data, exports, parse_ics
-from tests.support import auth, fill_rota, local
+from tests.support import Page, auth, fill_rota, local
 
 BASE = "http://127.0.0.1:5000"
 FEED = re.compile(r"http://127\.0\.0\.1:5000/calendar/([A-Za-z0-9_-]+)\.ics")
@@ -141,7 +141,7 @@ def test_get_a_new_address_revokes_the_old_one(app, client, login, users):
     login(Role.WORKER)
     old = FEED.search(page_text(client.get("/calendar"))).group(0).removeprefix(BASE)
 
-    response = client.post("/calendar")
+    response = client.post("/calendar/new-address")
 
     assert response.status_code == 302
     page = client.get(response.headers["Location"])
@@ -158,7 +158,26 @@ def test_get_a_new_address_revokes_the_old_one(app, client, login, users):
 def test_the_feed_page_is_for_workers_only(client, login, users, role):
     login(role)
     assert client.get("/calendar").status_code == 403
-    assert client.post("/calendar").status_code == 403
+    assert client.get("/calendar/new-address").status_code == 403
+    assert client.post("/calendar/new-address").status_code == 403
+
+
+def test_get_a_new_address_asks_first_and_only_the_confirmation_changes_it(client, login, users):
+    login(Role.WORKER)
+    feed = page_text(client.get("/calendar"))
+    old = FEED.search(feed).group(1)
+    assert 'href="/calendar/new-address"' in feed, "the button asks, it does not act"
+
+    asked = client.get("/calendar/new-address")
+    assert client.post("/calendar").status_code == 405, "the feed page changes nothing"
+
+    page = Page(page_text(asked))
+    assert asked.status_code == 200
+    assert "Existing subscriptions will stop working" in page.text
+    assert page.href("Cancel") == "/calendar"
+    assert '<form method="post"' in page.html and "Get a new address</button>" in page.html
+    db.session.refresh(users[Role.WORKER].worker)
+    assert users[Role.WORKER].worker.calendar_token == old, "asking changes nothing"
 
 
 # Block feeds, for coordinators
@@ -189,7 +208,13 @@ def test_new_address_for_a_block_revokes_only_that_blocks_old_one(
         for code in blocks
     }
 
-    response = client.post("/calendar/blocks", data={"block": "stechford"})
+    asked = client.get("/calendar/blocks/stechford/new-address")
+    assert "Existing subscriptions will stop working" in page_text(asked)
+    assert Page(page_text(asked)).href("Cancel") == "/calendar/blocks"
+    db.session.expire_all()
+    assert blocks["stechford"].calendar_token == before["stechford"], "asking changes nothing"
+
+    response = client.post("/calendar/blocks/stechford/new-address")
 
     assert response.status_code == 302
     db.session.expire_all()
@@ -205,11 +230,13 @@ def test_new_address_for_a_block_revokes_only_that_blocks_old_one(
 
 def test_new_address_for_an_unknown_block_is_404(client, login, users):
     login(Role.COORDINATOR)
-    assert client.post("/calendar/blocks", data={"block": "nowhere"}).status_code == 404
+    assert client.get("/calendar/blocks/nowhere/new-address").status_code == 404
+    assert client.post("/calendar/blocks/nowhere/new-address").status_code == 404
 
 
 @pytest.mark.parametrize("role", [Role.SERGEANT, Role.WORKER, Role.ANALYST])
 def test_block_feeds_page_is_for_coordinators_only(client, login, users, role):
     login(role)
     assert client.get("/calendar/blocks").status_code == 403
-    assert client.post("/calendar/blocks", data={"block": "stechford"}).status_code == 403
+    assert client.get("/calendar/blocks/stechford/new-address").status_code == 403
+    assert client.post("/calendar/blocks/stechford/new-address").status_code == 403

@@ -35,6 +35,7 @@ from booking.rota.changes import (
     add_shift,
     change_shift,
     needs_rearranging,
+    preview_absence,
     record_absence,
     remove_shift,
 )
@@ -163,6 +164,52 @@ def test_a_sick_workers_booking_goes_to_another_worker_on_site_for_the_same_slot
     assert [n.version for n in booking.notices] == [1]
     assert events_of(booking)[-1] == ("reassigned", "worker no longer on site")
     assert booking not in needs_rearranging()
+
+
+def test_an_absence_previewed_changes_nothing_and_foretells_what_recording_it_does(
+    days, blocks, book, coordinator, clock
+):
+    stechford = blocks["stechford"]
+    sick = only_shift_at(stechford, THURSDAY).worker
+    covered, morning, afternoon = book(thursday(9)), book(thursday(10)), book(thursday(15))
+    book(thursday(10), block="oldbury")  # another worker's: not in the absence
+    cover, *_ = spare_workers(THURSDAY)
+    add_shift(cover, stechford, thursday(7), thursday(9, 30), now=clock(), by=coordinator)
+    db.session.commit()
+    before = counts()
+    workers = {b.id: b.worker_id for b in (covered, morning, afternoon)}
+    shift_times = [(s.worker_id, s.starts_at, s.ends_at) for s in shifts_at(stechford, THURSDAY)]
+
+    preview = preview_absence(sick, "sickness", *whole_day(THURSDAY), now=clock(), by=coordinator)
+    db.session.commit()
+
+    assert counts() == before, "nothing recorded: no absence, shift cut or audit event"
+    db.session.expire_all()
+    assert {b.id: b.worker_id for b in (covered, morning, afternoon)} == workers
+    after = [(s.worker_id, s.starts_at, s.ends_at) for s in shifts_at(stechford, THURSDAY)]
+    assert after == shift_times
+    in_absence = [covered.reference, morning.reference, afternoon.reference]
+    assert [a.reference for a in preview.checked] == in_absence
+    assert [a.reference for a in preview.reassigned] == [covered.reference]
+    assert [a.reference for a in preview.needs_rearranging] == in_absence[1:]
+    assert preview.needs_rearranging[0].block_name == "Stechford"
+
+    _, result = record_absence(sick, "sickness", *whole_day(THURSDAY), now=clock(), by=coordinator)
+    db.session.commit()
+
+    assert [b.reference for b in result.checked] == [a.reference for a in preview.checked]
+    assert [b.reference for b in result.reassigned] == [a.reference for a in preview.reassigned]
+    assert [b.reference for b in result.needs_rearranging] == [
+        a.reference for a in preview.needs_rearranging
+    ]
+
+
+def test_an_absence_preview_refuses_what_recording_refuses(days, blocks, coordinator, clock):
+    sick = only_shift_at(blocks["stechford"], THURSDAY).worker
+    with pytest.raises(InvalidField) as refused:
+        preview_absence(sick, "holiday", thursday(12), thursday(9), now=clock(), by=coordinator)
+    assert set(refused.value.errors) == {"kind", "ends_at"}
+    assert count(Absence) == 0
 
 
 def test_a_sick_workers_booking_nobody_else_can_take_is_flagged_for_rearranging(

@@ -12,6 +12,7 @@ import re
 
 import pytest
 from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
 
 from booking.extensions import db
 from booking.models import Absence, AuditEvent, Block, Booking, Role, RotaRemoval, Shift, Worker
@@ -64,13 +65,19 @@ def shift_form(worker: Worker, block: str, day: dt.date, starts: str, ends: str)
     }
 
 
-def sickness_form(worker: Worker, first: dt.date, last: dt.date) -> dict:
+def sickness_form(worker: Worker, first: dt.date, last: dt.date, confirmed: bool = True) -> dict:
+    """The absence form filled in; confirmed, as "Record the absence" on its check page sends."""
     return {
         "worker": str(worker.id),
         "kind": "sickness",
         "first_day": [str(first.day), str(first.month), str(first.year)],
         "last_day": [str(last.day), str(last.month), str(last.year)],
+        **({"confirm": "yes"} if confirmed else {}),
     }
+
+
+def hidden_fields(html: str) -> list[tuple[str, str]]:
+    return re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', html)
 
 
 def flashed(response_page: Page) -> str:
@@ -512,6 +519,66 @@ def test_sickness_from_an_afternoon_to_the_next_morning(coordinator):
     caption = "Each worker’s shifts and absences"
     assert by_worker.cell(caption, worker.name, "Thu 14 Jan").startswith("Sickness 13:00–24:00")
     assert by_worker.cell(caption, worker.name, "Fri 15 Jan").startswith("Sickness 00:00–10:00")
+
+
+def test_an_absence_is_checked_first_and_what_the_check_foretells_is_what_recording_does(
+    coordinator, users, clock
+):
+    sergeant = users[Role.SERGEANT]
+    sick = shift_at("stechford", local(2027, 1, 14, 7)).worker
+    morning = book(sergeant, "stechford", local(2027, 1, 14, 10), clock())
+    afternoon = book(sergeant, "stechford", local(2027, 1, 14, 16), clock())
+    colleague = free_worker(THURSDAY)
+    coordinator.post(
+        "/rota/shifts/new", data=shift_form(colleague, "stechford", THURSDAY, "14:00", "20:00")
+    )
+    trail = count(AuditEvent)
+
+    checking = coordinator.post(
+        "/rota/absences/new", data=sickness_form(sick, THURSDAY, THURSDAY, confirmed=False)
+    )
+
+    assert checking.status_code == 200
+    check = page_of(checking)
+    assert check.title.startswith("Check the absence before recording it")
+    assert f"Booked with {sick.name} in this time 2 appointments" in check.text
+    assert "Handed to another worker on site at the same time 1 appointment" in check.text
+    assert "Need rearranging (no other worker on site) 1 appointment" in check.text
+    assert check.table("Appointments that would need rearranging")[1:] == [
+        ["10:00 on Thursday 14 January 2027", "Stechford", morning.reference]
+    ]
+    assert count(Absence) == 0 and count(AuditEvent) == trail, "a check records nothing"
+    db.session.expire_all()
+    assert morning.worker_id == afternoon.worker_id == sick.id
+
+    # "Record the absence" sends the same answers back, confirmed.
+    answers = hidden_fields(check.html)
+    assert ("worker", str(sick.id)) in answers and ("first_day", "14") in answers
+    recorded = coordinator.post(
+        "/rota/absences/new", data=MultiDict([*answers, ("confirm", "yes")])
+    )
+
+    assert recorded.status_code == 302
+    rota = page_of(coordinator.get(recorded.headers["Location"]))
+    assert "1 appointment moved to another worker; 1 needs rearranging." in flashed(rota)
+    db.session.expire_all()
+    assert (morning.worker_id, afternoon.worker_id) == (None, colleague.id)
+    assert count(Absence) == 1
+
+
+def test_change_the_absence_goes_back_to_the_form_as_it_was_filled_in(coordinator):
+    worker = shift_at("coventry", local(2027, 1, 14, 7)).worker
+    form = sickness_form(worker, THURSDAY, THURSDAY, confirmed=False) | {"kind": "leave"}
+    answers = hidden_fields(coordinator.post("/rota/absences/new", data=form).get_data(True))
+
+    response = coordinator.post("/rota/absences/new", data=MultiDict([*answers, ("change", "yes")]))
+
+    assert response.status_code == 200
+    page = page_of(response)
+    assert page.title.startswith("Record an absence")
+    assert page.selected["worker"] == str(worker.id)
+    assert re.search(r'value="leave"\s+checked', page.html)
+    assert count(Absence) == 0
 
 
 def test_sickness_at_a_block_moves_appointments_to_a_colleague_or_flags_them_and_shows_the_gap(

@@ -165,7 +165,7 @@ class AbsenceForm(FlaskForm):
         description="Leave empty if they are away until the end of the day. " + TIME_HINT,
         validators=[Optional()],
     )
-    submit = SubmitField("Record the absence", widget=GovSubmitInput())
+    submit = SubmitField("Continue", widget=GovSubmitInput())
 
     @classmethod
     def with_choices(cls, workers: list[Worker], **kwargs) -> AbsenceForm:
