@@ -242,9 +242,12 @@ def check_booking():
     duplicates = queries.live_duplicates(
         now, details.custody_record, details.person_name, details.mobile
     )
-    # Showing them shows their references and times: a consultation like any list's.
-    audit.viewed_in_list(duplicates, "possible duplicate, on checking a booking", now, current_user)
-    db.session.commit()
+    if duplicates:
+        # Showing them shows their references and times: a consultation like any list's.
+        audit.viewed_in_list(
+            duplicates, "possible duplicate, on checking a booking", now, current_user
+        )
+        db.session.commit()
     form = ConfirmForm()
     if form.validate_on_submit() and (not duplicates or form.confirms_another()):
         try:

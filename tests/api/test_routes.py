@@ -50,7 +50,7 @@ def test_blocks_lists_the_six_blocks_in_code_order(api):
     assert perry_barr == {
         "code": "perry-barr",
         "name": "Perry Barr",
-        "address": "Holford Drive, Perry Barr, Birmingham",
+        "address": "Holford Drive, Perry Barr, Birmingham B42 2TU",
         "high_activity": True,
         "timezone": "Europe/London",
     }

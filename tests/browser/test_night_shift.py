@@ -101,8 +101,10 @@ def service(app, schema, clock) -> Iterator[SimpleNamespace]:
 
 
 @pytest.fixture
-def sergeant_page(open_page, service, users, rostered):
-    """A sergeant signed in to the service, with the browser's clock under the test's hand."""
+def sergeant_page(service, open_page, users, rostered):
+    """A sergeant signed in to the service, with the browser's clock under the test's hand.
+    The service comes first so that it stops last: after the browser has closed its pages,
+    never under a page still loading (which the browser would report as a reset)."""
     page = open_page(base_url=service.url)
     page.clock.install()
     sign_in(page, Role.SERGEANT)
