@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Row, select
 
+from .. import places
 from ..clock import LONDON, local_instant
 from ..extensions import db
 from ..models import Block, Booking, BookingStatus, Shift
@@ -229,7 +230,8 @@ def free_slots(
     tested_at: dt.datetime | None = None,
 ) -> list[Slot]:
     """The earliest free slots, earliest first then by block code."""
-    query = select(Block.id, Block.code, Block.timezone)
+    # Custody blocks only: no appointment is ever offered at a court.
+    query = select(Block.id, Block.code, Block.timezone).where(places.CUSTODY)
     codes = list(block_codes or [])
     if codes:
         query = query.where(Block.code.in_(codes))
