@@ -86,9 +86,7 @@ class Person:
     sms_consent: bool
 
 
-def validate_person(
-    person: Person, allow_test_numbers: bool, errors: dict[str, str]
-) -> Person:
+def validate_person(person: Person, allow_test_numbers: bool, errors: dict[str, str]) -> Person:
     """The person's fields cleaned up; what is wrong with them is added to `errors`."""
     custody_record = one_line(person.custody_record)
     person_name = one_line(person.person_name)

@@ -201,7 +201,11 @@ def _outcome_message(found: Booking, previous: str) -> str:
         )
     else:
         message = f"Outcome of {found.reference} recorded: {now_named}."
-    if found.status in outcomes.POLICE_TO_BE_TOLD and found.police_informed_at is None:
+    if (
+        found.status in outcomes.POLICE_TO_BE_TOLD
+        and found.requirement != Requirement.SUITABILITY
+        and found.police_informed_at is None
+    ):
         message += " The police must be told: it is on the list of non-attendances to report."
     elif (
         found.requirement == Requirement.INITIAL
