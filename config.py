@@ -62,6 +62,9 @@ class Config:
     BOOKING_MIN_LEAD_MINUTES = _int("BOOKING_MIN_LEAD_MINUTES", 60)
     BOOKING_MAX_DAYS_AHEAD = _int("BOOKING_MAX_DAYS_AHEAD", 28)
     DISPUTED_RESULT_WORKING_DAYS = _int("DISPUTED_RESULT_WORKING_DAYS", 5)
+    # An appointment for an adjourned suitability assessment ends at least this many working
+    # days before the adjourned hearing, so the report can reach the court.
+    SUITABILITY_LEAD_WORKING_DAYS = _int("SUITABILITY_LEAD_WORKING_DAYS", 1)
     ROTA_MAX_HOURS_PER_WEEK = _int("ROTA_MAX_HOURS_PER_WEEK", 40)
 
     REMINDER_DAY_BEFORE_AT = os.environ.get("REMINDER_DAY_BEFORE_AT", "18:00")

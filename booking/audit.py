@@ -1,4 +1,5 @@
-"""The audit trail: every creation, consultation, change and disclosure of a booking.
+"""The audit trail: every creation, consultation, change and disclosure of a booking or a
+suitability assessment (a suitability assessment is found by its reference alone).
 
 Events are added to the caller's session, so they commit (or roll back) with the change
 they record.
@@ -11,7 +12,7 @@ import datetime as dt
 from flask import has_request_context, request
 
 from .extensions import db
-from .models import AuditEvent, Booking, User
+from .models import AuditEvent, Booking, SuitabilityAssessment, User
 
 
 class Action:
@@ -36,6 +37,11 @@ class Action:
     USER_ENABLED = "user_enabled"
     TOKEN_ISSUED = "token_issued"
     TOKEN_REVOKED = "token_revoked"
+    # Suitability assessments; `created`, `viewed` and `purged` serve them too.
+    SUITABILITY_RESULT = "suitability_result"
+    NOT_COMPLETED = "not_completed"
+    ADJOURNED = "adjourned"
+    SENTENCE = "sentence"
 
 
 ACCOUNT_ACTIONS = frozenset(
@@ -63,6 +69,27 @@ def viewed(booking: Booking, where: str, at: dt.datetime, user: User) -> None:
         record(Action.VIEWED, at, user, booking, detail=where)
 
 
+def suitability(
+    action: str,
+    at: dt.datetime,
+    user: User | None,
+    assessment: SuitabilityAssessment,
+    detail: str | None = None,
+) -> AuditEvent:
+    """An event about a suitability assessment, under its reference."""
+    return record(action, at, user, detail=detail, reference=assessment.reference)
+
+
+def suitability_viewed(
+    assessments: list[SuitabilityAssessment], where: str, at: dt.datetime, user: User
+) -> None:
+    """Suitability assessments shown to someone: one "viewed" event for each whose personal
+    data was shown (none is left once purged)."""
+    for assessment in assessments:
+        if assessment.purged_at is None:
+            suitability(Action.VIEWED, at, user, assessment, detail=where)
+
+
 def about_user(user: User) -> str:
     """How the trail names a user whose account changed: by id and role, nothing personal."""
     return f"user {user.id} ({user.role})"
@@ -74,13 +101,14 @@ def record(
     user: User | None,
     booking: Booking | None = None,
     detail: str | None = None,
+    reference: str | None = None,
 ) -> AuditEvent:
     event = AuditEvent(
         at=at,
         user_id=user.id if user else None,
         action=action,
         booking=booking,
-        reference=booking.reference if booking else None,
+        reference=booking.reference if booking else reference,
         detail=detail,
         remote_addr=request.remote_addr if has_request_context() else None,
     )

@@ -46,7 +46,7 @@ retention_cli = AppGroup("retention", help="Removal of personal data past retent
 def retention_purge():
     """Remove personal data from bookings concluded more than RETENTION_DAYS ago."""
     purged = purge_personal_data()
-    click.echo(f"Removed personal data from {purged} bookings.")
+    click.echo(f"Removed personal data from {purged} bookings and suitability assessments.")
 
 
 def purge_personal_data() -> int:

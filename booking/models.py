@@ -53,10 +53,20 @@ class Role(enum.StrEnum):
     ANALYST = "analyst"
 
 
+class PlaceKind(enum.StrEnum):
+    """A custody block (appointments, out-of-hours cover) or a magistrates' court (court duty)."""
+
+    CUSTODY = "custody"
+    COURT = "court"
+
+
 class Requirement(enum.StrEnum):
     INITIAL = "initial"
     FOLLOW_UP = "follow_up"
     VOLUNTARY = "voluntary"
+    # An appointment for a suitability assessment the court adjourned for: no Drugs Act
+    # requirement, so no written notice and no offence warning.
+    SUITABILITY = "suitability"
 
 
 class TestResult(enum.StrEnum):
@@ -98,10 +108,18 @@ def _enum_check(column: str, values: type[enum.StrEnum]) -> CheckConstraint:
 
 
 class Block(db.Model):
+    """A place the service works at: a custody block or, with kind `court`, a magistrates'
+    court. Every list of blocks (slots, cover, reports, feeds) means custody blocks unless it
+    asks for courts or for every place."""
+
     __tablename__ = "blocks"
+    __table_args__ = (_enum_check("kind", PlaceKind),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(40), unique=True)
+    kind: Mapped[str] = mapped_column(
+        String(20), default=PlaceKind.CUSTODY, server_default=PlaceKind.CUSTODY.value
+    )
     name: Mapped[str] = mapped_column(String(100))
     address: Mapped[str] = mapped_column(String(200))
     # What an SMS may say about the place (no mention of police or custody), short enough
@@ -372,6 +390,11 @@ class Booking(db.Model):
     def is_live(self) -> bool:
         return self.status == BookingStatus.BOOKED
 
+    @property
+    def has_notice(self) -> bool:
+        """Whether a Drugs Act written notice goes with it (not for a suitability appointment)."""
+        return self.requirement != Requirement.SUITABILITY
+
 
 class Notice(db.Model):
     """One version of the written notice; every version is kept, the latest one counts."""
@@ -499,3 +522,139 @@ class IdempotencyRecord(db.Model):
     status_code: Mapped[int]
     response_body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+# Court work -------------------------------------------------------------------------------------
+
+
+class Session(enum.StrEnum):
+    AM = "am"
+    PM = "pm"
+
+
+class RequestedBy(enum.StrEnum):
+    PROBATION = "probation"
+    BENCH = "bench"
+    DEFENCE = "defence"
+    WORKER = "worker"
+
+
+class Setting(enum.StrEnum):
+    """Where the person is seen: in custody before the hearing, or at court."""
+
+    CUSTODY = "custody"
+    COURT = "court"
+
+
+class SuitabilityStatus(enum.StrEnum):
+    REQUESTED = "requested"
+    COMPLETED = "completed"
+    NOT_COMPLETED = "not_completed"
+    ADJOURNED = "adjourned"
+
+
+class Finding(enum.StrEnum):
+    SUITABLE = "suitable"
+    NOT_SUITABLE = "not_suitable"
+    NOT_ASSESSED = "not_assessed"
+
+
+class NotCompletedReason(enum.StrEnum):
+    DECLINED = "declined"
+    NOT_PRODUCED = "not_produced"
+    UNFIT = "unfit"
+    NO_TIME = "no_time"
+    OTHER = "other"
+
+
+class SentenceOutcome(enum.StrEnum):
+    DRR = "drr"
+    ATR = "atr"
+    DRR_AND_ATR = "drr_and_atr"
+    OTHER_COMMUNITY_ORDER = "other_community_order"
+    CUSTODY = "custody"
+    OTHER = "other"
+    NOT_KNOWN = "not_known"
+
+
+class SuitabilityAssessment(db.Model):
+    """A court's request for a DRR/ATR suitability assessment, its result and the sentence.
+
+    Coded facts only: what the assessment found in detail stays in the provider's
+    case-management system.
+    """
+
+    __tablename__ = "suitability_assessments"
+    __table_args__ = (
+        _enum_check("status", SuitabilityStatus),
+        _enum_check("session", Session),
+        _enum_check("requested_by", RequestedBy),
+        _enum_check("setting", Setting),
+        _enum_check("drr", Finding),
+        _enum_check("atr", Finding),
+        _enum_check("not_completed_reason", NotCompletedReason),
+        _enum_check("sentence", SentenceOutcome),
+        CheckConstraint(
+            "setting <> 'custody' OR arrest_block_id IS NOT NULL", name="custody_has_arrest_block"
+        ),
+        Index("ix_suitability_assessments_court_listed", "court_id", "listed_for"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(12), unique=True)
+    status: Mapped[str] = mapped_column(String(20), default=SuitabilityStatus.REQUESTED)
+    court_id: Mapped[int] = mapped_column(ForeignKey("blocks.id"))
+    hearing_date: Mapped[dt.date]
+    # The hearing the record is listed for now: the first, or the latest adjourned one.
+    listed_for: Mapped[dt.date]
+    session: Mapped[str] = mapped_column(String(2))
+    requested_by: Mapped[str] = mapped_column(String(20))
+    setting: Mapped[str] = mapped_column(String(20))
+    arrest_block_id: Mapped[int | None] = mapped_column(ForeignKey("blocks.id"))
+    # Personal data: nulled by the retention purge.
+    custody_record: Mapped[str | None] = mapped_column(String(40))
+    person_name: Mapped[str | None] = mapped_column(String(100))
+    mobile: Mapped[str | None] = mapped_column(String(20))
+    sms_consent: Mapped[bool] = mapped_column(default=False)
+    drr: Mapped[str | None] = mapped_column(String(20))
+    atr: Mapped[str | None] = mapped_column(String(20))
+    willing: Mapped[bool | None]
+    completed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    not_completed_reason: Mapped[str | None] = mapped_column(String(20))
+    # When the result or the reason it was not completed was recorded.
+    concluded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    sentence: Mapped[str | None] = mapped_column(String(30))
+    sentenced_on: Mapped[dt.date | None]
+    requested_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    purged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    court: Mapped[Block] = relationship(foreign_keys=[court_id])
+    arrest_block: Mapped[Block | None] = relationship(foreign_keys=[arrest_block_id])
+    adjournments: Mapped[list[SuitabilityAdjournment]] = relationship(
+        back_populates="assessment",
+        order_by="SuitabilityAdjournment.id",
+        cascade="all, delete-orphan",
+    )
+
+
+class SuitabilityAdjournment(db.Model):
+    """One adjournment for the assessment: every one is kept, the latest sets the hearing."""
+
+    __tablename__ = "suitability_adjournments"
+    __table_args__ = (CheckConstraint("adjourned_to > hearing_date", name="later_hearing"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assessment_id: Mapped[int] = mapped_column(
+        ForeignKey("suitability_assessments.id", ondelete="CASCADE"), index=True
+    )
+    # The hearing adjourned, and the one it was adjourned to.
+    hearing_date: Mapped[dt.date]
+    adjourned_to: Mapped[dt.date]
+    booking_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id"))
+    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    assessment: Mapped[SuitabilityAssessment] = relationship(back_populates="adjournments")
+    booking: Mapped[Booking | None] = relationship()

@@ -18,6 +18,8 @@ FOLLOW_UP = frozenset({Role.WORKER, Role.COORDINATOR})
 OUTCOMES = frozenset({Role.WORKER, Role.COORDINATOR})
 # The non-attendances the police must be told of, and marking them told.
 POLICE_LIST = frozenset({Role.SERGEANT, Role.WORKER, Role.COORDINATOR})
+# Court work: suitability assessments and the court duty list.
+COURT_WORK = frozenset({Role.WORKER, Role.COORDINATOR})
 # Aggregate figures only, never personal data.
 REPORTS = frozenset({Role.COORDINATOR, Role.ANALYST})
 # The worker's own calendar feed.

@@ -14,6 +14,11 @@ def slot_rules() -> SlotRules:
     return SlotRules.from_config(current_app.config)
 
 
+def suitability_lead_working_days() -> int:
+    """Working days between an adjourned suitability assessment's appointment and the hearing."""
+    return current_app.config["SUITABILITY_LEAD_WORKING_DAYS"]
+
+
 def public_base_url() -> str:
     """The URL users and Twilio see, for links, feeds and signature checks."""
     return current_app.config["PUBLIC_BASE_URL"]

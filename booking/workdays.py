@@ -24,6 +24,17 @@ def is_working_day(day: dt.date) -> bool:
     return day.weekday() < 5 and not is_bank_holiday(day)
 
 
+def nth_working_day_before(day: dt.date, n: int) -> dt.date:
+    """The n-th working day before `day` (not counting `day` itself)."""
+    current = day
+    counted = 0
+    while counted < n:
+        current -= dt.timedelta(days=1)
+        if is_working_day(current):
+            counted += 1
+    return current
+
+
 def nth_working_day_after(day: dt.date, n: int) -> dt.date:
     """The n-th working day after `day` (not counting `day` itself)."""
     current = day

@@ -14,7 +14,7 @@ from booking.accounts.users import create_user
 from booking.appointments import bookings
 from booking.appointments.slots import SlotRules
 from booking.clock import LONDON
-from booking.demo.load import BLOCKS, DAY_END, DAY_START, TEAM, WEEKDAYS, WEEKEND
+from booking.demo.load import BLOCKS, COURTS, DAY_END, DAY_START, TEAM, WEEKDAYS, WEEKEND, court
 from booking.extensions import db
 from booking.models import AuditEvent, Block, Booking, CoverRule, Role, Shift, User, Worker
 from booking.rota import generate as rota
@@ -88,6 +88,15 @@ def add_blocks() -> dict[str, Block]:
         block.cover_rules = [CoverRule(weekday=d, starts=DAY_START, ends=DAY_END) for d in days]
         db.session.add(block)
         created[code] = block
+    db.session.commit()
+    return created
+
+
+def add_courts() -> dict[str, Block]:
+    """The demo's magistrates' courts with their court duty rules (09:00-17:00, Monday to
+    Friday), by code."""
+    created = {row[0]: court(row) for row in COURTS}
+    db.session.add_all(created.values())
     db.session.commit()
     return created
 

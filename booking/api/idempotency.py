@@ -50,7 +50,7 @@ def _replay(record: IdempotencyRecord, fingerprint: str):
     )
     body = json.loads(record.response_body)
     if "reference" in body and record.status_code == 201:
-        response.headers["Location"] = f"/api/v1/bookings/{body['reference']}"
+        response.headers["Location"] = _location(body["reference"])
     response.headers["Idempotent-Replayed"] = "true"
     return response
 
@@ -99,9 +99,14 @@ def commit_once(user: User, perform: Callable[[], BaseModel], status: int = 200)
     return _json(body, status)
 
 
+def _location(reference: str) -> str:
+    """Where a created record lives: under the collection it was posted to."""
+    return f"{request.path.rstrip('/')}/{reference}"
+
+
 def _json(body: dict, status: int):
     response = jsonify(body)
     response.status_code = status
     if status == 201 and "reference" in body:
-        response.headers["Location"] = f"/api/v1/bookings/{body['reference']}"
+        response.headers["Location"] = _location(body["reference"])
     return response

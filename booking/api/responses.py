@@ -28,7 +28,21 @@ from ..appointments.slots import Slot as FreeSlot
 from ..models import AuditEvent as AuditRecord
 from ..models import Block as BlockRecord
 from ..models import Booking as BookingRecord
-from ..models import BookingStatus, MessageKind, MessageStatus, Requirement, TestResult
+from ..models import (
+    BookingStatus,
+    Finding,
+    MessageKind,
+    MessageStatus,
+    NotCompletedReason,
+    RequestedBy,
+    Requirement,
+    SentenceOutcome,
+    Session,
+    Setting,
+    SuitabilityStatus,
+    TestResult,
+)
+from ..models import SuitabilityAssessment as SuitabilityRecord
 from ..reports import figures as reports
 from ..rota.cover import Cover as CoverAt
 from .schemas import BlockBy
@@ -181,6 +195,83 @@ class Booking(Answer):
                 for m in booking.messages
             ],
         )
+
+
+class Court(Answer):
+    code: str
+    name: str
+    address: str
+
+    @classmethod
+    def of(cls, court: BlockRecord) -> Court:
+        return cls(code=court.code, name=court.name, address=court.address)
+
+
+class Adjournment(Answer):
+    adjourned_to: dt.date
+    appointment_reference: str | None = Field(pattern=REFERENCE_PATTERN)
+
+
+class Suitability(Answer):
+    reference: str = Field(pattern=REFERENCE_PATTERN)
+    status: SuitabilityStatus
+    court: str
+    hearing_date: dt.date
+    session: Session
+    requested_by: RequestedBy
+    setting: Setting
+    arrest_block: str | None
+    custody_record: str | None = Field(description="null after the retention purge")
+    person_name: str | None = Field(description="null after the retention purge")
+    mobile: str | None = Field(description="E.164, +447…; null without one or after the purge")
+    drr: Finding | None
+    atr: Finding | None
+    willing: bool | None
+    completed_at: LocalTime | None
+    not_completed_reason: NotCompletedReason | None
+    adjournments: list[Adjournment]
+    sentence: SentenceOutcome | None
+    sentenced_on: dt.date | None
+
+    @classmethod
+    def of(cls, record: SuitabilityRecord) -> Suitability:
+        court = record.court
+        return cls(
+            reference=record.reference,
+            status=record.status,
+            court=court.code,
+            hearing_date=record.hearing_date,
+            session=record.session,
+            requested_by=record.requested_by,
+            setting=record.setting,
+            arrest_block=record.arrest_block.code if record.arrest_block else None,
+            custody_record=record.custody_record,
+            person_name=record.person_name,
+            mobile=record.mobile,
+            drr=record.drr,
+            atr=record.atr,
+            willing=record.willing,
+            completed_at=_local(record.completed_at, court),
+            not_completed_reason=record.not_completed_reason,
+            adjournments=[
+                Adjournment(
+                    adjourned_to=a.adjourned_to,
+                    appointment_reference=a.booking.reference if a.booking else None,
+                )
+                for a in record.adjournments
+            ],
+            sentence=record.sentence,
+            sentenced_on=record.sentenced_on,
+        )
+
+
+class CourtList(Answer):
+    """A court's duty list for a day: the assessments listed that day, by session."""
+
+    court: str
+    date: dt.date
+    am: list[Suitability]
+    pm: list[Suitability]
 
 
 class CalendarFeed(Answer):

@@ -410,6 +410,8 @@ def booking_notice(reference: str):
     from ..appointments.notices import render_notice
 
     booking = _booking(reference)
+    if not booking.has_notice:
+        raise NotFound("No written notice goes with a suitability appointment.")
     html = render_notice(booking)
     audit.record(audit.Action.NOTICE_PRINTED, clock.now(), api_user(), booking)
     db.session.commit()

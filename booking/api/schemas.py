@@ -70,6 +70,47 @@ class OutcomeIn(Body):
     outcome: str = Field(max_length=20)
 
 
+class SuitabilityIn(Body):
+    court: str = Field(max_length=40)
+    hearing_date: dt.date = Field(description="A sitting day: Monday to Friday, not a bank holiday")
+    session: str = Field(max_length=20, description="am or pm")
+    requested_by: str = Field(max_length=20, description="probation, bench, defence or worker")
+    setting: str = Field(max_length=20, description="custody or court")
+    arrest_block: str | None = Field(
+        default=None, max_length=40, description="A custody block; required for custody"
+    )
+    custody_record: str = Field(max_length=200)
+    person_name: str = Field(max_length=400)
+    mobile: str | None = Field(default=None, max_length=40)
+    sms_consent: bool = False
+
+
+class SuitabilityResultIn(Body):
+    drr: str = Field(max_length=20, description="suitable, not_suitable or not_assessed")
+    atr: str = Field(max_length=20, description="suitable, not_suitable or not_assessed")
+    willing: bool
+    completed_at: AwareDatetime
+
+
+class NotCompletedIn(Body):
+    reason: str = Field(max_length=20, description="declined, not_produced, unfit, no_time, other")
+
+
+class AppointmentIn(Body):
+    block: str = Field(max_length=40)
+    starts_at: AwareDatetime
+
+
+class AdjournIn(Body):
+    adjourned_to: dt.date = Field(description="A sitting day after the hearing")
+    appointment: AppointmentIn | None = None
+
+
+class SentenceIn(Body):
+    outcome: str = Field(max_length=30)
+    sentenced_on: dt.date
+
+
 class MalformedBody(Exception):
     """Not JSON, or not a JSON object: a 400, not a field error."""
 
@@ -207,6 +248,10 @@ class SlotsQuery(Query):
 class AuditQuery(Query):
     reference: str | None = Field(None, description="Only this booking's events")
     limit: AuditLimit = 1000
+
+
+class CourtListQuery(Query):
+    date: Day = Field(None, description="Defaults to today")
 
 
 class KpiQuery(Query):

@@ -36,10 +36,12 @@ from ..sms import outbox
 from ..sms.reminders import ReminderPolicy
 from ..text_fields import has_control_characters, one_line
 from . import claims
-from .references import new_reference, normalise_reference
+from .references import normalise_reference, unused_reference
 from .slots import SlotRules, earliest_allowed, find_slot, free_slots, is_on_grid, latest_allowed
 
 POSITIVE_RESULTS = {TestResult.OPIATES, TestResult.COCAINE, TestResult.BOTH}
+# The assessments the Drugs Act requires after a positive test.
+REQUIRED = {Requirement.INITIAL, Requirement.FOLLOW_UP}
 ALTERNATIVES = 5
 
 
@@ -74,13 +76,20 @@ def get_booking(reference: str) -> Booking:
     return booking
 
 
-def validate_details(
-    details: BookingDetails, by: User, now: dt.datetime, allow_test_numbers: bool
-) -> BookingDetails:
-    """The details cleaned up, or InvalidField naming every field that is wrong."""
-    errors: dict[str, str] = {}
-    custody_record = one_line(details.custody_record)
-    person_name = one_line(details.person_name)
+@dataclass
+class Person:
+    """Who the appointment (or court record) is for, and how to text them."""
+
+    custody_record: str
+    person_name: str
+    mobile: str | None
+    sms_consent: bool
+
+
+def validate_person(person: Person, allow_test_numbers: bool, errors: dict[str, str]) -> Person:
+    """The person's fields cleaned up; what is wrong with them is added to `errors`."""
+    custody_record = one_line(person.custody_record)
+    person_name = one_line(person.person_name)
     if has_control_characters(custody_record):
         errors["custody_record"] = "Enter the custody record number on one line, as printed"
     elif not 1 <= len(custody_record) <= 40:
@@ -91,16 +100,44 @@ def validate_details(
         errors["person_name"] = "Enter the person's full name (up to 100 characters)"
 
     mobile = None
-    if details.mobile and details.mobile.strip():
+    if person.mobile and person.mobile.strip():
         try:
-            mobile = normalise_mobile(details.mobile, allow_test_numbers)
+            mobile = normalise_mobile(person.mobile, allow_test_numbers)
         except InvalidMobile as refusal:
             errors["mobile"] = str(refusal)
-    if details.sms_consent and mobile is None and "mobile" not in errors:
+    if person.sms_consent and mobile is None and "mobile" not in errors:
         errors["mobile"] = "Enter a mobile number, or record that the person does not want texts"
+    return Person(custody_record, person_name, mobile, bool(person.sms_consent))
+
+
+def validate_details(
+    details: BookingDetails,
+    by: User,
+    now: dt.datetime,
+    allow_test_numbers: bool,
+    *,
+    suitability: bool = False,
+) -> BookingDetails:
+    """The details cleaned up, or InvalidField naming every field that is wrong.
+
+    A `suitability` appointment comes only from adjourning a suitability assessment
+    (booking.court), which says so; no test goes with it."""
+    errors: dict[str, str] = {}
+    person = validate_person(
+        Person(details.custody_record, details.person_name, details.mobile, details.sms_consent),
+        allow_test_numbers,
+        errors,
+    )
+    custody_record, person_name, mobile = person.custody_record, person.person_name, person.mobile
 
     if details.requirement not in set(Requirement):
         errors["requirement"] = "Choose initial, follow-up or voluntary"
+    elif (details.requirement == Requirement.SUITABILITY) != suitability:
+        errors["requirement"] = (
+            "A suitability appointment is booked by adjourning the suitability assessment"
+            if not suitability
+            else "A suitability assessment's appointment has the requirement suitability"
+        )
     elif details.requirement == Requirement.FOLLOW_UP and not permissions.may(
         by, permissions.FOLLOW_UP
     ):
@@ -108,9 +145,7 @@ def validate_details(
 
     if details.test_result not in set(TestResult):
         errors["test_result"] = "Choose the test result"
-    elif details.requirement != Requirement.VOLUNTARY and details.test_result not in (
-        POSITIVE_RESULTS
-    ):
+    elif details.requirement in REQUIRED and details.test_result not in POSITIVE_RESULTS:
         errors["test_result"] = (
             "A required assessment needs a positive test: book a voluntary assessment instead"
         )
@@ -119,12 +154,15 @@ def validate_details(
 
     if details.tested_at > now + dt.timedelta(minutes=5):
         errors["tested_at"] = "The time of the test must be in the past"
-    elif details.requirement != Requirement.FOLLOW_UP and details.tested_at < now - dt.timedelta(
-        days=28
-    ):
+    elif details.requirement in (
+        Requirement.INITIAL,
+        Requirement.VOLUNTARY,
+    ) and details.tested_at < now - dt.timedelta(days=28):
         errors["tested_at"] = "The test must have been taken in the last 28 days"
 
-    if not db.session.scalar(select(exists().where(Block.code == details.arrest_block))):
+    if not db.session.scalar(
+        select(exists().where(places.CUSTODY, Block.code == details.arrest_block))
+    ):
         errors["arrest_block"] = "Choose the block where the person was arrested"
 
     if errors:
@@ -251,11 +289,13 @@ def book(
     rules: SlotRules,
     allow_test_numbers: bool,
     reminders: ReminderPolicy | None = None,
+    suitability: bool = False,
 ) -> Booking:
-    """Book an appointment in a free slot and issue notice version 1."""
+    """Book an appointment in a free slot and issue notice version 1 (none for a
+    `suitability` appointment, which booking.court books: the Drugs Act has no part in it)."""
     block = places.block_with_code(block_code)
     try:
-        details = validate_details(details, by, now, allow_test_numbers)
+        details = validate_details(details, by, now, allow_test_numbers, suitability=suitability)
     except InvalidField as refusal:
         if block is None:  # name every wrong field at once
             refusal.errors = {"block": "Unknown block"} | refusal.errors
@@ -269,7 +309,7 @@ def book(
     else:
         arrest_block = get_block(details.arrest_block, "arrest_block")
     booking = Booking(
-        reference=_unused_reference(),
+        reference=unused_reference(),
         status=BookingStatus.BOOKED,
         custody_record=details.custody_record,
         person_name=details.person_name,
@@ -293,17 +333,11 @@ def book(
     # The messages first: their opt-out check then finds nothing waiting to be flushed, and
     # the rest is written in one flush.
     outbox.queue(booking, MessageKind.CONFIRMATION, now, reminders)
-    _issue_notice(booking, now, by)
+    if booking.has_notice:
+        _issue_notice(booking, now, by)
     audit.record(audit.Action.CREATED, now, by, booking)
     db.session.flush()
     return booking
-
-
-def _unused_reference() -> str:
-    while True:
-        reference = new_reference()
-        if not db.session.scalar(select(exists().where(Booking.reference == reference))):
-            return reference
 
 
 def _require_live(booking: Booking) -> None:
@@ -336,10 +370,11 @@ def rearrange(
     _check_slot_time(rules, now, block, starts_at, booking.disputed, booking.tested_at)
     before = f"{booking.block.code} {booking.starts_at.isoformat()}"
     _claim_slot(booking, rules, now, block, starts_at)
-    booking.notice_version += 1
     booking.sequence += 1
     booking.updated_at = now
-    _issue_notice(booking, now, by)
+    if booking.has_notice:
+        booking.notice_version += 1
+        _issue_notice(booking, now, by)
     outbox.cancel_pending(booking)
     outbox.queue(booking, MessageKind.CHANGED, now, reminders)
     audit.record(audit.Action.REARRANGED, now, by, booking, detail=f"from {before}")

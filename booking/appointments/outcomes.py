@@ -129,7 +129,10 @@ def record_outcome(booking: Booking, outcome: str, *, by: User, now: dt.datetime
 def police_to_be_informed(arrest_block_ids: list[int] | None = None) -> list[Booking]:
     """Non-attendances and early leavings the police have not yet been told of."""
     query = select(Booking).where(
-        Booking.status.in_(POLICE_TO_BE_TOLD), Booking.police_informed_at.is_(None)
+        Booking.status.in_(POLICE_TO_BE_TOLD),
+        Booking.police_informed_at.is_(None),
+        # A missed suitability appointment is the court's business, not the police's.
+        Booking.requirement != Requirement.SUITABILITY,
     )
     if arrest_block_ids:
         query = query.where(Booking.arrest_block_id.in_(arrest_block_ids))
@@ -142,7 +145,7 @@ def mark_police_informed(booking: Booking, *, by: User, now: dt.datetime) -> Boo
         raise NotAllowed(
             "Only a sergeant, worker or coordinator records that the police were told."
         )
-    if booking.status not in POLICE_TO_BE_TOLD:
+    if booking.status not in POLICE_TO_BE_TOLD or booking.requirement == Requirement.SUITABILITY:
         raise InvalidField(
             "There is nothing to tell the police.",
             {"reference": "Only a non-attendance or early leaving is reported"},

@@ -2,6 +2,11 @@
 
 import secrets
 
+from sqlalchemy import exists, select
+
+from ..extensions import db
+from ..models import Booking, SuitabilityAssessment
+
 # No 0/O or 1/I, which are misheard and misread.
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 LENGTH = 8
@@ -19,3 +24,18 @@ def normalise_reference(raw: str) -> str:
     if len(chars) == LENGTH:
         return f"{chars[:4]}-{chars[4:]}"
     return raw.strip().upper()
+
+
+def unused_reference() -> str:
+    """A new reference that no booking or suitability assessment has: one reference names one
+    thing, wherever it is looked up."""
+    while True:
+        reference = new_reference()
+        taken = db.session.scalar(
+            select(
+                exists().where(Booking.reference == reference)
+                | exists().where(SuitabilityAssessment.reference == reference)
+            )
+        )
+        if not taken:
+            return reference

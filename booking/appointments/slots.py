@@ -236,7 +236,8 @@ def free_slots(
 ) -> list[Slot]:
     """The earliest free slots, earliest first; slots that start together nearest first to the
     block coded `near` when given, then by block code."""
-    query = select(Block.id, Block.code, Block.timezone)
+    # Custody blocks only: no appointment is ever offered at a court.
+    query = select(Block.id, Block.code, Block.timezone).where(place_data.CUSTODY)
     codes = list(block_codes or [])
     if codes:
         query = query.where(Block.code.in_(codes))

@@ -22,8 +22,9 @@ from zoneinfo import ZoneInfo
 from icalendar import Event
 from sqlalchemy import func, or_, select
 
+from .. import places
 from ..extensions import db
-from ..models import Block, Booking, BookingStatus, Shift, Worker
+from ..models import Block, Booking, BookingStatus, PlaceKind, Shift, Worker
 from .ics import (
     CalendarFile,
     _appointment_event,
@@ -149,12 +150,13 @@ def worker_feed(worker: Worker, now: dt.datetime, public_base_url: str) -> Calen
             Block.timezone,
             Block.name,
             Block.address,
+            Block.kind,
         )
         .join(Block, Shift.block_id == Block.id)
         .where(Shift.worker_id == worker.id, *_shifts_in_window(now))
         .order_by(Shift.starts_at, Shift.id)
     )
-    for shift_id, sequence, updated_at, starts_at, ends_at, tzid, name, address in shifts:
+    for shift_id, sequence, updated_at, starts_at, ends_at, tzid, name, address, kind in shifts:
         tzids.add(tzid)
         events.append(
             _shift_text(
@@ -165,7 +167,7 @@ def worker_feed(worker: Worker, now: dt.datetime, public_base_url: str) -> Calen
                 starts_at,
                 ends_at,
                 tzid,
-                f"On site at {name}",
+                f"Court duty at {name}" if kind == PlaceKind.COURT else f"On site at {name}",
                 _place(name, address),
             )
         )
@@ -281,7 +283,7 @@ def worker_for_token(token: str) -> Worker | None:
 def block_for_token(token: str) -> Block | None:
     if not token:
         return None
-    return db.session.scalar(select(Block).where(Block.calendar_token == token))
+    return db.session.scalar(select(Block).where(places.CUSTODY, Block.calendar_token == token))
 
 
 def feed_token(owner: Worker | Block) -> str:

@@ -13,6 +13,7 @@ import random
 
 from sqlalchemy import select
 
+from .. import places
 from ..appointments.references import new_reference
 from ..clock import LONDON, local_midnight
 from ..extensions import db
@@ -90,8 +91,11 @@ def load(now: dt.datetime, sergeant: User, worker_user: User) -> int:
     today = now.astimezone(LONDON).date()
     first_day = today - dt.timedelta(days=HISTORY_DAYS)
     rota.generate(first_day, today - dt.timedelta(days=1), now=now)
+    # Appointments are at custody blocks only, never in court duty.
     shifts = db.session.scalars(
-        select(Shift).where(Shift.starts_at >= local_midnight(first_day), Shift.ends_at < now)
+        select(Shift)
+        .join(Shift.block)
+        .where(places.CUSTODY, Shift.starts_at >= local_midnight(first_day), Shift.ends_at < now)
     ).all()
     blocks = {shift.block_id: shift.block for shift in shifts}
     made = 0

@@ -1,4 +1,5 @@
-"""The demonstration data: the six West Midlands custody blocks, a team, a rota and users.
+"""The demonstration data: the six West Midlands custody blocks, the magistrates' courts, a
+team, a rota and users.
 
 Everything personal here is invented. Running `load` again changes nothing.
 """
@@ -12,7 +13,7 @@ from sqlalchemy import select
 from ..accounts.users import create_user, find_by_email
 from ..clock import LONDON
 from ..extensions import db
-from ..models import Block, CoverRule, Role, Worker
+from ..models import Block, CoverRule, PlaceKind, Role, Worker
 from ..rota import generate as rota
 from . import history as demo_history
 
@@ -81,6 +82,50 @@ BLOCKS = [
     ),
 ]
 
+# The West Midlands magistrates' courts that hear criminal cases (checked against GOV.UK's
+# court finder): code, name, address, and the venue label and short address the places table
+# needs (no text ever names a court: appointments are never offered there).
+COURTS = [
+    (
+        "birmingham-magistrates",
+        "Birmingham Magistrates' Court",
+        "Victoria Law Courts, Corporation Street, Birmingham B4 6QA",
+        "Corporation Street",
+        "Corporation St, B4 6QA",
+    ),
+    (
+        "coventry-magistrates",
+        "Coventry Magistrates' Court",
+        "Little Park Street, Coventry CV1 2SQ",
+        "Little Park Street",
+        "Little Park St, CV1 2SQ",
+    ),
+    (
+        "wolverhampton-magistrates",
+        "Wolverhampton Magistrates' Court",
+        "North Street, Wolverhampton WV1 1RA",
+        "North Street",
+        "North St, WV1 1RA",
+    ),
+    (
+        "walsall-magistrates",
+        "Walsall Magistrates' Court",
+        "Stafford Street, Walsall WS2 8HA",
+        "Stafford Street",
+        "Stafford St, WS2 8HA",
+    ),
+    (
+        "dudley-magistrates",
+        "Dudley Magistrates' Court",
+        "The Inhedge, Dudley DY1 1RY",
+        "The Inhedge",
+        "The Inhedge, DY1 1RY",
+    ),
+]
+# Court duty: the courts sit Monday to Friday; bank holidays have no rules, so no duty.
+COURT_DAYS = range(0, 5)
+COURT_START, COURT_END = dt.time(9, 0), dt.time(17, 0)
+
 # Two workers per block, and two who cover anywhere at weekends. Invented names.
 TEAM = [
     ("Amira Clarke", "perry-barr"),
@@ -98,11 +143,46 @@ TEAM = [
     ("Jade Cooper", "perry-barr"),
     ("Marcus Hale", "coventry"),
 ]
+# One court duty worker per court. Invented names.
+COURT_TEAM = [
+    ("Rosa Delgado", "birmingham-magistrates"),
+    ("Kwame Mensah", "coventry-magistrates"),
+    ("Beth Lowry", "wolverhampton-magistrates"),
+    ("Imran Qureshi", "walsall-magistrates"),
+    ("Sian Rees", "dudley-magistrates"),
+]
 DEMO_WORKER_NAME = "Amira Clarke"
 
 
+def court(row: tuple) -> Block:
+    """A court from a row of COURTS, with its court duty cover rules."""
+    code, name, address, venue, short_address = row
+    return Block(
+        code=code,
+        kind=PlaceKind.COURT,
+        name=name,
+        address=address,
+        venue_label=venue,
+        short_address=short_address,
+        high_activity=False,
+        timezone="Europe/London",
+        cover_rules=[CoverRule(weekday=d, starts=COURT_START, ends=COURT_END) for d in COURT_DAYS],
+    )
+
+
+def _load_courts() -> bool:
+    """The courts and their duty team, once (a demo loaded before courts existed gets them)."""
+    if db.session.scalar(select(Block.id).where(Block.kind == PlaceKind.COURT).limit(1)):
+        return False
+    courts = {row[0]: court(row) for row in COURTS}
+    db.session.add_all(courts.values())
+    db.session.add_all(Worker(name=name, home_block=courts[code]) for name, code in COURT_TEAM)
+    db.session.flush()
+    return True
+
+
 def _load_blocks() -> bool:
-    if db.session.scalar(select(Block.id).limit(1)) is not None:
+    if db.session.scalar(select(Block.id).where(Block.kind == PlaceKind.CUSTODY).limit(1)):
         return False
     for code, name, address, venue, short_address, high_activity in BLOCKS:
         block = Block(
@@ -122,7 +202,9 @@ def _load_blocks() -> bool:
 
 
 def _load_team(now: dt.datetime) -> None:
-    if db.session.scalar(select(Worker.id).limit(1)) is not None:
+    if db.session.scalar(
+        select(Worker.id).join(Worker.home_block).where(Block.kind == PlaceKind.CUSTODY)
+    ):
         return
     blocks = {b.code: b for b in db.session.scalars(select(Block))}
     for name, block_code in TEAM:
@@ -156,6 +238,7 @@ def load(now: dt.datetime) -> bool:
     """Load the demo (with three months of past appointments); True if anything was created."""
     created = _load_blocks()
     _load_team(now)
+    created = _load_courts() or created
     _load_users(now)
     db.session.flush()
     today = now.astimezone(LONDON).date()

@@ -27,6 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import DBAPIError
 
+from .. import places
 from ..clock import LONDON, local_day_span, local_midnight
 from ..extensions import db
 from ..models import Block, Booking, BookingStatus, Message, MessageStatus, Requirement, Shift
@@ -174,7 +175,11 @@ def build(
     """Figures over appointments starting between `start` and `end` (inclusive, local dates)."""
     first, after = _bounds(start, end)
     months = _months(first, after)
-    codes = dict(db.session.execute(select(Block.id, Block.code).order_by(Block.code)).all())
+    codes = dict(
+        db.session.execute(
+            select(Block.id, Block.code).where(places.CUSTODY).order_by(Block.code)
+        ).all()
+    )
     block_column = Booking.arrest_block_id if block_by == BY_ARREST_BLOCK else Booking.block_id
     included = [id_ for id_, code in codes.items() if not block_code or code == block_code]
     if not months:  # an end before the start: nothing to count

@@ -72,8 +72,12 @@ def _add_waits(appointments, codes, months, total, by_block, by_month, rows) -> 
 
 def _counted_waits(a) -> tuple:
     """Conditions for the appointments whose wait from test counts: not cancelled (never
-    kept), and not follow-ups (they keep their initial assessment's test time)."""
-    return (a.status != BookingStatus.CANCELLED, a.requirement != Requirement.FOLLOW_UP)
+    kept), and not follow-ups (they keep their initial assessment's test time) nor suitability
+    appointments (no test went before them)."""
+    return (
+        a.status != BookingStatus.CANCELLED,
+        a.requirement.not_in((Requirement.FOLLOW_UP, Requirement.SUITABILITY)),
+    )
 
 
 def _median(hours_at: dict[int, float], n: int) -> float:

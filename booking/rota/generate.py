@@ -96,6 +96,7 @@ def generate(
     on two blocks at once, in an absence, or over `max_hours_per_week`.
     New shifts are stamped `now`; the caller commits. Returns the number of shifts created.
     """
+    # Every place: custody cover and court duty are rostered alike.
     blocks = db.session.scalars(select(Block).order_by(Block.code)).all()
     workers = db.session.scalars(
         select(Worker).where(Worker.active.is_(True)).order_by(Worker.id)

@@ -212,7 +212,8 @@ def cover_picture(
     view: tuple[dt.time, dt.time] | None = None,
     blocks: Sequence[Block] | None = None,
 ) -> CoverPicture:
-    """Every block's cover, gaps and out-of-hours bookings, Monday to Sunday of a week.
+    """Every place's cover, gaps and out-of-hours bookings, Monday to Sunday of a week
+    (custody blocks, then the courts' court duty).
 
     Follow-up assessments are left out of the booking counts: a worker books them at the
     initial assessment, so the gap did not produce them. Cancelled bookings count: the gap
@@ -221,7 +222,8 @@ def cover_picture(
     monday = monday_of(monday)
     dates = week_dates(monday)
     if blocks is None:
-        blocks = places.blocks_by_name()
+        # The rota's own picture: court duty beside custody cover.
+        blocks = places.places_by_name()
     # Wide enough for any block's time zone; each day is cut to its block's local day below.
     range_start = local_midnight(monday) - dt.timedelta(days=1)
     range_end = local_midnight(monday + dt.timedelta(days=7)) + dt.timedelta(days=1)
@@ -238,7 +240,8 @@ def cover_picture(
     for block_id, tested_at in db.session.execute(
         select(Booking.arrest_block_id, Booking.tested_at).where(
             Booking.arrest_block_id.in_(block_ids),
-            Booking.requirement != Requirement.FOLLOW_UP,
+            # Follow-ups and suitability appointments were not produced by a gap.
+            Booking.requirement.not_in((Requirement.FOLLOW_UP, Requirement.SUITABILITY)),
             Booking.tested_at >= range_start,
             Booking.tested_at < range_end,
         )

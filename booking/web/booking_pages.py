@@ -335,6 +335,8 @@ def booking(reference: str):
 @roles_required(permissions.BOOKING)
 def notice(reference: str):
     found = _booking_or_404(reference)
+    if not found.has_notice:
+        abort(404)  # no written notice goes with a suitability appointment
     html = render_notice(found)
     audit.record(audit.Action.NOTICE_PRINTED, clock.now(), current_user, found)
     db.session.commit()

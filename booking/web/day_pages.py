@@ -26,7 +26,7 @@ from ..appointments import outcomes, queries
 from ..clock import LONDON
 from ..errors import InvalidField, NotAllowed, SlotTaken
 from ..extensions import db
-from ..models import Booking, Role, Worker
+from ..models import Booking, Requirement, Role, Worker
 from ..rota import queries as rota_queries
 from . import web
 from .auth import roles_required
@@ -204,7 +204,11 @@ def _outcome_message(found: Booking, previous: str) -> str:
         )
     else:
         message = f"Outcome of {found.reference} recorded: {now_named}."
-    if found.status in outcomes.POLICE_TO_BE_TOLD and found.police_informed_at is None:
+    if (
+        found.status in outcomes.POLICE_TO_BE_TOLD
+        and found.requirement != Requirement.SUITABILITY
+        and found.police_informed_at is None
+    ):
         message += " The police must be told: it is on the list of non-attendances to report."
     elif _follow_up_open(found):
         message += " Now book the follow-up assessment, or record that none is needed."

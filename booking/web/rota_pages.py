@@ -121,7 +121,7 @@ def _part_of_day(absence: Absence, day_start: dt.datetime, day_end: dt.datetime)
 def add_shift():
     """Extra cover: a worker at a block for some hours of a date."""
     initial = _prefill_from_query() if request.method == "GET" else None
-    form = ShiftForm.with_choices(_active_workers(), places.blocks_by_name(), data=initial)
+    form = ShiftForm.with_choices(_active_workers(), places.places_by_name(), data=initial)
     if form.validate_on_submit():
         chosen = _shift_answers(form)
         if chosen is not None:
@@ -155,7 +155,7 @@ def edit_shift(shift_id: int):
     week = _local_date(shift.starts_at, shift.block)
     initial = _shift_data(shift) if request.method == "GET" else None
     form = ShiftForm.with_choices(
-        _active_workers(shift.worker), places.blocks_by_name(), data=initial
+        _active_workers(shift.worker), places.places_by_name(), data=initial
     )
     if form.validate_on_submit():
         chosen = _shift_answers(form)
@@ -454,9 +454,10 @@ def _chosen_worker(field) -> Worker | None:
 def _shift_answers(form: ShiftForm) -> tuple[Worker, Block, dt.datetime, dt.datetime] | None:
     """The worker, block and instants the form names; None with errors on the fields."""
     worker = _chosen_worker(form.worker)
-    block = places.block_with_code(form.block.data)
+    # Shifts are custody cover or court duty alike.
+    block = places.place_with_code(form.block.data)
     if block is None:
-        form.block.errors = [*form.block.errors, "Choose a custody block from the list"]
+        form.block.errors = [*form.block.errors, "Choose a block or court from the list"]
         return None
     span = form.span(ZoneInfo(block.timezone))
     if worker is None or span is None:

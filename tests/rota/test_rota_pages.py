@@ -266,7 +266,7 @@ def test_an_empty_shift_form_names_every_answer_missing(coordinator, form):
     assert shown.title.startswith("Error: ")
     assert shown.error_links == [
         ("#worker", "Choose the worker"),
-        ("#block", "Choose the custody block"),
+        ("#block", "Choose the custody block or court"),
         ("#date-day", "Enter the date of the shift"),
         ("#starts", "Enter the start time"),
         ("#ends", "Enter the end time"),

@@ -76,10 +76,10 @@ class ShiftForm(FlaskForm):
         validators=[InputRequired(message="Choose the worker")],
     )
     block = SelectField(
-        "Custody block",
+        "Custody block or court",
         widget=GovSelect(),
         validate_choice=False,
-        validators=[InputRequired(message="Choose the custody block")],
+        validators=[InputRequired(message="Choose the custody block or court")],
     )
     # The summary links to the first box, which is where the GOV.UK pattern puts the focus.
     date = DayMonthYearField(
