@@ -283,7 +283,7 @@ def test_the_texts_about_a_suitability_appointment_say_nothing_telling(
         record, users, clock, dt.date(2027, 1, 29), Appointment("stechford", local(2027, 1, 21, 10))
     ).booking
     for kind in MessageKind:
-        text = render(kind, booking)
+        text = render(kind, booking, phone="0121 496 0000")
         assert TELLING.search(text) is None, text
         assert COURT_WORDS.search(text) is None, text
 
