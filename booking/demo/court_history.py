@@ -139,13 +139,17 @@ def load(now: dt.datetime, worker_user: User, coordinator: User) -> int:
     courts = places.courts_by_code()
     today = now.astimezone(LONDON).date()
     made = 0
-    for day in _dates(today - dt.timedelta(days=HISTORY_DAYS), today - dt.timedelta(days=1)):
+    # Up to today: today's cases too, as far as they have got, and at each court at least
+    # one that stays on today's list (not adjourned to another day).
+    for day in _dates(today - dt.timedelta(days=HISTORY_DAYS), today):
         if not suitability.is_sitting_day(day):
             continue
         for court in courts:
-            for _ in range(demo.rng.choice(BUSY_DAY if court.code == BUSY_COURT else QUIET_DAY)):
-                _one_case(demo, court, day)
-                made += 1
+            cases = demo.rng.choice(BUSY_DAY if court.code == BUSY_COURT else QUIET_DAY)
+            if day == today:
+                made += _one_case(demo, court, day, may_adjourn=False)
+            for _ in range(cases):
+                made += _one_case(demo, court, day)
     made += _upcoming(demo, courts, today)
     _settle_messages(demo)
     db.session.flush()
@@ -186,8 +190,9 @@ def _request(
     )
 
 
-def _one_case(demo: _Demo, court: Block, hearing: dt.date) -> None:
-    """A request for a past hearing, and everything that followed it up to now."""
+def _one_case(demo: _Demo, court: Block, hearing: dt.date, may_adjourn: bool = True) -> int:
+    """A request for a hearing, and everything that followed it up to now; 0 when the
+    request would come after now."""
     rng = demo.rng
     setting = rng.choices([Setting.CUSTODY, Setting.COURT], [11, 9])[0]
     if setting == Setting.CUSTODY:
@@ -202,9 +207,12 @@ def _one_case(demo: _Demo, court: Block, hearing: dt.date) -> None:
     else:
         requested_at = _at(hearing, rng.choice([9, 10, 11, 12, 13]), rng.randrange(0, 60, 5))
         seen_from = requested_at
+    if requested_at > demo.until:
+        return 0
     record = _request(demo, court, hearing, requested_at, setting)
 
-    ending = rng.choices(*zip(*ON_THE_DAY, strict=True))[0]
+    endings = [(end, weight) for end, weight in ON_THE_DAY if may_adjourn or end != "adjourned"]
+    ending = rng.choices(*zip(*endings, strict=True))[0]
     if ending == "completed":
         completed_at = seen_from + dt.timedelta(minutes=rng.randint(30, 100))
         _result(demo, record, completed_at)
@@ -213,6 +221,7 @@ def _one_case(demo: _Demo, court: Block, hearing: dt.date) -> None:
     else:
         _adjourned(demo, record, seen_from, again=True)
     _sentence(demo, record)
+    return 1
 
 
 def _result(demo: _Demo, record: SuitabilityAssessment, completed_at: dt.datetime) -> None:
@@ -221,7 +230,7 @@ def _result(demo: _Demo, record: SuitabilityAssessment, completed_at: dt.datetim
     recorded_at = completed_at + dt.timedelta(minutes=rng.randint(5, 25))
     if recorded_at > demo.until:
         return
-    assessed = rng.choices(["drr", "atr", "both"], [5, 3, 2])[0]
+    assessed = rng.choices(["drr", "atr", "both"], [4, 3, 3])[0]
     findings = {}
     for requirement in ("drr", "atr"):
         if assessed in (requirement, "both"):
@@ -368,16 +377,19 @@ def _sentence(demo: _Demo, record: SuitabilityAssessment) -> None:
         return
     drr = record.drr == Finding.SUITABLE
     atr = record.atr == Finding.SUITABLE
-    drr_made = drr and rng.random() < DRR_MADE
-    atr_made = atr and rng.random() < ATR_MADE
-    if drr_made and atr_made:
-        outcome = SentenceOutcome.DRR_AND_ATR
-    elif drr_made:
+    outcome = None
+    if drr and atr:
+        # Found suitable for both: both requirements, one of them, or neither.
+        roll = rng.random()
+        if roll < DRR_MADE:
+            outcome = SentenceOutcome.DRR_AND_ATR
+        elif roll < ATR_MADE:
+            outcome = SentenceOutcome.ATR
+    elif drr and rng.random() < DRR_MADE:
         outcome = SentenceOutcome.DRR
-    elif atr_made:
+    elif atr and rng.random() < ATR_MADE:
         outcome = SentenceOutcome.ATR
-    else:
-        outcome = rng.choices(*OTHER_SENTENCES)[0]
+    outcome = outcome or rng.choices(*OTHER_SENTENCES)[0]
     suitability.record_sentence(record, outcome, day, by=demo.worker, now=recorded_at)
 
 

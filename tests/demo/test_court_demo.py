@@ -101,6 +101,9 @@ def test_the_demo_worker_has_court_duty_on_their_day_and_in_their_calendar(loade
     assert all(is_working_day(d) and d >= today for d in court_days)
     assert all(d == today or d.weekday() == 3 for d in court_days)
     assert {s.block.code for s in mine} == {demo.DEMO_WORKER_COURT}
+    # Their court's list for today has cases on it.
+    listed = queries.court_list(mine[0].block, today)
+    assert [r for session in listed.values() for r in session]
     # Never two people's duty at once: the court's own worker is elsewhere those days.
     for shift in mine:
         others = [
@@ -217,6 +220,7 @@ def test_the_court_history_obeys_the_domain_rules(app, clock, monkeypatch):
     assert {
         SentenceOutcome.DRR,
         SentenceOutcome.ATR,
+        SentenceOutcome.DRR_AND_ATR,
         SentenceOutcome.OTHER_COMMUNITY_ORDER,
         SentenceOutcome.CUSTODY,
     } <= sentences
