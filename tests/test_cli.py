@@ -14,7 +14,18 @@ from sqlalchemy import func, select
 
 from booking.accounts.users import user_for_token
 from booking.extensions import db
-from booking.models import ApiToken, Block, Shift, User, Worker
+from booking.models import (
+    ApiToken,
+    AuditEvent,
+    Block,
+    Booking,
+    Message,
+    Shift,
+    SuitabilityAdjournment,
+    SuitabilityAssessment,
+    User,
+    Worker,
+)
 from tests.support import count
 
 
@@ -29,15 +40,26 @@ def test_demo_load_twice_changes_nothing_and_prints_the_logins(app):
         "analyst@demo.test",
     ):
         assert email in first.output
-    counts = [count(m) for m in (Block, Worker, User, Shift)]
+    loaded = (
+        Block,
+        Worker,
+        User,
+        Shift,
+        Booking,
+        Message,
+        SuitabilityAssessment,
+        SuitabilityAdjournment,
+        AuditEvent,
+    )
+    counts = [count(m) for m in loaded]
     kinds = db.session.execute(select(Block.kind, func.count()).group_by(Block.kind)).all()
     assert dict(kinds) == {"custody": 6, "court": 5}
-    assert counts[3] > 0
+    assert all(counts), dict(zip(loaded, counts, strict=True))
 
     second = runner.invoke(args=["demo", "load"])
     assert second.exit_code == 0
     assert "nothing changed" in second.output
-    assert [count(m) for m in (Block, Worker, User, Shift)] == counts
+    assert [count(m) for m in loaded] == counts
 
 
 def test_the_demo_worker_has_shifts(app):

@@ -10,11 +10,15 @@ import datetime as dt
 
 from sqlalchemy import select
 
+from .. import places
 from ..accounts.users import create_user, find_by_email
 from ..clock import LONDON
+from ..errors import InvalidField
 from ..extensions import db
-from ..models import Block, CoverRule, PlaceKind, Role, Worker
+from ..models import Block, CoverRule, PlaceKind, Role, SuitabilityAssessment, User, Worker
+from ..rota import changes as rota_changes
 from ..rota import generate as rota
+from . import court_history as demo_court_history
 from . import history as demo_history
 
 DEMO_PASSWORD = "demo-password-2026"
@@ -152,6 +156,9 @@ COURT_TEAM = [
     ("Sian Rees", "dudley-magistrates"),
 ]
 DEMO_WORKER_NAME = "Amira Clarke"
+# The demo worker also sits at this court: today when it sits, and every Thursday ahead.
+DEMO_WORKER_COURT = "birmingham-magistrates"
+DEMO_WORKER_COURT_WEEKDAY = 3
 
 
 def court(row: tuple) -> Block:
@@ -234,16 +241,47 @@ def _load_users(now: dt.datetime) -> None:
             )
 
 
+def _court_days_for_the_demo_worker(today: dt.date, now: dt.datetime, by: User) -> int:
+    """Court duty for the worker who signs in, so their day, calendar feed and the court list
+    show court work: at DEMO_WORKER_COURT today (when it sits) and each Thursday of the
+    rota's weeks, entered on the rota by hand as a coordinator would, before the generator
+    fills the rest around it. A day they are already rostered elsewhere is left as it is."""
+    worker = find_by_email("worker@demo.test").worker
+    court = places.court_with_code(DEMO_WORKER_COURT)
+    if worker is None or court is None:
+        return 0
+    added = 0
+    for day in rota.dates(today, today + dt.timedelta(days=ROTA_DAYS - 1)):
+        if day != today and day.weekday() != DEMO_WORKER_COURT_WEEKDAY:
+            continue
+        # The court's duty hours: none at weekends or on a bank holiday.
+        for window in rota.cover_windows(court, day):
+            try:
+                rota_changes.add_shift(
+                    worker, court, window.starts_at, window.ends_at, now=now, by=by
+                )
+            except InvalidField:
+                continue  # already on the rota then
+            added += 1
+    return added
+
+
 def load(now: dt.datetime) -> bool:
-    """Load the demo (with three months of past appointments); True if anything was created."""
+    """Load the demo (with three months of past appointments and court work); True if
+    anything was created."""
     created = _load_blocks()
     _load_team(now)
     created = _load_courts() or created
     _load_users(now)
     db.session.flush()
     today = now.astimezone(LONDON).date()
+    coordinator = find_by_email("coordinator@demo.test")
+    worker_user = find_by_email("worker@demo.test")
+    court_days = 0
+    if not db.session.scalar(select(SuitabilityAssessment.id).limit(1)):
+        # Court work comes once, with the demo worker's court days.
+        court_days = _court_days_for_the_demo_worker(today, now, coordinator)
     shifts = rota.generate(today, today + dt.timedelta(days=ROTA_DAYS - 1), now=now)
-    history = demo_history.load(
-        now, find_by_email("sergeant@demo.test"), find_by_email("worker@demo.test")
-    )
-    return created or shifts > 0 or history > 0
+    history = demo_history.load(now, find_by_email("sergeant@demo.test"), worker_user)
+    court_work = demo_court_history.load(now, worker_user, coordinator)
+    return created or court_days > 0 or shifts > 0 or history > 0 or court_work > 0
