@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from .. import audit, permissions, places
 from ..appointments import bookings
 from ..appointments.references import unused_reference
-from ..appointments.slots import SlotRules
+from ..appointments.slots import Slot, SlotRules, free_slots
 from ..clock import LONDON, local_midnight
 from ..errors import InvalidField, NotAllowed
 from ..extensions import db
@@ -214,6 +214,45 @@ def record_not_completed(
     return assessment
 
 
+def check_adjourned_to(assessment: SuitabilityAssessment, adjourned_to: dt.date) -> None:
+    """InvalidField unless the day is one the assessment's hearing may be adjourned to: a
+    sitting day after the hearing it is listed for now."""
+    if not is_sitting_day(adjourned_to):
+        raise InvalidField("The court does not sit then.", {"adjourned_to": NOT_A_SITTING_DAY})
+    if adjourned_to <= assessment.listed_for:
+        raise InvalidField(
+            "An adjournment is to a later hearing.",
+            {"adjourned_to": "Choose a sitting day after the hearing"},
+        )
+
+
+def appointment_slots(
+    assessment: SuitabilityAssessment,
+    adjourned_to: dt.date,
+    *,
+    now: dt.datetime,
+    rules: SlotRules,
+    lead_working_days: int,
+    after: dt.datetime | None = None,
+    limit: int = 10,
+) -> list[Slot]:
+    """The earliest free slots (from `after`, when given) that an appointment for the
+    assessment adjourned to that day may take: those that end in time for the hearing."""
+    latest_end = latest_appointment_end(adjourned_to, lead_working_days)
+    near = assessment.arrest_block.code if assessment.arrest_block else None
+    return free_slots(
+        rules,
+        now,
+        after=after,
+        # A slot may start no later than its length before the latest end.
+        before=latest_end - rules.length + dt.timedelta(microseconds=1),
+        limit=limit,
+        # As the booking is recorded (see _book_appointment): no test, counted from the request.
+        tested_at=assessment.requested_at,
+        near=near,
+    )
+
+
 def latest_appointment_end(adjourned_to: dt.date, lead_working_days: int) -> dt.datetime:
     """The latest instant an appointment for an assessment adjourned to that day may end: the
     end of the local day `lead_working_days` working days before it."""
@@ -239,13 +278,7 @@ def adjourn(
     may_act_on(by)
     _require_open(assessment)
     hearing = assessment.listed_for
-    if not is_sitting_day(adjourned_to):
-        raise InvalidField("The court does not sit then.", {"adjourned_to": NOT_A_SITTING_DAY})
-    if adjourned_to <= hearing:
-        raise InvalidField(
-            "An adjournment is to a later hearing.",
-            {"adjourned_to": "Choose a sitting day after the hearing"},
-        )
+    check_adjourned_to(assessment, adjourned_to)
 
     booking = None
     if appointment is not None:
