@@ -38,7 +38,7 @@ from ..models import (
     User,
 )
 from ..sms.reminders import ReminderPolicy
-from ..workdays import is_working_day, nth_working_day_before
+from ..workdays import is_working_day, nth_working_day_after, nth_working_day_before
 
 # An assessment still to be done: its result, its not being done, or an adjournment may follow.
 OPEN = (SuitabilityStatus.REQUESTED, SuitabilityStatus.ADJOURNED)
@@ -78,6 +78,16 @@ def may_act_on(user: User) -> None:
 def is_sitting_day(day: dt.date) -> bool:
     """The magistrates' courts sit Monday to Friday, not on bank holidays in England and Wales."""
     return is_working_day(day)
+
+
+def sitting_day_after(day: dt.date) -> dt.date:
+    """The next day the courts sit."""
+    return nth_working_day_after(day, 1)
+
+
+def sitting_day_before(day: dt.date) -> dt.date:
+    """The last day the courts sat before this one."""
+    return nth_working_day_before(day, 1)
 
 
 def request(
