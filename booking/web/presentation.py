@@ -15,6 +15,7 @@ REQUIREMENT_NAMES = {
     "initial": "Initial assessment",
     "follow_up": "Follow-up assessment",
     "voluntary": "Voluntary assessment",
+    "suitability": "Suitability assessment",
 }
 TEST_RESULT_NAMES = {
     "opiates": "Positive for opiates",

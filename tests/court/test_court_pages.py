@@ -385,6 +385,10 @@ def test_an_adjournment_books_an_appointment_before_the_hearing(
     assert f"{booking.block.code}|{booking.starts_at.isoformat()}" == chosen
     listed = page_of(client.get(response.headers["Location"]))
     assert f"Appointment {booking.reference} booked" in listed.text
+    assert (
+        "Assessment Suitability assessment"
+        in page_of(client.get(f"/bookings/{booking.reference}")).text
+    )
     # The record is now on Tuesday's list, with its appointment.
     tuesday = page_of(
         client.get("/court", query_string={"court": BIRMINGHAM, "date": boxes(TUESDAY)})
