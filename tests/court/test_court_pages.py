@@ -74,6 +74,7 @@ def test_workers_and_coordinators_have_court_in_their_menu_and_others_do_not(app
         client = signed_in(app.test_client(), role)
         links = [text for _, text in page_of(client.get("/")).links]
         assert ("Court" in links) == (role in (Role.WORKER, Role.COORDINATOR)), role
+        assert ("Court duty list" in links) == ("Court" in links), "and on the home page"
 
 
 @pytest.mark.parametrize("role", [Role.SERGEANT, Role.ANALYST])
