@@ -42,7 +42,7 @@ from .presentation import (
     long_date,
 )
 
-# The choices below "No appointment now": in the order GOV.UK puts a "none" answer, last.
+# The last choice of appointment, where GOV.UK puts a "none" answer.
 NO_APPOINTMENT_TEXT = "No appointment now"
 NO_APPOINTMENT_HINT = "The person is assessed at court on the day of the adjourned hearing"
 
@@ -76,7 +76,8 @@ def court_list():
         shown, f"court duty list {court.code} {day.isoformat()}", now, current_user
     )
     db.session.commit()
-    before, after = suitability.sitting_day_before(day), suitability.sitting_day_after(day)
+    days = {"previous": _other_day(court, day, suitability.sitting_day_before, "Previous")}
+    days["next"] = _other_day(court, day, suitability.sitting_day_after, "Next")
     return render_template(
         "court/list.html",
         form=form,
@@ -87,18 +88,22 @@ def court_list():
         today=today,
         sitting=suitability.is_sitting_day(day),
         sessions=sessions,
-        previous_day={
-            "href": _list_url(court, before),
-            "text": "Previous sitting day",
-            "labelText": long_date(before),
-        },
-        next_day={
-            "href": _list_url(court, after),
-            "text": "Next sitting day",
-            "labelText": long_date(after),
-        },
+        other_days=days,
         today_href=_list_url(court, today),
     )
+
+
+def _other_day(court: Block, day: dt.date, step, text: str) -> dict | None:
+    """A link to the list of the sitting day before or after, if the calendar has one."""
+    try:
+        other = step(day)
+    except OverflowError:
+        return None
+    return {
+        "href": _list_url(court, other),
+        "text": f"{text} sitting day",
+        "labelText": long_date(other),
+    }
 
 
 def _default_court(courts: list[Block], today: dt.date) -> str | None:
@@ -159,7 +164,7 @@ def request_suitability():
 
 def _request_defaults(courts: list[Block]) -> dict[str, object]:
     """The court and day of the list the request was started from, else today at the worker's
-    court; a worker who requests it in custody is at the block where the person is held."""
+    court."""
     today = clock.now().astimezone(LONDON).date()
     codes = {court.code for court in courts}
     court = request.args.get("court")

@@ -519,3 +519,25 @@ def test_every_page_showing_a_record_records_the_view(client, worker, requested)
 
 def test_an_unknown_reference_is_not_found(client, worker):
     assert client.get("/court/suitability/ZZZZ-ZZZZ").status_code == 404
+
+
+def test_dates_at_the_ends_of_the_calendar_are_answered_never_failed_on(
+    client, worker, requested, blocks
+):
+    record = requested()
+    first, last = ["1", "1", "0001"], ["31", "12", "9999"]
+    for date in (first, last):
+        # The list of the first or last day there is, with no link to a day beyond it.
+        response = client.get("/court", query_string={"court": BIRMINGHAM, "date": date})
+        assert response.status_code == 200, date
+    # Before the hearing, refused; far ahead, no appointment in the booking window ends in time.
+    response = client.post(url(record, "adjourn"), data={"adjourned_to": first, "show": "y"})
+    assert response.status_code == 400
+    response = client.post(url(record, "adjourn"), data={"adjourned_to": last, "show": "y"})
+    assert response.status_code == 200
+    assert page_of(response).radios["appointment"] == ["none"]
+    response = client.post("/court/suitability/new", data=request_form(hearing_date=first))
+    assert response.status_code == 400
+    response = client.post(url(record, "sentence"), data={"outcome": "drr", "sentenced_on": first})
+    assert response.status_code == 400
+    assert unchanged(record) and count(SuitabilityAssessment) == 1
