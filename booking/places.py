@@ -39,6 +39,11 @@ def courts_by_code() -> list[Block]:
     return list(db.session.scalars(select(Block).where(COURT).order_by(Block.code)))
 
 
+def courts_by_name() -> list[Block]:
+    """Every magistrates' court, in the order people read a list of them."""
+    return list(db.session.scalars(select(Block).where(COURT).order_by(Block.name)))
+
+
 def court_with_code(code: str) -> Block | None:
     """The court with that code (None for a custody block's)."""
     return db.session.scalar(select(Block).where(COURT, Block.code == code))

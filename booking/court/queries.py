@@ -1,4 +1,5 @@
-"""The reads of court work: a suitability assessment by reference, and a court's duty list."""
+"""The reads of court work: a suitability assessment by reference, a court's duty list, and
+the court where a worker is on court duty."""
 
 from __future__ import annotations
 
@@ -10,7 +11,15 @@ from sqlalchemy.orm import selectinload
 from ..appointments.references import normalise_reference
 from ..errors import NotFound
 from ..extensions import db
-from ..models import Block, Session, SuitabilityAdjournment, SuitabilityAssessment
+from ..models import (
+    Block,
+    PlaceKind,
+    Session,
+    SuitabilityAdjournment,
+    SuitabilityAssessment,
+    Worker,
+)
+from ..rota.queries import shifts_on
 
 
 def assessment(reference: str) -> SuitabilityAssessment:
@@ -44,3 +53,12 @@ def court_list(court: Block, day: dt.date) -> dict[Session, list[SuitabilityAsse
     for record in found:
         sessions[Session(record.session)].append(record)
     return sessions
+
+
+def duty_court(worker: Worker, day: dt.date) -> Block | None:
+    """The court where the worker is rostered for court duty on that local day (the first, if
+    several), or None."""
+    for shift in shifts_on(worker, day):
+        if shift.block.kind == PlaceKind.COURT:
+            return shift.block
+    return None

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from .. import audit, permissions, places
 from ..appointments import bookings
 from ..appointments.references import unused_reference
-from ..appointments.slots import SlotRules
+from ..appointments.slots import Slot, SlotRules, free_slots
 from ..clock import LONDON, local_midnight
 from ..errors import InvalidField, NotAllowed
 from ..extensions import db
@@ -38,7 +38,7 @@ from ..models import (
     User,
 )
 from ..sms.reminders import ReminderPolicy
-from ..workdays import is_working_day, nth_working_day_before
+from ..workdays import is_working_day, nth_working_day_after, nth_working_day_before
 
 # An assessment still to be done: its result, its not being done, or an adjournment may follow.
 OPEN = (SuitabilityStatus.REQUESTED, SuitabilityStatus.ADJOURNED)
@@ -78,6 +78,16 @@ def may_act_on(user: User) -> None:
 def is_sitting_day(day: dt.date) -> bool:
     """The magistrates' courts sit Monday to Friday, not on bank holidays in England and Wales."""
     return is_working_day(day)
+
+
+def sitting_day_after(day: dt.date) -> dt.date:
+    """The next day the courts sit."""
+    return nth_working_day_after(day, 1)
+
+
+def sitting_day_before(day: dt.date) -> dt.date:
+    """The last day the courts sat before this one."""
+    return nth_working_day_before(day, 1)
 
 
 def request(
@@ -214,6 +224,45 @@ def record_not_completed(
     return assessment
 
 
+def check_adjourned_to(assessment: SuitabilityAssessment, adjourned_to: dt.date) -> None:
+    """InvalidField unless the day is one the assessment's hearing may be adjourned to: a
+    sitting day after the hearing it is listed for now."""
+    if not is_sitting_day(adjourned_to):
+        raise InvalidField("The court does not sit then.", {"adjourned_to": NOT_A_SITTING_DAY})
+    if adjourned_to <= assessment.listed_for:
+        raise InvalidField(
+            "An adjournment is to a later hearing.",
+            {"adjourned_to": "Choose a sitting day after the hearing"},
+        )
+
+
+def appointment_slots(
+    assessment: SuitabilityAssessment,
+    adjourned_to: dt.date,
+    *,
+    now: dt.datetime,
+    rules: SlotRules,
+    lead_working_days: int,
+    after: dt.datetime | None = None,
+    limit: int = 10,
+) -> list[Slot]:
+    """The earliest free slots (from `after`, when given) that an appointment for the
+    assessment adjourned to that day may take: those that end in time for the hearing."""
+    latest_end = latest_appointment_end(adjourned_to, lead_working_days)
+    near = assessment.arrest_block.code if assessment.arrest_block else None
+    return free_slots(
+        rules,
+        now,
+        after=after,
+        # A slot may start no later than its length before the latest end.
+        before=latest_end - rules.length + dt.timedelta(microseconds=1),
+        limit=limit,
+        # As the booking is recorded (see _book_appointment): no test, counted from the request.
+        tested_at=assessment.requested_at,
+        near=near,
+    )
+
+
 def latest_appointment_end(adjourned_to: dt.date, lead_working_days: int) -> dt.datetime:
     """The latest instant an appointment for an assessment adjourned to that day may end: the
     end of the local day `lead_working_days` working days before it."""
@@ -239,13 +288,7 @@ def adjourn(
     may_act_on(by)
     _require_open(assessment)
     hearing = assessment.listed_for
-    if not is_sitting_day(adjourned_to):
-        raise InvalidField("The court does not sit then.", {"adjourned_to": NOT_A_SITTING_DAY})
-    if adjourned_to <= hearing:
-        raise InvalidField(
-            "An adjournment is to a later hearing.",
-            {"adjourned_to": "Choose a sitting day after the hearing"},
-        )
+    check_adjourned_to(assessment, adjourned_to)
 
     booking = None
     if appointment is not None:

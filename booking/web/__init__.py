@@ -7,6 +7,7 @@ web = Blueprint("web", __name__)
 from . import (  # noqa: E402,F401  (routes register on import)
     booking_pages,
     calendar_pages,
+    court_pages,
     day_pages,
     outbox_pages,
     report_pages,

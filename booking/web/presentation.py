@@ -15,6 +15,7 @@ REQUIREMENT_NAMES = {
     "initial": "Initial assessment",
     "follow_up": "Follow-up assessment",
     "voluntary": "Voluntary assessment",
+    "suitability": "Suitability assessment",
 }
 TEST_RESULT_NAMES = {
     "opiates": "Positive for opiates",
@@ -44,6 +45,43 @@ MESSAGE_KIND_NAMES = {
     "same_day": "Reminder on the day",
     "changed": "Change of appointment",
     "cancelled": "Cancellation",
+}
+
+# Court work.
+SESSION_NAMES = {"am": "Morning", "pm": "Afternoon"}
+REQUESTED_BY_NAMES = {
+    "probation": "Probation",
+    "bench": "The bench",
+    "defence": "Defence",
+    "worker": "A worker",
+}
+SETTING_NAMES = {"custody": "In custody, before the hearing", "court": "At court, on the day"}
+SUITABILITY_STATUS_NAMES = {
+    "requested": "To assess",
+    "completed": "Completed",
+    "not_completed": "Not completed",
+    "adjourned": "Adjourned",
+}
+FINDING_NAMES = {
+    "suitable": "Suitable",
+    "not_suitable": "Not suitable",
+    "not_assessed": "Not assessed",
+}
+NOT_COMPLETED_NAMES = {
+    "declined": "The person declined",
+    "not_produced": "The person was not produced",
+    "unfit": "The person was unfit to be assessed",
+    "no_time": "No time before the case was called",
+    "other": "Another reason",
+}
+SENTENCE_NAMES = {
+    "drr": "Drug rehabilitation requirement (DRR)",
+    "atr": "Alcohol treatment requirement (ATR)",
+    "drr_and_atr": "Both a DRR and an ATR",
+    "other_community_order": "Another community order",
+    "custody": "Custody",
+    "other": "Another sentence",
+    "not_known": "Not known",
 }
 
 
@@ -99,6 +137,7 @@ def navigation() -> list[dict]:
         ],
         Role.WORKER: [
             ("web.my_day", "Your day"),
+            ("web.court_list", "Court"),
             ("web.start_booking", "Book an appointment"),
             ("web.bookings", "Appointments"),
             ("web.needs_rearranging", "To rearrange"),
@@ -107,6 +146,7 @@ def navigation() -> list[dict]:
         Role.COORDINATOR: [
             ("web.rota_week", "Rota"),
             ("web.my_day", "Workers’ days"),
+            ("web.court_list", "Court"),
             ("web.bookings", "Appointments"),
             ("web.reports", "Reports"),
             ("web.outbox", "Text messages"),
@@ -133,6 +173,13 @@ def register(app: Flask) -> None:
     app.add_template_global(STATUS_NAMES, "STATUS_NAMES")
     app.add_template_global(MESSAGE_STATUS_NAMES, "MESSAGE_STATUS_NAMES")
     app.add_template_global(MESSAGE_KIND_NAMES, "MESSAGE_KIND_NAMES")
+    app.add_template_global(SESSION_NAMES, "SESSION_NAMES")
+    app.add_template_global(REQUESTED_BY_NAMES, "REQUESTED_BY_NAMES")
+    app.add_template_global(SETTING_NAMES, "SETTING_NAMES")
+    app.add_template_global(SUITABILITY_STATUS_NAMES, "SUITABILITY_STATUS_NAMES")
+    app.add_template_global(FINDING_NAMES, "FINDING_NAMES")
+    app.add_template_global(NOT_COMPLETED_NAMES, "NOT_COMPLETED_NAMES")
+    app.add_template_global(SENTENCE_NAMES, "SENTENCE_NAMES")
 
     @app.context_processor
     def csp_nonce():

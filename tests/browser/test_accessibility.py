@@ -22,6 +22,9 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Rule
 
 from booking.appointments import bookings, outcomes
+from booking.appointments.slots import SlotRules
+from booking.court import suitability
+from booking.court.suitability import SuitabilityRequest
 from booking.extensions import db
 from booking.models import Role
 from tests.browser.conftest import (
@@ -32,7 +35,7 @@ from tests.browser.conftest import (
     write_report,
 )
 from tests.browser.journeys import fill_details, slot_radios
-from tests.support import add_worker, at, on_site
+from tests.support import add_courts, add_worker, at, on_site
 
 pytestmark = pytest.mark.browser
 
@@ -46,7 +49,8 @@ ERROR_STATUSES = {403, 404}
 @pytest.fixture
 def world(users, blocks, clock, book) -> SimpleNamespace:
     """Something on every page: appointments in each state on the worker's day, a colleague,
-    a non-attendance for the police list, a follow-up to decide, a cancelled appointment."""
+    a non-attendance for the police list, a follow-up to decide, a cancelled appointment; and
+    on Birmingham's court duty list, a case to assess, one assessed and one adjourned."""
     me = users[Role.WORKER].worker
     colleague = add_worker("Ellie Barnes", blocks["perry-barr"])
     shifts = []
@@ -62,9 +66,57 @@ def world(users, blocks, clock, book) -> SimpleNamespace:
     bookings.cancel(cancelled, "Remanded in custody", by=users[Role.SERGEANT], now=clock())
     db.session.commit()
 
+    # The court duty list at Birmingham: one to assess from custody, one completed, one
+    # adjourned to Friday with an appointment before it.
+    add_courts()
+    worker = users[Role.WORKER]
+    court_cases = [
+        suitability.request(
+            SuitabilityRequest(
+                court="birmingham-magistrates",
+                hearing_date=THURSDAY,
+                session=session,
+                requested_by="probation",
+                setting="custody",
+                arrest_block="stechford",
+                custody_record=f"20/00{n}000/27",
+                person_name=name,
+                mobile=None,
+                sms_consent=False,
+            ),
+            by=worker,
+            now=clock(),
+            allow_test_numbers=True,
+        )
+        for n, (name, session) in enumerate(
+            [("Court Person", "am"), ("Assessed Person", "am"), ("Adjourned Person", "pm")]
+        )
+    ]
+    db.session.commit()
+
     clock.set(at(THURSDAY, 10, 30))
     outcomes.record_outcome(attended, "attended", by=users[Role.WORKER], now=clock())
     outcomes.record_outcome(missed, "did_not_attend", by=users[Role.WORKER], now=clock())
+    _, assessed, adjourned = court_cases
+    suitability.record_result(
+        assessed,
+        drr="suitable",
+        atr="not_suitable",
+        willing=True,
+        completed_at=clock(),
+        by=worker,
+        now=clock(),
+    )
+    suitability.adjourn(
+        adjourned,
+        FRIDAY,
+        suitability.Appointment("stechford", at(THURSDAY, 15)),
+        by=worker,
+        now=clock(),
+        rules=SlotRules(),
+        lead_working_days=1,
+        allow_test_numbers=True,
+    )
     db.session.commit()
     facts = SimpleNamespace(
         arguments={
@@ -72,6 +124,8 @@ def world(users, blocks, clock, book) -> SimpleNamespace:
             "reference": [b.reference for b in (later, attended, cancelled)],
             "shift_id": [shifts[0].id],
             "user_id": [users[Role.WORKER].id],
+            # To assess, and concluded.
+            "assessment": [court_cases[0].reference, court_cases[1].reference],
         }
     )
     settle()

@@ -25,8 +25,8 @@ from booking.models import (
 )
 from booking.sms.texts import render
 from tests.court.conftest import BIRMINGHAM, HEARING, request_details
-from tests.sms.test_texts import TELLING
-from tests.support import at, count, local, trail, utc
+from tests.sms.test_texts import PHONE, TELLING
+from tests.support import at, count, local, on_site, trail, utc
 
 RULES = SlotRules()
 # What a text about a suitability appointment must never say either.
@@ -283,7 +283,7 @@ def test_the_texts_about_a_suitability_appointment_say_nothing_telling(
         record, users, clock, dt.date(2027, 1, 29), Appointment("stechford", local(2027, 1, 21, 10))
     ).booking
     for kind in MessageKind:
-        text = render(kind, booking, phone="0121 496 0000")
+        text = render(kind, booking, phone=PHONE)
         assert TELLING.search(text) is None, text
         assert COURT_WORDS.search(text) is None, text
 
@@ -418,3 +418,53 @@ def test_a_request_never_concluded_is_purged_after_its_latest_hearing(requested,
     retention.purge(local(2027, 5, 13, 12), 90)
     db.session.refresh(record)
     assert record.person_name is None
+
+
+# Choosing an appointment for an adjournment ----------------------------------------------------
+
+
+def test_the_slots_offered_for_an_adjournment_all_end_in_time_for_the_hearing(
+    requested, users, clock, rostered
+):
+    record = requested()
+    monday = dt.date(2027, 1, 18)
+    # The last day in time: Friday with one working day's lead, Thursday with two.
+    for lead, last_day in [(1, dt.date(2027, 1, 15)), (2, dt.date(2027, 1, 14))]:
+        offered = suitability.appointment_slots(
+            record,
+            monday,
+            now=clock(),
+            rules=RULES,
+            lead_working_days=lead,
+            after=at(last_day, 18),
+            limit=50,
+        )
+        assert offered, "the rota has free slots before the hearing"
+        assert all(slot.ends_at <= latest_appointment_end(monday, lead) for slot in offered)
+        # Up to the end of that day's cover, and nothing from a later day.
+        assert max(slot.ends_at for slot in offered) == at(last_day, 20)
+    # Each one offered is accepted by the adjournment itself.
+    last = offered[-1]
+    adjourn(record, users, clock, monday, Appointment(last.block.code, last.starts_at), lead=2)
+    assert count(Booking) == 1
+
+
+def test_no_slot_is_offered_when_none_can_end_in_time(requested, clock, rostered):
+    record = requested()
+    friday = dt.date(2027, 1, 15)
+    # Two working days before Friday is Wednesday, which has passed: nothing ends in time.
+    assert (
+        suitability.appointment_slots(record, friday, now=clock(), rules=RULES, lead_working_days=2)
+        == []
+    )
+
+
+# The court duty list ---------------------------------------------------------------------------
+
+
+def test_a_worker_on_court_duty_is_at_that_court_that_day(users, courts, blocks, clock):
+    me = users[Role.WORKER].worker
+    on_site(me, blocks["stechford"], at(HEARING, 7), at(HEARING, 9))
+    on_site(me, courts["coventry-magistrates"], at(HEARING, 9), at(HEARING, 17))
+    assert queries.duty_court(me, HEARING).code == "coventry-magistrates"
+    assert queries.duty_court(me, HEARING + dt.timedelta(days=1)) is None
