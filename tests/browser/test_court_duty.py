@@ -152,6 +152,8 @@ def test_a_court_duty_worker_records_todays_list_on_a_phone(open_page, shoot, bi
 
     fill_date(page, "Date of the adjourned hearing", TUESDAY)
     page.get_by_role("button", name="Show appointments before this hearing").tap()
+    # Wait for the new choices: until the page answers, the old page's only radio is "none".
+    expect(monday_first.first).to_be_visible()
     chosen = appointments.get_by_role("radio").first
     chosen_label = page.locator(f"label[for='{chosen.get_attribute('id')}']").inner_text()
     assert chosen_label.startswith("Monday 18 January")
