@@ -388,8 +388,8 @@ def kpi(query: KpiQuery):
     if (end - start).days > MAX_REPORT_DAYS:
         raise BadParameter("end", f"Ask for at most {MAX_REPORT_DAYS} days at a time")
     block_code = query.block or None
-    if block_code:
-        _block_or_404(block_code)
+    if block_code and places.place_with_code(block_code) is None:
+        raise NotFound("No block or court has that code.")
     report = reports.build(start, end, clock.now(), block_code, query.block_by)
     return responses.Kpi.of(report)
 

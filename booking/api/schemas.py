@@ -257,7 +257,7 @@ class CourtListQuery(Query):
 class KpiQuery(Query):
     start: Day = Field(None, description="Defaults to the first of this month")
     end: Day = Field(None, description="Inclusive; defaults to today")
-    block: str | None = Field(None, description="Only this block")
+    block: str | None = Field(None, description="Only this block, or only this court")
     block_by: Annotated[BlockBy, _read(BlockBy, "Use appointment or arrest")] = Field(
         BlockBy.APPOINTMENT, description="Count a booking at its appointment's or arrest's block"
     )

@@ -1,7 +1,10 @@
-"""The commissioner's figures: counts over appointments, per block and month.
+"""The commissioner's figures: counts over appointments, per block and month, and over the
+courts' suitability assessments, per court and month.
 
-Only non-identifying fields are read (status, times, blocks, requirement, message statuses),
-so the figures stay the same after the retention purge, and no row carries personal data.
+Only non-identifying fields are read (status, times, blocks, requirement, message statuses,
+findings and sentences), so the figures stay the same after the retention purge, and no row
+carries personal data. A court has no appointments or cover of its own: its custody figures
+are zero, and a custody block's court figures are.
 
 The database does the counting: one row per block and month comes back, whatever the number
 of appointments, and the totals, blocks and months are sums of those rows. The waits from
@@ -30,7 +33,20 @@ from sqlalchemy.exc import DBAPIError
 from .. import places
 from ..clock import LONDON, local_day_span, local_midnight
 from ..extensions import db
-from ..models import Block, Booking, BookingStatus, Message, MessageStatus, Requirement, Shift
+from ..models import (
+    Block,
+    Booking,
+    BookingStatus,
+    Finding,
+    Message,
+    MessageStatus,
+    Requirement,
+    SentenceOutcome,
+    Shift,
+    SuitabilityAdjournment,
+    SuitabilityAssessment,
+    SuitabilityStatus,
+)
 from ..sms.outbox import OPTED_OUT
 from .waits import _add_waits, _MicrosecondsBetween
 
@@ -65,6 +81,15 @@ class Figures:
     sms_opted_out: int = 0
     cover_hours: float = 0.0
     gap_hours: float = 0.0
+    # Court work, counted at the court: suitability assessments asked for, completed,
+    # adjourned and found suitable, and the treatment requirements the court made.
+    suitability_requested: int = 0
+    suitability_completed: int = 0
+    suitability_adjournments: int = 0
+    suitable_drr: int = 0
+    suitable_atr: int = 0
+    drr_made: int = 0
+    atr_made: int = 0
     # Hours from the test to the appointment, over initial and voluntary assessments not
     # cancelled: worked out over the whole set, as they cannot be summed.
     median_hours_to_appointment: float | None = None
@@ -180,10 +205,18 @@ def build(
             select(Block.id, Block.code).where(places.CUSTODY).order_by(Block.code)
         ).all()
     )
+    court_codes = dict(
+        db.session.execute(
+            select(Block.id, Block.code).where(places.COURT).order_by(Block.code)
+        ).all()
+    )
     block_column = Booking.arrest_block_id if block_by == BY_ARREST_BLOCK else Booking.block_id
     included = [id_ for id_, code in codes.items() if not block_code or code == block_code]
+    courts = [id_ for id_, code in court_codes.items() if not block_code or code == block_code]
+    codes_and_courts = codes | court_codes
+    places_included = included + courts
     if not months:  # an end before the start: nothing to count
-        by_block = {codes[b]: Figures() for b in included}
+        by_block = {codes_and_courts[b]: Figures() for b in places_included}
         return Report(start, end, block_code, block_by, Figures(), by_block, {}, {})
 
     conditions = [Booking.starts_at >= first, Booking.starts_at < after]
@@ -206,14 +239,16 @@ def build(
         .where(*conditions)
         .subquery("appointments")
     )
-    # Every block and month, in order, even those without a single appointment.
-    rows = {(codes[b], month.key): Figures() for b in included for month in months}
+    # Every block (and court) and month, in order, even those without a single appointment.
+    rows = {
+        (codes_and_courts[b], month.key): Figures() for b in places_included for month in months
+    }
 
     def row(block_id: int, month: int) -> Figures:
-        return rows[(codes[block_id], months[month].key)]
+        return rows[(codes_and_courts[block_id], months[month].key)]
 
     total = Figures()
-    by_block = {codes[b]: Figures() for b in included}
+    by_block = {codes_and_courts[b]: Figures() for b in places_included}
     by_month = {month.key: Figures() for month in months}
     # Compiling these queries to machine code (PostgreSQL's JIT) took longer than running
     # them, and sorting and hashing a year of appointments wants more than the default 4 MB.
@@ -221,6 +256,7 @@ def build(
         _add_counts(row, appointments, now)
         _add_messages(row, appointments, (end - start).days + 1)
         _add_cover(row, included, months)
+        _add_court_work(row, courts, months)
         for (code, month), figures in rows.items():
             for group in (total, by_block[code], by_month[month]):
                 group.add(figures)
@@ -323,6 +359,74 @@ def _add_messages(row, appointments, days: int) -> None:
         figures.sms_delivered = delivered
         figures.sms_failed = failed
         figures.sms_opted_out = opted_out
+
+
+def _month_number_of_day(day, months: list[Month], first: int = 0, after: int | None = None):
+    """As _month_number, for a local date: compared with each month's first local day."""
+    after = len(months) if after is None else after
+    if after - first == 1:
+        return literal(first, Integer)
+    middle = (first + after) // 2
+    first_day = months[middle].starts_at.astimezone(LONDON).date()
+    return case(
+        (day < first_day, _month_number_of_day(day, months, first, middle)),
+        else_=_month_number_of_day(day, months, middle, after),
+    )
+
+
+def _add_court_work(row, courts: list[int], months: list[Month]) -> None:
+    """The suitability assessments' figures at each court: each counts in the month of its own
+    event (the request, the result, the adjournment's recording, the sentence)."""
+    if not courts:
+        return
+    first, after = months[0].starts_at, months[-1].ends_at
+    first_day = first.astimezone(LONDON).date()
+    after_day = after.astimezone(LONDON).date()
+    s = SuitabilityAssessment
+    at_courts = s.court_id.in_(courts)
+
+    def counted(month, *conditions, select_from=s, **figures) -> None:
+        query = (
+            select(s.court_id, month.label("month"), *figures.values())
+            .select_from(select_from)
+            .where(at_courts, *conditions)
+            .group_by(s.court_id, "month")
+        )
+        for court_id, number, *counts in db.session.execute(query):
+            for name, count in zip(figures, counts, strict=True):
+                setattr(row(court_id, number), name, count)
+
+    counted(
+        _month_number(s.requested_at, months),
+        s.requested_at >= first,
+        s.requested_at < after,
+        suitability_requested=func.count(),
+    )
+    completed = s.status == SuitabilityStatus.COMPLETED
+    counted(
+        _month_number(s.completed_at, months),
+        completed,
+        s.completed_at >= first,
+        s.completed_at < after,
+        suitability_completed=func.count(),
+        suitable_drr=_count(s.drr == Finding.SUITABLE),
+        suitable_atr=_count(s.atr == Finding.SUITABLE),
+    )
+    a = SuitabilityAdjournment
+    counted(
+        _month_number(a.recorded_at, months),
+        a.recorded_at >= first,
+        a.recorded_at < after,
+        select_from=a.__table__.join(s.__table__, a.assessment_id == s.id),
+        suitability_adjournments=func.count(),
+    )
+    counted(
+        _month_number_of_day(s.sentenced_on, months),
+        s.sentenced_on >= first_day,
+        s.sentenced_on < after_day,
+        drr_made=_count(s.sentence.in_((SentenceOutcome.DRR, SentenceOutcome.DRR_AND_ATR))),
+        atr_made=_count(s.sentence.in_((SentenceOutcome.ATR, SentenceOutcome.DRR_AND_ATR))),
+    )
 
 
 @contextmanager
@@ -452,6 +556,13 @@ CSV_COLUMNS = [
     "sms_opted_out",
     "cover_hours",
     "gap_hours",
+    "suitability_requested",
+    "suitability_completed",
+    "suitability_adjournments",
+    "suitable_drr",
+    "suitable_atr",
+    "drr_made",
+    "atr_made",
 ]
 
 

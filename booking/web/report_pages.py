@@ -63,7 +63,7 @@ class ReportForm(FlaskForm):
         noun="end date",
         description="Appointments on this day are included. For example, 31 5 2027",
     )
-    block = SelectField("Block", widget=GovSelect(), validate_choice=False, default="")
+    block = SelectField("Block or court", widget=GovSelect(), validate_choice=False, default="")
     block_by = RadioField(
         "Count appointments by",
         description="Hours of cover are always those of the block itself",
@@ -86,7 +86,7 @@ class ReportForm(FlaskForm):
 
     def validate_block(self, field):
         if field.data and field.data not in {code for code, _ in field.choices}:
-            raise ValidationError("Choose a block from the list")
+            raise ValidationError("Choose a block or court from the list")
 
     def validate_block_by(self, field):
         if field.data not in {value for value, _ in COUNT_BY}:
@@ -113,13 +113,15 @@ def default_period(now: dt.datetime) -> tuple[dt.date, dt.date]:
     return dt.date(month_index // 12, month_index % 12 + 1, 1), today
 
 
-def _read_form(blocks: list[Block]) -> ReportForm:
+def _read_form(blocks: list[Block], courts: list[Block]) -> ReportForm:
     if request.args:
         form = ReportForm(formdata=request.args)
     else:
         start, end = default_period(clock.now())
         form = ReportForm(formdata=None, data={"start": start, "end": end})
-    form.block.choices = [("", "All blocks")] + [(block.code, block.name) for block in blocks]
+    form.block.choices = [("", "All blocks and courts")] + [
+        (place.code, place.name) for place in blocks + courts
+    ]
     return form
 
 
@@ -178,16 +180,22 @@ def not_attended(figures: Figures) -> int:
     return figures.did_not_attend + figures.left_early
 
 
-def _page(form: ReportForm, report: Report, blocks: list[Block]) -> ReportPage:
+def _page(form: ReportForm, report: Report, blocks: list[Block], courts: list[Block]) -> ReportPage:
     names = {block.code: block.name for block in blocks}
+    court_names = {court.code: court.name for court in courts}
     months = [Month(key, _month_name(key), report.by_month[key]) for key in sorted(report.by_month)]
+    # The appointments and cover are the custody blocks'; the courts have court work only.
     by_block = sorted(
-        (BlockFigures(code, names[code], figures) for code, figures in report.by_block.items()),
+        (
+            BlockFigures(code, names[code], figures)
+            for code, figures in report.by_block.items()
+            if code in names
+        ),
         key=lambda row: row.name,
     )
     return ReportPage(
         report=report,
-        block_name=names.get(report.block_code) if report.block_code else None,
+        block_name=(names | court_names).get(report.block_code) if report.block_code else None,
         months=months,
         blocks=by_block,
         month_chart=_month_chart(months) if months else None,
@@ -251,18 +259,18 @@ def _render(form: ReportForm, page: ReportPage | None, status: int = 200):
 @roles_required(permissions.REPORTS)
 def reports_page():
     """The figures for a period: the last three full months and this month, unless asked."""
-    blocks = places.blocks_by_name()
-    form = _read_form(blocks)
+    blocks, courts = places.blocks_by_name(), places.courts_by_name()
+    form = _read_form(blocks, courts)
     if not form.validate():
         return _render(form, None, 400)
-    return _render(form, _page(form, _build(form), blocks))
+    return _render(form, _page(form, _build(form), blocks, courts))
 
 
 @web.get("/reports.csv")
 @roles_required(permissions.REPORTS)
 def reports_csv():
     """One row per block and month, as a file: an audited disclosure."""
-    form = _read_form(places.blocks_by_name())
+    form = _read_form(places.blocks_by_name(), places.courts_by_name())
     if not form.validate():
         return _render(form, None, 400)
     report = _build(form)

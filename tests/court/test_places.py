@@ -164,12 +164,16 @@ def test_the_rota_shows_court_duty_below_the_custody_blocks(
     assert text.index("Birmingham Magistrates' Court") > text.index("Stechford")
 
 
-def test_reports_and_block_feeds_know_only_the_custody_blocks(
+def test_cover_figures_and_block_feeds_know_only_the_custody_blocks(
     client, login, users, blocks, courts, court_team, team, clock
 ):
     fill_rota(dt.date(2027, 1, 11), 7)
     report = figures.build(dt.date(2027, 1, 1), dt.date(2027, 1, 31), clock())
-    assert set(report.by_block) == set(blocks)
+    # The courts are in the report for their court work, with no hours of cover or gap.
+    assert set(report.by_block) == set(blocks) | set(courts)
+    assert all(report.by_block[code].cover_hours == 0 for code in courts)
+    assert all(report.by_block[code].gap_hours == 0 for code in courts)
+    assert report.by_block["stechford"].cover_hours > 0
 
     court = courts[BIRMINGHAM]
     court.calendar_token = "a-court-token-nobody-was-given"

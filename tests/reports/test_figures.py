@@ -234,6 +234,13 @@ ZERO = {
     "sms_opted_out": 0,
     "cover_hours": 0.0,
     "gap_hours": 0.0,
+    "suitability_requested": 0,
+    "suitability_completed": 0,
+    "suitability_adjournments": 0,
+    "suitable_drr": 0,
+    "suitable_atr": 0,
+    "drr_made": 0,
+    "atr_made": 0,
     "attendance_rate": None,
     "other_block_share": None,
     "median_hours_to_appointment": None,
@@ -388,19 +395,19 @@ EXPECTED_BY_MONTH = {
 
 # The CSV: one row per block and month, every column.
 EXPECTED_CSV = """\
-block,month,bookings,initial,follow_up,voluntary,attended,left_early,did_not_attend,cancelled,rearranged,awaiting_outcome,attendance_rate,police_to_inform,police_informed,median_hours_to_appointment,p90_hours_to_appointment,other_block,other_block_share,sms_sent,sms_delivered,sms_failed,sms_opted_out,cover_hours,gap_hours
-bloxwich,2027-03,0,0,0,0,0,0,0,0,0,0,,0,0,,,0,,0,0,0,0,0.0,743.0
-bloxwich,2027-04,0,0,0,0,0,0,0,0,0,0,,0,0,,,0,,0,0,0,0,0.0,720.0
-coventry,2027-03,0,0,0,0,0,0,0,0,0,0,,0,0,,,0,,0,0,0,0,0.0,743.0
-coventry,2027-04,1,1,0,0,0,0,0,1,1,0,,0,0,,,0,,1,0,0,0,0.0,720.0
-oldbury,2027-03,2,1,1,0,1,0,0,1,1,0,1.0,0,0,72.0,72.0,1,1.0,1,1,0,0,0.0,743.0
-oldbury,2027-04,0,0,0,0,0,0,0,0,0,0,,0,0,,,0,,0,0,0,0,0.0,720.0
-perry-barr,2027-03,1,0,0,1,0,1,0,0,0,0,0.0,1,0,12.0,12.0,0,0.0,0,0,0,2,10.0,733.0
-perry-barr,2027-04,2,1,0,1,0,0,0,0,1,1,,0,0,65.0,93.0,2,1.0,2,2,0,0,13.0,707.0
-stechford,2027-03,2,2,0,0,1,0,1,0,0,0,0.5,1,1,36.0,45.6,1,0.5,4,2,2,0,19.0,724.0
-stechford,2027-04,2,1,1,0,1,0,1,0,0,0,0.5,1,0,6.0,6.0,1,0.5,1,0,0,0,15.0,705.0
-wolverhampton,2027-03,0,0,0,0,0,0,0,0,0,0,,0,0,,,0,,0,0,0,0,0.0,743.0
-wolverhampton,2027-04,0,0,0,0,0,0,0,0,0,0,,0,0,,,0,,0,0,0,0,0.0,720.0
+block,month,bookings,initial,follow_up,voluntary,attended,left_early,did_not_attend,cancelled,rearranged,awaiting_outcome,attendance_rate,police_to_inform,police_informed,median_hours_to_appointment,p90_hours_to_appointment,other_block,other_block_share,sms_sent,sms_delivered,sms_failed,sms_opted_out,cover_hours,gap_hours,suitability_requested,suitability_completed,suitability_adjournments,suitable_drr,suitable_atr,drr_made,atr_made
+bloxwich,2027-03,0,0,0,0,0,0,0,0,0,0,,0,0,,,0,,0,0,0,0,0.0,743.0,0,0,0,0,0,0,0
+bloxwich,2027-04,0,0,0,0,0,0,0,0,0,0,,0,0,,,0,,0,0,0,0,0.0,720.0,0,0,0,0,0,0,0
+coventry,2027-03,0,0,0,0,0,0,0,0,0,0,,0,0,,,0,,0,0,0,0,0.0,743.0,0,0,0,0,0,0,0
+coventry,2027-04,1,1,0,0,0,0,0,1,1,0,,0,0,,,0,,1,0,0,0,0.0,720.0,0,0,0,0,0,0,0
+oldbury,2027-03,2,1,1,0,1,0,0,1,1,0,1.0,0,0,72.0,72.0,1,1.0,1,1,0,0,0.0,743.0,0,0,0,0,0,0,0
+oldbury,2027-04,0,0,0,0,0,0,0,0,0,0,,0,0,,,0,,0,0,0,0,0.0,720.0,0,0,0,0,0,0,0
+perry-barr,2027-03,1,0,0,1,0,1,0,0,0,0,0.0,1,0,12.0,12.0,0,0.0,0,0,0,2,10.0,733.0,0,0,0,0,0,0,0
+perry-barr,2027-04,2,1,0,1,0,0,0,0,1,1,,0,0,65.0,93.0,2,1.0,2,2,0,0,13.0,707.0,0,0,0,0,0,0,0
+stechford,2027-03,2,2,0,0,1,0,1,0,0,0,0.5,1,1,36.0,45.6,1,0.5,4,2,2,0,19.0,724.0,0,0,0,0,0,0,0
+stechford,2027-04,2,1,1,0,1,0,1,0,0,0,0.5,1,0,6.0,6.0,1,0.5,1,0,0,0,15.0,705.0,0,0,0,0,0,0,0
+wolverhampton,2027-03,0,0,0,0,0,0,0,0,0,0,,0,0,,,0,,0,0,0,0,0.0,743.0,0,0,0,0,0,0,0
+wolverhampton,2027-04,0,0,0,0,0,0,0,0,0,0,,0,0,,,0,,0,0,0,0,0.0,720.0,0,0,0,0,0,0,0
 """  # noqa: E501
 
 

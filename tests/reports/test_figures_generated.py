@@ -221,11 +221,22 @@ def expected(block_code: str | None, block_by: str) -> dict:
                 "p90_hours_to_appointment": p90(values),
                 "cover_hours": round(covered, 1),
                 "gap_hours": round(whole - covered, 1),
+                # No court work here: tests/reports/test_court_figures.py counts it.
+                **dict.fromkeys(COURT_WORK, 0),
             }
     result["total"] = result["total"][()]
     return result
 
 
+COURT_WORK = [
+    "suitability_requested",
+    "suitability_completed",
+    "suitability_adjournments",
+    "suitable_drr",
+    "suitable_atr",
+    "drr_made",
+    "atr_made",
+]
 COUNTS = [
     "bookings",
     "initial",

@@ -97,7 +97,8 @@ def test_the_period_is_shown_as_asked(known, client, login):
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert re.search(r'<h2[^>]*id="period">1 March 2027 to 30 April 2027</h2>', html)
-    assert "All blocks, counted by the block of the appointment." in " ".join(html.split())
+    words = " ".join(html.split())
+    assert "All blocks and courts, counted by the block of the appointment." in words
     assert [row[0] for row in Page(html).tables["by-month"][1:]] == ["March 2027", "April 2027"]
 
 
@@ -131,7 +132,7 @@ def test_the_period_is_shown_as_asked(known, client, login):
             "#end-day",
             "The end date must be no more than 2 years after the start date",
         ),
-        ({"block": "birmingham-central"}, "#block", "Choose a block from the list"),
+        ({"block": "birmingham-central"}, "#block", "Choose a block or court from the list"),
         ({"block_by": "worker"}, "#block_by", "Choose how to count appointments"),
     ],
 )
