@@ -101,6 +101,16 @@ class Figures:
         return round(self.attended / concluded, 3) if concluded else None
 
     @property
+    def drr_granted_share(self) -> float | None:
+        """DRRs made, out of the people found suitable for one (the commissioner's share)."""
+        return round(self.drr_made / self.suitable_drr, 3) if self.suitable_drr else None
+
+    @property
+    def atr_granted_share(self) -> float | None:
+        """ATRs made, out of the people found suitable for one."""
+        return round(self.atr_made / self.suitable_atr, 3) if self.suitable_atr else None
+
+    @property
     def other_block_share(self) -> float | None:
         live = self.bookings - self.cancelled
         return round(self.other_block / live, 3) if live else None

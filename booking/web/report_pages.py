@@ -45,6 +45,9 @@ BLOCK_WORDS = {
 ATTENDED = charts.Series("Attended", "solid")
 NOT_ATTENDED = charts.Series("Did not attend or left early", "hatched")
 BOOKED = charts.Series("Booked", "outline")
+REQUESTED = charts.Series("Suitability assessments requested", "outline")
+COMPLETED = charts.Series("Completed", "solid")
+ADJOURNED = charts.Series("Adjourned for one", "hatched")
 
 
 class ReportForm(FlaskForm):
@@ -148,9 +151,11 @@ class ReportPage:
     block_name: str | None
     months: list[Month]
     blocks: list[BlockFigures]
+    courts: list[BlockFigures]
     # None when there is nothing to draw: no block in the service yet.
     month_chart: charts.Chart | None
     block_chart: charts.Chart | None
+    court_chart: charts.Chart | None
     csv_href: str
 
     @property
@@ -193,13 +198,23 @@ def _page(form: ReportForm, report: Report, blocks: list[Block], courts: list[Bl
         ),
         key=lambda row: row.name,
     )
+    by_court = sorted(
+        (
+            BlockFigures(code, court_names[code], figures)
+            for code, figures in report.by_block.items()
+            if code in court_names
+        ),
+        key=lambda row: row.name,
+    )
     return ReportPage(
         report=report,
         block_name=(names | court_names).get(report.block_code) if report.block_code else None,
         months=months,
         blocks=by_block,
+        courts=by_court,
         month_chart=_month_chart(months) if months else None,
         block_chart=_block_chart(by_block, report.block_by) if by_block else None,
+        court_chart=_court_chart(months) if months and by_court else None,
         csv_href=url_for("web.reports_csv", **form.query()),
     )
 
@@ -215,6 +230,28 @@ def _month_chart(months: list[Month]) -> charts.Chart:
             charts.Category(
                 _month_name(month.key, "%b %Y"),
                 (month.figures.attended, not_attended(month.figures)),
+                month.name,
+            )
+            for month in months
+        ],
+    )
+
+
+def _court_chart(months: list[Month]) -> charts.Chart:
+    return charts.column_chart(
+        "chart-court-months",
+        "Court work by month",
+        f"Suitability assessments requested, completed, and adjourned for, in each month from "
+        f"{months[0].name} to {months[-1].name}",
+        [REQUESTED, COMPLETED, ADJOURNED],
+        [
+            charts.Category(
+                _month_name(month.key, "%b %Y"),
+                (
+                    month.figures.suitability_requested,
+                    month.figures.suitability_completed,
+                    month.figures.suitability_adjournments,
+                ),
                 month.name,
             )
             for month in months

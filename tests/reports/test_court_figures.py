@@ -244,7 +244,29 @@ def test_the_reports_page_shows_court_work(court_work_made, client, login):
     assert response.status_code == 200
     shown = Page(response.get_data(as_text=True))
     assert shown.captions["court-work"] == "Court work"
-    assert [row[-1] for row in shown.tables["court-work"][1:]] == [
+    assert [row[-1] for row in shown.tables["court-work"][1:8]] == [
         str(n) for n in EXPECTED_BY_COURT[BIRMINGHAM].values()
     ]
     assert "Birmingham Magistrates' Court, counted by" in shown.text
+
+
+def test_the_share_found_suitable_who_received_the_requirement(court_work_made):
+    report = build()
+    march, april = report.by_month["2027-03"], report.by_month["2027-04"]
+    # March: two found suitable for a DRR, one DRR made; one for an ATR, none made.
+    assert (march.drr_granted_share, march.atr_granted_share) == (0.5, 0.0)
+    # April: nobody found suitable for a DRR (no share), one for an ATR, two ATRs made.
+    assert (april.drr_granted_share, april.atr_granted_share) == (None, 2.0)
+    assert (report.total.drr_granted_share, report.total.atr_granted_share) == (1.0, 1.0)
+
+
+def test_the_reports_page_has_court_work_by_month_and_by_court(court_work_made, client, login):
+    login(Role.COORDINATOR)
+    query = {"start": ["1", "3", "2027"], "end": ["30", "4", "2027"]}
+    shown = Page(client.get("/reports", query_string=query).get_data(as_text=True))
+    march = next(row for row in shown.tables["court-by-month"] if row[0] == "March 2027")
+    assert march[1:] == [str(n) for n in EXPECTED_BY_MONTH["2027-03"].values()]
+    coventry = next(row for row in shown.tables["by-court"] if row[0].startswith("Coventry"))
+    assert coventry[1:] == [str(n) for n in EXPECTED_BY_COURT[COVENTRY].values()]
+    assert 'id="chart-court-months-title"' in shown.html
+    assert "DRRs made, of those found suitable" in shown.text
