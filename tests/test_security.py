@@ -20,11 +20,13 @@ import config
 from booking import create_app
 from booking.accounts.users import create_user, hash_password
 from booking.extensions import db, limiter
-from booking.models import Booking, BookingDraft, Role
+from booking.models import Booking, BookingDraft, Role, SuitabilityAssessment
 from booking.web.refused_forms import EXPIRED
+from tests.court.test_court_pages import request_form
 from tests.support import (
     PASSWORD,
     Page,
+    add_courts,
     auth,
     booking_body,
     count,
@@ -869,3 +871,21 @@ def test_resetting_a_password_ends_the_users_sessions(app, users, clock):
     reset_password(users[Role.WORKER], "another long password", by=None, now=clock())
     db.session.commit()
     assert client.get("/bookings").status_code == 302
+
+
+def test_the_court_forms_work_with_the_csrf_check_on(make_app, users):
+    add_courts()
+    browser = signed_in_with_token(make_app(WTF_CSRF_ENABLED=True).test_client(), Role.WORKER)
+    new = "/court/suitability/new"
+    token = csrf_token(browser.get(new).get_data(as_text=True))
+    assert browser.post(new, data=request_form()).status_code == 400, "no token, no record"
+    assert count(SuitabilityAssessment) == 0
+    db.session.commit()  # end the read: the other app's requests need the database
+    made = browser.post(new, data=request_form() | {"csrf_token": token})
+    assert made.status_code == 302
+    not_completed = made.headers["Location"] + "/not-completed"
+    token = csrf_token(browser.get(not_completed).get_data(as_text=True))
+    done = browser.post(not_completed, data={"reason": "declined", "csrf_token": token})
+    assert done.status_code == 302
+    assert db.session.scalar(select(SuitabilityAssessment.status)) == "not_completed"
+    db.session.commit()  # end the read: the other app's requests need the database

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Row, select
 
-from .. import places as place_data
+from .. import places
 from ..clock import LONDON, local_instant
 from ..extensions import db
 from ..models import Block, Booking, BookingStatus, Shift
@@ -177,11 +177,13 @@ def _free_in(
                 workers.append(worker_id)
 
     ties = tie_order or {block_id: (row.code,) for block_id, row in blocks.items()}
-    places = sorted(
-        (place for place, workers in free_workers.items() if workers),
-        key=lambda place: (place[1], ties[place[0]]),
+    open_slots = sorted(
+        (slot for slot, workers in free_workers.items() if workers),
+        key=lambda slot: (slot[1], ties[slot[0]]),
     )[:limit]
-    return [(block_id, start, tuple(free_workers[(block_id, start)])) for block_id, start in places]
+    return [
+        (block_id, start, tuple(free_workers[(block_id, start)])) for block_id, start in open_slots
+    ]
 
 
 def _earliest(
@@ -237,7 +239,7 @@ def free_slots(
     """The earliest free slots, earliest first; slots that start together nearest first to the
     block coded `near` when given, then by block code."""
     # Custody blocks only: no appointment is ever offered at a court.
-    query = select(Block.id, Block.code, Block.timezone).where(place_data.CUSTODY)
+    query = select(Block.id, Block.code, Block.timezone).where(places.CUSTODY)
     codes = list(block_codes or [])
     if codes:
         query = query.where(Block.code.in_(codes))
@@ -272,7 +274,7 @@ def _nearest_first(blocks: dict[int, Row], near: str) -> dict[int, tuple]:
     unknown position last, then by code."""
     order = {}
     for block_id, row in blocks.items():
-        distance = place_data.distance_km(near, row.code)
+        distance = places.distance_km(near, row.code)
         order[block_id] = (distance is None, distance or 0.0, row.code)
     return order
 
