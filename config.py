@@ -65,6 +65,8 @@ class Config:
     # An appointment for an adjourned suitability assessment ends at least this many working
     # days before the adjourned hearing, so the report can reach the court.
     SUITABILITY_LEAD_WORKING_DAYS = _int("SUITABILITY_LEAD_WORKING_DAYS", 1)
+    # Days after a referral into treatment when, with no word of an entry, it is overdue.
+    ENTRY_CHECK_DAYS = _int("ENTRY_CHECK_DAYS", 21)
     ROTA_MAX_HOURS_PER_WEEK = _int("ROTA_MAX_HOURS_PER_WEEK", 40)
 
     REMINDER_DAY_BEFORE_AT = os.environ.get("REMINDER_DAY_BEFORE_AT", "18:00")

@@ -42,6 +42,8 @@ class Action:
     NOT_COMPLETED = "not_completed"
     ADJOURNED = "adjourned"
     SENTENCE = "sentence"
+    # What followed an assessment; the detail names the fields changed, never their values.
+    PATHWAY = "pathway"
 
 
 ACCOUNT_ACTIONS = frozenset(

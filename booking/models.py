@@ -658,3 +658,163 @@ class SuitabilityAdjournment(db.Model):
 
     assessment: Mapped[SuitabilityAssessment] = relationship(back_populates="adjournments")
     booking: Mapped[Booking | None] = relationship()
+
+
+# What follows an assessment -------------------------------------------------------------------
+
+
+class OnSiteKind(enum.StrEnum):
+    """An assessment or contact a worker made on site, with no appointment."""
+
+    REQUIRED_INITIAL = "required_initial"
+    REQUIRED_FOLLOW_UP = "required_follow_up"
+    VOLUNTARY = "voluntary"
+    CONTACT_ONLY = "contact_only"
+
+
+class Naloxone(enum.StrEnum):
+    ISSUED = "issued"
+    DECLINED = "declined"
+    ALREADY_HAS = "already_has"
+    NOT_APPROPRIATE = "not_appropriate"
+
+
+class ReferralArea(enum.StrEnum):
+    """The local authority area whose treatment service the person was referred to: the seven
+    West Midlands areas, or elsewhere."""
+
+    BIRMINGHAM = "birmingham"
+    COVENTRY = "coventry"
+    DUDLEY = "dudley"
+    SANDWELL = "sandwell"
+    SOLIHULL = "solihull"
+    WALSALL = "walsall"
+    WOLVERHAMPTON = "wolverhampton"
+    OUT_OF_AREA = "out_of_area"
+    UNKNOWN = "unknown"
+
+
+class Entry(enum.StrEnum):
+    """Whether a referral led into treatment."""
+
+    AWAITING = "awaiting"
+    ENTERED = "entered"
+    NOT_CONVERTED = "not_converted"
+
+
+class NonConversionReason(enum.StrEnum):
+    DID_NOT_ATTEND = "did_not_attend"
+    DECLINED = "declined"
+    UNABLE_TO_CONTACT = "unable_to_contact"
+    MOVED_AWAY = "moved_away"
+    CUSTODY = "custody"
+    PROVIDER_DECLINED = "provider_declined"
+    DIED = "died"
+    ALREADY_IN_TREATMENT = "already_in_treatment"
+    OTHER = "other"
+
+
+class ClosureReason(enum.StrEnum):
+    TREATMENT_ENTERED = "treatment_entered"
+    NO_FURTHER_ACTION = "no_further_action"
+    TRANSFERRED = "transferred"
+    DISENGAGED = "disengaged"
+    CUSTODY = "custody"
+    OTHER = "other"
+
+
+class OnSiteAssessment(db.Model):
+    """An assessment or contact a worker made on site at a block or court, in hours.
+
+    A reference and coded facts only: no name, mobile or custody record is ever kept, so
+    there is nothing here for the retention purge to remove.
+    """
+
+    __tablename__ = "on_site_assessments"
+    __table_args__ = (
+        _enum_check("kind", OnSiteKind),
+        Index("ix_on_site_assessments_assessed_at", "assessed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(12), unique=True)
+    place_id: Mapped[int] = mapped_column(ForeignKey("blocks.id"))
+    kind: Mapped[str] = mapped_column(String(20))
+    assessed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    place: Mapped[Block] = relationship()
+
+
+class Pathway(db.Model):
+    """What followed one assessment (an attended booking, an on-site assessment or contact, or a
+    completed suitability assessment): harm reduction, referral into treatment, entry or the
+    coded reason there was none, and the case's closure.
+
+    Coded facts and dates only. The assessment's reference, place and local date are copied
+    here when the pathway is first recorded, so every figure is counted from this table alone
+    and stays right after the assessment's personal data is purged.
+    """
+
+    __tablename__ = "pathways"
+    __table_args__ = (
+        _enum_check("naloxone", Naloxone),
+        _enum_check("referral_area", ReferralArea),
+        _enum_check("entry", Entry),
+        _enum_check("non_conversion_reason", NonConversionReason),
+        _enum_check("closure_reason", ClosureReason),
+        CheckConstraint(
+            "(CASE WHEN booking_id IS NULL THEN 0 ELSE 1 END)"
+            " + (CASE WHEN on_site_assessment_id IS NULL THEN 0 ELSE 1 END)"
+            " + (CASE WHEN suitability_assessment_id IS NULL THEN 0 ELSE 1 END) = 1",
+            name="one_assessment",
+        ),
+        CheckConstraint(
+            "COALESCE(referred, false)"
+            " OR (referral_area IS NULL AND referred_on IS NULL AND entry IS NULL)",
+            name="referral_facts_need_referral",
+        ),
+        CheckConstraint("entered_on IS NULL OR entered_on >= referred_on", name="entry_after"),
+        CheckConstraint(
+            "(COALESCE(entry, '') = 'not_converted') = (non_conversion_reason IS NOT NULL)",
+            name="reason_when_not_converted",
+        ),
+        CheckConstraint(
+            "(closed_on IS NULL) = (closure_reason IS NULL)", name="closed_with_reason"
+        ),
+        Index("ix_pathways_referred_on", "referred_on"),
+        Index("ix_pathways_entered_on", "entered_on"),
+        Index("ix_pathways_closed_on", "closed_on"),
+        Index("ix_pathways_assessed_on", "assessed_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(12), unique=True)
+    booking_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id"), unique=True)
+    on_site_assessment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("on_site_assessments.id"), unique=True
+    )
+    suitability_assessment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("suitability_assessments.id"), unique=True
+    )
+    # Where and on which local day the assessment was made.
+    place_id: Mapped[int] = mapped_column(ForeignKey("blocks.id"))
+    assessed_on: Mapped[dt.date]
+    naloxone: Mapped[str | None] = mapped_column(String(20))
+    harm_reduction: Mapped[bool | None]
+    referred: Mapped[bool | None]
+    referral_area: Mapped[str | None] = mapped_column(String(20))
+    referred_on: Mapped[dt.date | None]
+    entry: Mapped[str | None] = mapped_column(String(20))
+    entered_on: Mapped[dt.date | None]
+    non_conversion_reason: Mapped[str | None] = mapped_column(String(30))
+    # The local day the referral was found not to have converted: the event it counts by.
+    not_converted_on: Mapped[dt.date | None]
+    closed_on: Mapped[dt.date | None]
+    closure_reason: Mapped[str | None] = mapped_column(String(20))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    place: Mapped[Block] = relationship()

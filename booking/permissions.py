@@ -20,6 +20,8 @@ OUTCOMES = frozenset({Role.WORKER, Role.COORDINATOR})
 POLICE_LIST = frozenset({Role.SERGEANT, Role.WORKER, Role.COORDINATOR})
 # Court work: suitability assessments and the court duty list.
 COURT_WORK = frozenset({Role.WORKER, Role.COORDINATOR})
+# On-site assessments, what followed an assessment, and the follow-through list.
+PATHWAY = frozenset({Role.WORKER, Role.COORDINATOR})
 # Aggregate figures only, never personal data.
 REPORTS = frozenset({Role.COORDINATOR, Role.ANALYST})
 # The worker's own calendar feed.

@@ -19,6 +19,11 @@ def suitability_lead_working_days() -> int:
     return current_app.config["SUITABILITY_LEAD_WORKING_DAYS"]
 
 
+def entry_check_days() -> int:
+    """Days after a referral into treatment when one with no word of an entry is overdue."""
+    return current_app.config["ENTRY_CHECK_DAYS"]
+
+
 def public_base_url() -> str:
     """The URL users and Twilio see, for links, feeds and signature checks."""
     return current_app.config["PUBLIC_BASE_URL"]

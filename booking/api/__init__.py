@@ -17,4 +17,4 @@ from flask import Blueprint
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from . import court_routes, routes  # noqa: E402,F401  (routes register on import)
+from . import court_routes, pathway_routes, routes  # noqa: E402,F401  (routes register on import)

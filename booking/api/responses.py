@@ -30,10 +30,16 @@ from ..models import Block as BlockRecord
 from ..models import Booking as BookingRecord
 from ..models import (
     BookingStatus,
+    ClosureReason,
+    Entry,
     Finding,
     MessageKind,
     MessageStatus,
+    Naloxone,
+    NonConversionReason,
     NotCompletedReason,
+    OnSiteKind,
+    ReferralArea,
     RequestedBy,
     Requirement,
     SentenceOutcome,
@@ -42,7 +48,10 @@ from ..models import (
     SuitabilityStatus,
     TestResult,
 )
+from ..models import OnSiteAssessment as OnSiteRecord
+from ..models import Pathway as PathwayRecord
 from ..models import SuitabilityAssessment as SuitabilityRecord
+from ..pathway import pathways
 from ..reports import figures as reports
 from ..rota.cover import Cover as CoverAt
 from .schemas import BlockBy
@@ -321,6 +330,89 @@ Figures = create_model(
     __doc__="The figures for one set of appointments: a block, a month, or all.",
     **{name: _figure_field(_figure_type(name)) for name in reports.Figures().as_dict()},
 )
+
+
+class OnSite(Answer):
+    """An assessment or contact made on site: a reference and coded facts only."""
+
+    reference: str = Field(pattern=REFERENCE_PATTERN)
+    block: str | None = Field(description="The custody block, or null at a court")
+    court: str | None = Field(description="The court, or null at a custody block")
+    assessed_at: LocalTime
+    kind: OnSiteKind
+
+    @classmethod
+    def of(cls, record: OnSiteRecord) -> OnSite:
+        place = record.place
+        at_court = place.kind == "court"
+        return cls(
+            reference=record.reference,
+            block=None if at_court else place.code,
+            court=place.code if at_court else None,
+            assessed_at=_local(record.assessed_at, place),
+            kind=record.kind,
+        )
+
+
+class PathwayAssessment(Answer):
+    """The assessment the pathway follows."""
+
+    source: str = Field(description="booking, on_site or suitability")
+    kind: str = Field(description="The booking's requirement, the on-site kind, or suitability")
+    place: str = Field(description="The block's or court's code")
+    assessed_at: LocalTime
+
+
+class Pathway(Answer):
+    reference: str = Field(pattern=REFERENCE_PATTERN)
+    assessment: PathwayAssessment
+    naloxone: Naloxone | None
+    harm_reduction: bool | None
+    referred: bool | None
+    referral_area: ReferralArea | None
+    referred_on: dt.date | None
+    entry: Entry | None
+    entered_on: dt.date | None
+    non_conversion_reason: NonConversionReason | None
+    closed_on: dt.date | None
+    closure_reason: ClosureReason | None
+    updated_at: LocalTime | None = Field(description="null until something is recorded")
+
+    @classmethod
+    def of(cls, found: pathways.Assessment, record: PathwayRecord | None) -> Pathway:
+        return cls(
+            reference=found.reference,
+            assessment=PathwayAssessment(
+                source=found.source,
+                kind=found.kind,
+                place=found.place.code,
+                assessed_at=_local(found.assessed_at, found.place),
+            ),
+            **pathways.values_of(record),
+            updated_at=_local(record.updated_at, found.place) if record else None,
+        )
+
+
+Share = Annotated[float | None, Field(ge=0, le=1, description="0 to 1, or null")]
+
+
+class YearSummary(Answer):
+    """The financial year's figures, as the commissioner publishes them."""
+
+    start: dt.date
+    end: dt.date
+    engaged: Count
+    assessments_completed: Count
+    assessments_completed_share: Share
+    statutory_assessments: Count
+    voluntary_and_court_assessments: Count
+    transferred_to_treatment: Count
+    suitable_drr: Count
+    drr_granted: Count
+    drr_granted_share: Share
+    suitable_atr: Count
+    atr_granted: Count
+    atr_granted_share: Share
 
 
 class Kpi(Figures):

@@ -111,6 +111,48 @@ class SentenceIn(Body):
     sentenced_on: dt.date
 
 
+class OnSiteIn(Body):
+    block: str | None = Field(default=None, max_length=40, description="A custody block's code")
+    court: str | None = Field(default=None, max_length=40, description="A court's code")
+    assessed_at: AwareDatetime = Field(description="Not in the future")
+    kind: str = Field(
+        max_length=20,
+        description="required_initial, required_follow_up, voluntary or contact_only",
+    )
+
+
+class PathwayIn(Body):
+    """Every field optional; a field given (null included) replaces the old value."""
+
+    naloxone: str | None = Field(
+        default=None, max_length=20, description="issued, declined, already_has, not_appropriate"
+    )
+    harm_reduction: bool | None = None
+    referred: bool | None = None
+    referral_area: str | None = Field(
+        default=None,
+        max_length=20,
+        description="birmingham, coventry, dudley, sandwell, solihull, walsall, wolverhampton, "
+        "out_of_area or unknown; required when referred",
+    )
+    referred_on: dt.date | None = None
+    entry: str | None = Field(
+        default=None, max_length=20, description="awaiting, entered or not_converted"
+    )
+    entered_on: dt.date | None = Field(
+        default=None, description="Not before referred_on, not in the future"
+    )
+    non_conversion_reason: str | None = Field(
+        default=None, max_length=30, description="Required exactly when entry is not_converted"
+    )
+    closed_on: dt.date | None = None
+    closure_reason: str | None = Field(default=None, max_length=20)
+
+    def given(self) -> dict:
+        """The fields the request named, with their values."""
+        return {name: getattr(self, name) for name in self.model_fields_set}
+
+
 class MalformedBody(Exception):
     """Not JSON, or not a JSON object: a 400, not a field error."""
 
@@ -252,6 +294,15 @@ class AuditQuery(Query):
 
 class CourtListQuery(Query):
     date: Day = Field(None, description="Defaults to today")
+
+
+class YearQuery(Query):
+    year: Annotated[int | None, _read(int, "Use a year as YYYY")] = Field(
+        None,
+        ge=clock.EARLIEST_YEAR,
+        le=clock.LATEST_YEAR - 1,
+        description="The financial year from 1 April of this year; defaults to the current one",
+    )
 
 
 class KpiQuery(Query):

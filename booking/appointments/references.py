@@ -5,7 +5,7 @@ import secrets
 from sqlalchemy import exists, select
 
 from ..extensions import db
-from ..models import Booking, SuitabilityAssessment
+from ..models import Booking, OnSiteAssessment, SuitabilityAssessment
 
 # No 0/O or 1/I, which are misheard and misread.
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -27,14 +27,15 @@ def normalise_reference(raw: str) -> str:
 
 
 def unused_reference() -> str:
-    """A new reference that no booking or suitability assessment has: one reference names one
-    thing, wherever it is looked up."""
+    """A new reference that no booking, suitability assessment or on-site assessment has: one
+    reference names one thing, wherever it is looked up."""
     while True:
         reference = new_reference()
         taken = db.session.scalar(
             select(
                 exists().where(Booking.reference == reference)
                 | exists().where(SuitabilityAssessment.reference == reference)
+                | exists().where(OnSiteAssessment.reference == reference)
             )
         )
         if not taken:

@@ -1,5 +1,7 @@
-"""The commissioner's figures: counts over appointments, per block and month, and over the
-courts' suitability assessments, per court and month.
+"""The commissioner's figures: counts over appointments, per block and month; over the
+courts' suitability assessments, per court and month; over assessments and contacts made on
+site; and over what followed every assessment (harm reduction, referral, entry into treatment,
+closure), each at the place of its assessment.
 
 Only non-identifying fields are read (status, times, blocks, requirement, message statuses,
 findings and sentences), so the figures stay the same after the retention purge, and no row
@@ -40,6 +42,11 @@ from ..models import (
     Finding,
     Message,
     MessageStatus,
+    Naloxone,
+    NonConversionReason,
+    OnSiteAssessment,
+    OnSiteKind,
+    Pathway,
     Requirement,
     SentenceOutcome,
     Shift,
@@ -51,6 +58,8 @@ from ..sms.outbox import OPTED_OUT
 from .waits import _add_waits, _MicrosecondsBetween
 
 NOT_ATTENDED_STATUSES = (BookingStatus.LEFT_EARLY, BookingStatus.DID_NOT_ATTEND)
+REQUIRED = (Requirement.INITIAL, Requirement.FOLLOW_UP)
+ON_SITE_REQUIRED = (OnSiteKind.REQUIRED_INITIAL, OnSiteKind.REQUIRED_FOLLOW_UP)
 BY_APPOINTMENT_BLOCK = "appointment"
 BY_ARREST_BLOCK = "arrest"
 # Up to a quarter (in local days), a report finds its appointments' messages through them,
@@ -90,6 +99,35 @@ class Figures:
     suitable_atr: int = 0
     drr_made: int = 0
     atr_made: int = 0
+    # Of the people found suitable (counted with them, by the result), those given the
+    # requirement.
+    drr_granted: int = 0
+    atr_granted: int = 0
+    # Assessments and contacts made on site, in hours, with no appointment.
+    on_site_required: int = 0
+    on_site_voluntary: int = 0
+    contacts: int = 0
+    # What the commissioner measures (definitions in the README's "The figures"): required
+    # assessments requested (bookings not cancelled, and on site) and
+    # completed (attended, or on site); voluntary assessments (attended, or on site).
+    required_requested: int = 0
+    required_completed: int = 0
+    voluntary_assessments: int = 0
+    # What followed the assessments, each by its own date.
+    referrals: int = 0
+    entries: int = 0
+    cases_closed: int = 0
+    naloxone_issued: int = 0
+    harm_reduction_given: int = 0
+    non_conversion_did_not_attend: int = 0
+    non_conversion_declined: int = 0
+    non_conversion_unable_to_contact: int = 0
+    non_conversion_moved_away: int = 0
+    non_conversion_custody: int = 0
+    non_conversion_provider_declined: int = 0
+    non_conversion_died: int = 0
+    non_conversion_already_in_treatment: int = 0
+    non_conversion_other: int = 0
     # Hours from the test to the appointment, over initial and voluntary assessments not
     # cancelled: worked out over the whole set, as they cannot be summed.
     median_hours_to_appointment: float | None = None
@@ -102,13 +140,52 @@ class Figures:
 
     @property
     def drr_granted_share(self) -> float | None:
-        """DRRs made, out of the people found suitable for one (the commissioner's share)."""
-        return round(self.drr_made / self.suitable_drr, 3) if self.suitable_drr else None
+        """DRRs made to people found suitable, out of those found suitable for one (the
+        commissioner's share)."""
+        return _share(self.drr_granted, self.suitable_drr)
 
     @property
     def atr_granted_share(self) -> float | None:
-        """ATRs made, out of the people found suitable for one."""
-        return round(self.atr_made / self.suitable_atr, 3) if self.suitable_atr else None
+        """ATRs made to people found suitable, out of those found suitable for one."""
+        return _share(self.atr_granted, self.suitable_atr)
+
+    @property
+    def engaged(self) -> int:
+        """Every contact: attended or left-early appointments, assessments and contacts on
+        site, and completed suitability assessments."""
+        return (
+            self.attended
+            + self.left_early
+            + self.on_site_required
+            + self.on_site_voluntary
+            + self.contacts
+            + self.suitability_completed
+        )
+
+    @property
+    def statutory_assessments(self) -> int:
+        return self.required_completed
+
+    @property
+    def voluntary_and_court_assessments(self) -> int:
+        return self.voluntary_assessments + self.suitability_completed
+
+    @property
+    def assessments_completed(self) -> int:
+        return self.statutory_assessments + self.voluntary_and_court_assessments
+
+    @property
+    def assessments_completed_share(self) -> float | None:
+        """Completed assessments out of everyone engaged."""
+        return _share(self.assessments_completed, self.engaged)
+
+    @property
+    def non_conversion(self) -> dict[str, int]:
+        """Referrals that did not lead into treatment, by reason."""
+        return {
+            reason.value: getattr(self, f"non_conversion_{reason.value}")
+            for reason in NonConversionReason
+        }
 
     @property
     def other_block_share(self) -> float | None:
@@ -122,20 +199,31 @@ class Figures:
 
     def as_dict(self) -> dict:
         figures = asdict(self)
-        for name in NOT_SUMMED:
+        for name in NOT_SUMMED + NON_CONVERSION:
             figures.pop(name)
+        figures["non_conversion"] = self.non_conversion
         figures["cover_hours"] = round(self.cover_hours, 1)
         figures["gap_hours"] = round(self.gap_hours, 1)
         figures["attendance_rate"] = self.attendance_rate
         figures["other_block_share"] = self.other_block_share
         figures["median_hours_to_appointment"] = self.median_hours_to_appointment
         figures["p90_hours_to_appointment"] = self.p90_hours_to_appointment
+        figures["engaged"] = self.engaged
+        figures["drr_granted_share"] = self.drr_granted_share
+        figures["atr_granted_share"] = self.atr_granted_share
         return figures
+
+
+def _share(part: int, whole: int) -> float | None:
+    """A fraction from 0 to 1 to three places, or None when there is nothing to share."""
+    return round(part / whole, 3) if whole else None
 
 
 # Every figure but the median and percentile adds up over blocks and months.
 NOT_SUMMED = ("median_hours_to_appointment", "p90_hours_to_appointment")
 SUMMED = tuple(f.name for f in fields(Figures) if f.name not in NOT_SUMMED)
+# Kept one field per reason, so they add up; shown as one mapping of reason to count.
+NON_CONVERSION = tuple(f"non_conversion_{reason.value}" for reason in NonConversionReason)
 
 
 @dataclass
@@ -206,8 +294,12 @@ def build(
     now: dt.datetime,
     block_code: str | None = None,
     block_by: str = BY_APPOINTMENT_BLOCK,
+    *,
+    assessments_only: bool = False,
 ) -> Report:
-    """Figures over appointments starting between `start` and `end` (inclusive, local dates)."""
+    """Figures over appointments starting between `start` and `end` (inclusive, local dates).
+
+    With `assessments_only`, only what the year summary needs: no texts, cover or waits."""
     first, after = _bounds(start, end)
     months = _months(first, after)
     codes = dict(
@@ -264,13 +356,17 @@ def build(
     # them, and sorting and hashing a year of appointments wants more than the default 4 MB.
     with _postgresql_settings(jit="off", work_mem="64MB"):
         _add_counts(row, appointments, now)
-        _add_messages(row, appointments, (end - start).days + 1)
-        _add_cover(row, included, months)
+        if not assessments_only:
+            _add_messages(row, appointments, (end - start).days + 1)
+            _add_cover(row, included, months)
         _add_court_work(row, courts, months)
+        _add_on_site(row, places_included, months)
+        _add_pathways(row, places_included, months)
         for (code, month), figures in rows.items():
             for group in (total, by_block[code], by_month[month]):
                 group.add(figures)
-        _add_waits(appointments, codes, months, total, by_block, by_month, rows)
+        if not assessments_only:
+            _add_waits(appointments, codes, months, total, by_block, by_month, rows)
     return Report(start, end, block_code, block_by, total, by_block, by_month, rows)
 
 
@@ -295,6 +391,11 @@ def _add_counts(row, appointments, now: dt.datetime) -> None:
             _count(and_(a.status == BookingStatus.BOOKED, a.starts_at < now)),
             _count(and_(a.status.in_(NOT_ATTENDED_STATUSES), a.police_informed_at.is_not(None))),
             _count(and_(a.status != BookingStatus.CANCELLED, a.block_id != a.arrest_block_id)),
+            _count(and_(a.requirement.in_(REQUIRED), a.status != BookingStatus.CANCELLED)),
+            _count(and_(a.requirement.in_(REQUIRED), a.status == BookingStatus.ATTENDED)),
+            _count(
+                and_(a.requirement == Requirement.VOLUNTARY, a.status == BookingStatus.ATTENDED)
+            ),
         ).group_by(a.group_block_id, a.month)
     ).all()
     for (
@@ -311,6 +412,9 @@ def _add_counts(row, appointments, now: dt.datetime) -> None:
         awaiting_outcome,
         police_informed,
         other_block,
+        required_booked,
+        required_attended,
+        voluntary_attended,
     ) in counts:
         figures = row(block_id, month)
         figures.bookings = bookings
@@ -327,6 +431,9 @@ def _add_counts(row, appointments, now: dt.datetime) -> None:
         figures.police_to_inform = left_early + did_not_attend
         figures.police_informed = police_informed
         figures.other_block = other_block
+        figures.required_requested += required_booked
+        figures.required_completed += required_attended
+        figures.voluntary_assessments += voluntary_attended
 
 
 def _add_messages(row, appointments, days: int) -> None:
@@ -413,14 +520,22 @@ def _add_court_work(row, courts: list[int], months: list[Month]) -> None:
         suitability_requested=func.count(),
     )
     completed = s.status == SuitabilityStatus.COMPLETED
+    drr_made = s.sentence.in_((SentenceOutcome.DRR, SentenceOutcome.DRR_AND_ATR))
+    atr_made = s.sentence.in_((SentenceOutcome.ATR, SentenceOutcome.DRR_AND_ATR))
+    suitable_drr = s.drr == Finding.SUITABLE
+    suitable_atr = s.atr == Finding.SUITABLE
     counted(
         _month_number(s.completed_at, months),
         completed,
         s.completed_at >= first,
         s.completed_at < after,
         suitability_completed=func.count(),
-        suitable_drr=_count(s.drr == Finding.SUITABLE),
-        suitable_atr=_count(s.atr == Finding.SUITABLE),
+        suitable_drr=_count(suitable_drr),
+        suitable_atr=_count(suitable_atr),
+        # Of the people found suitable then, those the court gave the requirement (whenever
+        # it was sentenced), so the share of them is a true fraction.
+        drr_granted=_count(and_(suitable_drr, drr_made)),
+        atr_granted=_count(and_(suitable_atr, atr_made)),
     )
     a = SuitabilityAdjournment
     counted(
@@ -434,8 +549,72 @@ def _add_court_work(row, courts: list[int], months: list[Month]) -> None:
         _month_number_of_day(s.sentenced_on, months),
         s.sentenced_on >= first_day,
         s.sentenced_on < after_day,
-        drr_made=_count(s.sentence.in_((SentenceOutcome.DRR, SentenceOutcome.DRR_AND_ATR))),
-        atr_made=_count(s.sentence.in_((SentenceOutcome.ATR, SentenceOutcome.DRR_AND_ATR))),
+        drr_made=_count(drr_made),
+        atr_made=_count(atr_made),
+    )
+
+
+def _add_on_site(row, place_ids: list[int], months: list[Month]) -> None:
+    """Assessments and contacts made on site, at their place, by when they were made."""
+    if not place_ids:
+        return
+    first, after = months[0].starts_at, months[-1].ends_at
+    o = OnSiteAssessment
+    counts = db.session.execute(
+        select(
+            o.place_id,
+            _month_number(o.assessed_at, months).label("month"),
+            _count(o.kind.in_(ON_SITE_REQUIRED)),
+            _count(o.kind == OnSiteKind.VOLUNTARY),
+            _count(o.kind == OnSiteKind.CONTACT_ONLY),
+        )
+        .where(o.place_id.in_(place_ids), o.assessed_at >= first, o.assessed_at < after)
+        .group_by(o.place_id, "month")
+    )
+    for place_id, month, required, voluntary, contacts in counts:
+        figures = row(place_id, month)
+        figures.on_site_required = required
+        figures.on_site_voluntary = voluntary
+        figures.contacts = contacts
+        figures.required_requested += required
+        figures.required_completed += required
+        figures.voluntary_assessments += voluntary
+
+
+def _add_pathways(row, place_ids: list[int], months: list[Month]) -> None:
+    """What followed the assessments, at the assessment's place, each event by its own local
+    date: the referral, the entry, the non-conversion's becoming known, the closure; naloxone
+    and other harm reduction by the assessment's date."""
+    if not place_ids:
+        return
+    first_day = months[0].starts_at.astimezone(LONDON).date()
+    after_day = months[-1].ends_at.astimezone(LONDON).date()
+    p = Pathway
+
+    def counted(day, *conditions, **figures) -> None:
+        query = (
+            select(p.place_id, _month_number_of_day(day, months).label("month"), *figures.values())
+            .where(p.place_id.in_(place_ids), day >= first_day, day < after_day, *conditions)
+            .group_by(p.place_id, "month")
+        )
+        for place_id, number, *counts in db.session.execute(query):
+            for name, count in zip(figures, counts, strict=True):
+                setattr(row(place_id, number), name, count)
+
+    counted(
+        p.assessed_on,
+        naloxone_issued=_count(p.naloxone == Naloxone.ISSUED),
+        harm_reduction_given=_count(p.harm_reduction.is_(True)),
+    )
+    counted(p.referred_on, p.referred.is_(True), referrals=func.count())
+    counted(p.entered_on, entries=func.count())
+    counted(p.closed_on, cases_closed=func.count())
+    counted(
+        p.not_converted_on,
+        **{
+            f"non_conversion_{reason.value}": _count(p.non_conversion_reason == reason)
+            for reason in NonConversionReason
+        },
     )
 
 
@@ -573,6 +752,23 @@ CSV_COLUMNS = [
     "suitable_atr",
     "drr_made",
     "atr_made",
+    "drr_granted",
+    "drr_granted_share",
+    "atr_granted",
+    "atr_granted_share",
+    "on_site_required",
+    "on_site_voluntary",
+    "contacts",
+    "engaged",
+    "required_requested",
+    "required_completed",
+    "voluntary_assessments",
+    "referrals",
+    "entries",
+    *NON_CONVERSION,
+    "cases_closed",
+    "naloxone_issued",
+    "harm_reduction_given",
 ]
 
 
@@ -580,6 +776,6 @@ def csv_rows(report: Report) -> list[dict]:
     """One row per block and month, in the CSV's column order."""
     rows = []
     for (code, month), figures in sorted(report.rows.items()):
-        values = figures.as_dict() | {"block": code, "month": month}
+        values = asdict(figures) | figures.as_dict() | {"block": code, "month": month}
         rows.append({column: values[column] for column in CSV_COLUMNS})
     return rows
