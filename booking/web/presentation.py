@@ -83,6 +83,60 @@ SENTENCE_NAMES = {
     "other": "Another sentence",
     "not_known": "Not known",
 }
+# What followed an assessment.
+ON_SITE_KIND_NAMES = {
+    "required_initial": "Required initial assessment",
+    "required_follow_up": "Required follow-up assessment",
+    "voluntary": "Voluntary assessment",
+    "contact_only": "Contact only",
+}
+ON_SITE_KIND_HINTS = {
+    "required_initial": "After a positive test, with a worker on site (Drugs Act 2005, section 9)",
+    "required_follow_up": "After a required initial assessment (section 10)",
+    "voluntary": "No legal requirement: the person agreed to be seen",
+    "contact_only": "Advice or harm reduction, with no assessment",
+}
+NALOXONE_NAMES = {
+    "issued": "Issued",
+    "declined": "Declined",
+    "already_has": "Already has naloxone",
+    "not_appropriate": "Not appropriate",
+}
+REFERRAL_AREA_NAMES = {
+    "birmingham": "Birmingham",
+    "coventry": "Coventry",
+    "dudley": "Dudley",
+    "sandwell": "Sandwell",
+    "solihull": "Solihull",
+    "walsall": "Walsall",
+    "wolverhampton": "Wolverhampton",
+    "out_of_area": "Out of area",
+    "unknown": "Not known",
+}
+ENTRY_NAMES = {
+    "awaiting": "Awaiting word of an entry",
+    "entered": "Entered treatment",
+    "not_converted": "Did not enter treatment",
+}
+NON_CONVERSION_NAMES = {
+    "did_not_attend": "Did not attend",
+    "declined": "Declined treatment",
+    "unable_to_contact": "Unable to contact",
+    "moved_away": "Moved away",
+    "custody": "In custody",
+    "provider_declined": "The treatment provider declined",
+    "died": "Died",
+    "already_in_treatment": "Already in treatment",
+    "other": "Another reason",
+}
+CLOSURE_NAMES = {
+    "treatment_entered": "Entered treatment",
+    "no_further_action": "No further action",
+    "transferred": "Transferred to another service",
+    "disengaged": "Disengaged",
+    "custody": "In custody",
+    "other": "Another reason",
+}
 
 
 def local(instant: dt.datetime | None) -> dt.datetime | None:
