@@ -818,3 +818,6 @@ class Pathway(db.Model):
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     place: Mapped[Block] = relationship()
+    booking: Mapped[Booking | None] = relationship()
+    on_site_assessment: Mapped[OnSiteAssessment | None] = relationship()
+    suitability_assessment: Mapped[SuitabilityAssessment | None] = relationship()
