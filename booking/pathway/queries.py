@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
-from ..clock import LONDON
+from ..clock import LONDON, local_day_span
 from ..extensions import db
-from ..models import Entry, Pathway
+from ..models import Entry, OnSiteAssessment, Pathway, User
 
 # The most rows either part of the list shows; the counts say how many there are in all.
 SHOWN = 200
@@ -77,4 +77,31 @@ def follow_through(now: dt.datetime, entry_check_days: int) -> FollowThrough:
             )
         ),
         quiet_count=db.session.scalar(select(func.count()).where(*quiet)),
+    )
+
+
+def with_pathway(references: list[str]) -> set[str]:
+    """Those of the references whose assessment has a pathway recorded."""
+    if not references:
+        return set()
+    return set(
+        db.session.scalars(select(Pathway.reference).where(Pathway.reference.in_(references)))
+    )
+
+
+def on_site_recorded(by: User, day: dt.date) -> list[OnSiteAssessment]:
+    """The assessments and contacts this user recorded as made on that local day, in time
+    order."""
+    starts, ends = local_day_span(day)
+    return list(
+        db.session.scalars(
+            select(OnSiteAssessment)
+            .options(selectinload(OnSiteAssessment.place))
+            .where(
+                OnSiteAssessment.recorded_by_id == by.id,
+                OnSiteAssessment.assessed_at >= starts,
+                OnSiteAssessment.assessed_at < ends,
+            )
+            .order_by(OnSiteAssessment.assessed_at, OnSiteAssessment.id)
+        )
     )

@@ -10,6 +10,7 @@ from . import (  # noqa: E402,F401  (routes register on import)
     court_pages,
     day_pages,
     outbox_pages,
+    pathway_pages,
     report_pages,
     rota_pages,
     user_pages,

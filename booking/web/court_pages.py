@@ -203,7 +203,6 @@ def suitability_record(assessment: str):
 @roles_required(permissions.COURT_WORK)
 def suitability_result(assessment: str):
     record = _record_or_404(assessment)
-    listed = record.listed_for
     form = ResultForm(
         data=ResultForm.initial_data(clock.now()) if request.method == "GET" else None
     )
@@ -228,10 +227,11 @@ def suitability_result(assessment: str):
                 f"DRR {FINDING_NAMES[record.drr].lower()}, ATR {FINDING_NAMES[record.atr].lower()}"
             )
             flash(
-                f"Result of {record.reference} saved for {record.person_name}: {findings}.",
+                f"Result of {record.reference} saved for {record.person_name}: {findings}. "
+                "Now record what followed: naloxone, a referral into treatment.",
                 "success",
             )
-            return redirect(_list_of(record, listed))
+            return redirect(url_for("web.pathway", reference=record.reference))
     return _action_page(record, form, "court/result.html", "Record the result", "result page")
 
 

@@ -26,7 +26,8 @@ from ..appointments import outcomes, queries
 from ..clock import LONDON
 from ..errors import InvalidField, NotAllowed, SlotTaken
 from ..extensions import db
-from ..models import Booking, Requirement, Role, Worker
+from ..models import Booking, BookingStatus, Requirement, Role, Worker
+from ..pathway import queries as pathway_queries
 from ..rota import queries as rota_queries
 from . import web
 from .auth import roles_required
@@ -58,12 +59,17 @@ def my_day():
             data={"worker": str(worker.id) if worker else "", "date": day.isoformat()},
         )
     now = clock.now()
-    shifts, appointments = [], []
+    shifts, appointments, seen_on_site = [], [], []
     if worker is not None:
         shifts = rota_queries.shifts_on(worker, day)
         appointments = queries.worker_day(worker, day)
         audit.viewed_in_list(appointments, "worker's day", now, current_user)
         db.session.commit()
+        if worker.user is not None:
+            seen_on_site = pathway_queries.on_site_recorded(worker.user, day)
+    pathways_recorded = pathway_queries.with_pathway(
+        [b.reference for b in appointments] + [a.reference for a in seen_on_site]
+    )
     worker_arg = worker.id if worker and current_user.role == Role.COORDINATOR else None
     yesterday, tomorrow = day - dt.timedelta(days=1), day + dt.timedelta(days=1)
     return render_template(
@@ -77,6 +83,8 @@ def my_day():
         chooser=chooser,
         shifts=shifts,
         appointments=appointments,
+        seen_on_site=seen_on_site,
+        pathways_recorded=pathways_recorded,
         now=now,
         previous_day={
             "href": url_for("web.my_day", date=yesterday.isoformat(), worker=worker_arg),
@@ -173,6 +181,8 @@ def record_outcome(reference: str):
             if _follow_up_open(found):
                 # Attended an initial assessment: the follow-up is the next thing to decide.
                 return redirect(url_for("web.follow_up", reference=found.reference))
+            if _pathway_next(found, previous):
+                return redirect(url_for("web.pathway", reference=found.reference))
             return redirect(url_for("web.awaiting_outcome") if back else _day_of(found))
     now = clock.now()
     _record_view(found, now, "outcome page")
@@ -212,7 +222,14 @@ def _outcome_message(found: Booking, previous: str) -> str:
         message += " The police must be told: it is on the list of non-attendances to report."
     elif _follow_up_open(found):
         message += " Now book the follow-up assessment, or record that none is needed."
+    elif _pathway_next(found, previous):
+        message += " Now record what followed: naloxone, a referral into treatment."
     return message
+
+
+def _pathway_next(found: Booking, previous: str) -> bool:
+    """Just recorded as attended: what followed the assessment is the next thing to record."""
+    return found.status == BookingStatus.ATTENDED and previous != found.status
 
 
 def _follow_up_open(found: Booking) -> bool:
@@ -239,10 +256,11 @@ def follow_up(reference: str):
             else:
                 db.session.commit()
                 flash(
-                    f"Recorded for {found.reference}: no follow-up assessment is needed.",
+                    f"Recorded for {found.reference}: no follow-up assessment is needed. "
+                    "Now record what followed: naloxone, a referral into treatment.",
                     "success",
                 )
-                return redirect(_day_of(found))
+                return redirect(url_for("web.pathway", reference=found.reference))
         elif form.decision.data == outcomes.FOLLOW_UP_BOOKED:
             refusal = _follow_up_refusal(found)
             if refusal is None:

@@ -191,6 +191,7 @@ def navigation() -> list[dict]:
         ],
         Role.WORKER: [
             ("web.my_day", "Your day"),
+            ("web.record_on_site", "Record an assessment"),
             ("web.court_list", "Court"),
             ("web.start_booking", "Book an appointment"),
             ("web.bookings", "Appointments"),
@@ -201,6 +202,7 @@ def navigation() -> list[dict]:
             ("web.rota_week", "Rota"),
             ("web.my_day", "Workers’ days"),
             ("web.court_list", "Court"),
+            ("web.follow_through", "Follow-through"),
             ("web.bookings", "Appointments"),
             ("web.reports", "Reports"),
             ("web.outbox", "Text messages"),
@@ -234,6 +236,15 @@ def register(app: Flask) -> None:
     app.add_template_global(FINDING_NAMES, "FINDING_NAMES")
     app.add_template_global(NOT_COMPLETED_NAMES, "NOT_COMPLETED_NAMES")
     app.add_template_global(SENTENCE_NAMES, "SENTENCE_NAMES")
+    for names in (
+        "ON_SITE_KIND_NAMES",
+        "NALOXONE_NAMES",
+        "REFERRAL_AREA_NAMES",
+        "ENTRY_NAMES",
+        "NON_CONVERSION_NAMES",
+        "CLOSURE_NAMES",
+    ):
+        app.add_template_global(globals()[names], names)
 
     @app.context_processor
     def csp_nonce():

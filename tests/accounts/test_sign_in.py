@@ -60,6 +60,6 @@ def test_your_day_is_the_first_place_in_a_workers_menu_and_on_their_home_page(cl
     links = Page(client.get("/").get_data(as_text=True)).links
 
     places = [link for link in links if link[0] not in ("#main-content", "/", "/logout")]
-    menu, home = places[:6], places[6:]
+    menu, home = places[:7], places[7:]
     assert menu[0] == ("/day", "Your day")
     assert home[0] == ("/day", "Your day")

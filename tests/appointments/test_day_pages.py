@@ -454,9 +454,10 @@ def test_only_an_open_follow_up_is_gone_to_after_an_outcome(week, book, browser,
     outcomes.record_no_follow_up(decided, by=users[Role.WORKER], now=clock())
     worker = browser(Role.WORKER)
 
-    for booking, outcome in ((voluntary, "attended"), (missed, "did_not_attend")):
-        done = worker.post(f"/bookings/{booking.reference}/outcome", data={"outcome": outcome})
-        assert done.headers["Location"] == "/day?date=2027-01-14", booking.requirement
+    came = worker.post(f"/bookings/{voluntary.reference}/outcome", data={"outcome": "attended"})
+    assert came.headers["Location"] == f"/pathway/{voluntary.reference}", "what followed, next"
+    done = worker.post(f"/bookings/{missed.reference}/outcome", data={"outcome": "did_not_attend"})
+    assert done.headers["Location"] == "/day?date=2027-01-14"
     again = worker.post(f"/bookings/{decided.reference}/outcome", data={"outcome": "attended"})
     assert again.headers["Location"] == "/day?date=2027-01-14", "follow-up already decided"
 
@@ -660,13 +661,16 @@ def test_no_follow_up_needed_is_recorded(attended, browser, clock):
         f"/bookings/{attended.reference}/follow-up", data={"decision": "not_needed"}
     )
     assert done.status_code == 302
-    assert done.headers["Location"] == f"/day?date=2027-01-14&worker={attended.worker_id}"
+    assert done.headers["Location"] == f"/pathway/{attended.reference}", "what followed, next"
     initial = reload(attended)
     assert initial.follow_up_decision == outcomes.FOLLOW_UP_NOT_NEEDED
     assert initial.follow_up_decided_at == clock()
     assert ("follow_up_not_needed", None) in actions_on(initial)
-    day = Page(html_of(coordinator.get(done.headers["Location"]))).text
-    assert f"Recorded for {initial.reference}: no follow-up assessment is needed." in day
+    next_page = Page(html_of(coordinator.get(done.headers["Location"]))).text
+    assert f"Recorded for {initial.reference}: no follow-up assessment is needed." in next_page
+    day = Page(
+        html_of(coordinator.get(f"/day?date=2027-01-14&worker={attended.worker_id}"))
+    ).text
     assert "No follow-up needed" in day
 
 

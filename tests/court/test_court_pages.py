@@ -54,6 +54,11 @@ def worker(login, users, courts):
     login(Role.WORKER)
 
 
+def url_for_list(record: SuitabilityAssessment) -> str:
+    day = record.listed_for
+    return f"/court?court={record.court.code}&date={day.day}&date={day.month}&date={day.year}"
+
+
 def url(record: SuitabilityAssessment, action: str = "") -> str:
     return f"/court/suitability/{record.reference}" + (f"/{action}" if action else "")
 
@@ -246,7 +251,8 @@ def test_a_suitable_and_willing_result_completes_the_assessment(client, worker, 
         },
     )
     assert response.status_code == 302
-    assert response.headers["Location"].startswith("/court?court=birmingham-magistrates")
+    # What followed the assessment is the next thing to record.
+    assert response.headers["Location"] == f"/pathway/{record.reference}"
     db.session.refresh(record)
     assert (record.status, record.drr, record.atr, record.willing) == (
         "completed",
@@ -255,9 +261,13 @@ def test_a_suitable_and_willing_result_completes_the_assessment(client, worker, 
         True,
     )
     assert record.completed_at == local(2027, 1, 14, 10, 15)
-    listed = page_of(client.get(response.headers["Location"]))
+    next_page = page_of(client.get(response.headers["Location"]))
+    assert f"Result of {record.reference} saved" in next_page.text
+    assert ("/court?court=birmingham-magistrates&date=14&date=1&date=2027", "Back") in (
+        next_page.links
+    )
+    listed = page_of(client.get(url_for_list(record)))
     assert "DRR suitable, ATR not assessed; willing; completed at 10:15" in listed.text
-    assert f"Result of {record.reference} saved" in listed.text
 
 
 def test_a_suitable_finding_without_willingness_is_refused_and_nothing_written(
