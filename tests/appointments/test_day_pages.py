@@ -668,9 +668,7 @@ def test_no_follow_up_needed_is_recorded(attended, browser, clock):
     assert ("follow_up_not_needed", None) in actions_on(initial)
     next_page = Page(html_of(coordinator.get(done.headers["Location"]))).text
     assert f"Recorded for {initial.reference}: no follow-up assessment is needed." in next_page
-    day = Page(
-        html_of(coordinator.get(f"/day?date=2027-01-14&worker={attended.worker_id}"))
-    ).text
+    day = Page(html_of(coordinator.get(f"/day?date=2027-01-14&worker={attended.worker_id}"))).text
     assert "No follow-up needed" in day
 
 
