@@ -220,7 +220,11 @@ def test_the_csv_rows_carry_the_court_figures(court_work_made):
     rows = {(row["block"], row["month"]): row for row in reports.csv_rows(build())}
     for key, expected in EXPECTED_ROWS.items():
         assert court_work(rows[key]) == expected
-    assert list(rows[(BIRMINGHAM, "2027-03")])[-len(COURT_WORK) :] == COURT_WORK
+    # Together and in order, where the CSV's columns put them.
+    columns = list(rows[(BIRMINGHAM, "2027-03")])
+    assert columns == reports.CSV_COLUMNS
+    first = columns.index(COURT_WORK[0])
+    assert columns[first : first + len(COURT_WORK)] == COURT_WORK
 
 
 def test_kpi_gives_the_court_figures(court_work_made, client, tokens):
@@ -250,14 +254,44 @@ def test_the_reports_page_shows_court_work(court_work_made, client, login):
     assert "Birmingham Magistrates' Court, counted by" in shown.text
 
 
-def test_the_share_found_suitable_who_received_the_requirement(court_work_made):
+def test_the_share_found_suitable_who_received_the_requirement(court_work_made, users, clock):
+    # R7, Coventry, on Tuesday 20 April: found suitable for both, given neither.
+    worker = users[Role.WORKER]
+    clock.set(local(2027, 4, 20, 9, 0))
+    details = request_details(court=COVENTRY, hearing_date=dt.date(2027, 4, 20))
+    r7 = suitability.request(details, by=worker, now=clock(), allow_test_numbers=True)
+    clock.set(local(2027, 4, 20, 12, 0))
+    suitability.record_result(
+        r7,
+        drr="suitable",
+        atr="suitable",
+        willing=True,
+        completed_at=clock(),
+        by=worker,
+        now=clock(),
+    )
+    suitability.record_sentence(
+        r7, "other_community_order", dt.date(2027, 4, 20), by=worker, now=clock()
+    )
+    db.session.commit()
+
+    def shares(figures: reports.Figures) -> tuple:
+        return (
+            (figures.suitable_drr, figures.drr_granted, figures.drr_granted_share),
+            (figures.suitable_atr, figures.atr_granted, figures.atr_granted_share),
+        )
+
     report = build()
-    march, april = report.by_month["2027-03"], report.by_month["2027-04"]
-    # March: two found suitable for a DRR, one DRR made; one for an ATR, none made.
-    assert (march.drr_granted_share, march.atr_granted_share) == (0.5, 0.0)
-    # April: nobody found suitable for a DRR (no share), one for an ATR, two ATRs made.
-    assert (april.drr_granted_share, april.atr_granted_share) == (None, 2.0)
-    assert (report.total.drr_granted_share, report.total.atr_granted_share) == (1.0, 1.0)
+    # March: R1 and R2 found suitable for a DRR, and both given one, though R2 only in April
+    # (one DRR made in March); R2 found suitable for an ATR and given one.
+    assert shares(report.by_month["2027-03"]) == ((2, 2, 1.0), (1, 1, 1.0))
+    assert report.by_month["2027-03"].drr_made == 1
+    # April: R7 found suitable for a DRR, not given one; R4 and R7 for an ATR, R4 given one.
+    assert shares(report.by_month["2027-04"]) == ((1, 0, 0.0), (2, 1, 0.5))
+    assert shares(report.total) == ((3, 2, 0.667), (3, 2, 0.667))
+    assert shares(report.by_block[COVENTRY]) == ((1, 0, 0.0), (2, 1, 0.5))
+    # Nobody found suitable at Birmingham in April: no share.
+    assert shares(report.rows[(BIRMINGHAM, "2027-04")]) == ((0, 0, None), (0, 0, None))
 
 
 def test_the_reports_page_has_court_work_by_month_and_by_court(court_work_made, client, login):

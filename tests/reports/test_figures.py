@@ -241,10 +241,37 @@ ZERO = {
     "suitable_atr": 0,
     "drr_made": 0,
     "atr_made": 0,
+    "drr_granted": 0,
+    "atr_granted": 0,
+    "on_site_required": 0,
+    "on_site_voluntary": 0,
+    "contacts": 0,
+    "required_requested": 0,
+    "required_completed": 0,
+    "voluntary_assessments": 0,
+    "referrals": 0,
+    "entries": 0,
+    "cases_closed": 0,
+    "naloxone_issued": 0,
+    "harm_reduction_given": 0,
+    "non_conversion": {
+        "did_not_attend": 0,
+        "declined": 0,
+        "unable_to_contact": 0,
+        "moved_away": 0,
+        "custody": 0,
+        "provider_declined": 0,
+        "died": 0,
+        "already_in_treatment": 0,
+        "other": 0,
+    },
     "attendance_rate": None,
     "other_block_share": None,
     "median_hours_to_appointment": None,
     "p90_hours_to_appointment": None,
+    "engaged": 0,
+    "drr_granted_share": None,
+    "atr_granted_share": None,
 }
 
 
@@ -281,6 +308,11 @@ EXPECTED_TOTAL = figures(
     sms_opted_out=2,
     cover_hours=57.0,  # Stechford 19 + 15, Perry Barr 10 + 13
     gap_hours=6 * (MARCH + APRIL) - 57.0,
+    required_requested=6,  # initial or follow-up, not cancelled: 1, 2, 5, 6, 7 and 8
+    required_completed=3,  # of those, attended: 1, 5 and 6
+    # No voluntary assessment: of the two voluntary bookings, 3 left early and 9 is to come.
+    voluntary_assessments=0,
+    engaged=4,  # attended 1, 5 and 6; left early 3
 )
 
 EXPECTED_BY_BLOCK = {
@@ -303,6 +335,9 @@ EXPECTED_BY_BLOCK = {
         sms_sent=1,
         sms_delivered=1,
         gap_hours=MARCH + APRIL,
+        required_requested=1,  # 5, not the cancelled 4
+        required_completed=1,
+        engaged=1,
     ),
     "perry-barr": figures(
         bookings=3,
@@ -322,6 +357,8 @@ EXPECTED_BY_BLOCK = {
         sms_opted_out=2,
         cover_hours=23.0,
         gap_hours=MARCH + APRIL - 23.0,
+        required_requested=1,  # 8, passed with no outcome
+        engaged=1,  # 3, voluntary, left early
     ),
     "stechford": figures(
         bookings=4,
@@ -341,6 +378,9 @@ EXPECTED_BY_BLOCK = {
         sms_failed=2,
         cover_hours=34.0,
         gap_hours=MARCH + APRIL - 34.0,
+        required_requested=4,  # 1, 2, 6 and 7, whatever their outcome
+        required_completed=2,  # 1 and 6
+        engaged=2,
     ),
     "wolverhampton": figures(gap_hours=MARCH + APRIL),
 }
@@ -369,6 +409,9 @@ EXPECTED_BY_MONTH = {
         sms_opted_out=2,
         cover_hours=29.0,
         gap_hours=6 * MARCH - 29.0,
+        required_requested=3,  # 1, 2 and 5
+        required_completed=2,  # 1 and 5
+        engaged=3,  # attended 1 and 5; left early 3
     ),
     "2027-04": figures(
         bookings=5,
@@ -390,24 +433,27 @@ EXPECTED_BY_MONTH = {
         sms_delivered=2,
         cover_hours=28.0,
         gap_hours=6 * APRIL - 28.0,
+        required_requested=3,  # 6, 7 and 8
+        required_completed=1,  # 6
+        engaged=1,
     ),
 }
 
 # The CSV: one row per block and month, every column.
 EXPECTED_CSV = """\
-block,month,bookings,initial,follow_up,voluntary,attended,left_early,did_not_attend,cancelled,rearranged,awaiting_outcome,attendance_rate,police_to_inform,police_informed,median_hours_to_appointment,p90_hours_to_appointment,other_block,other_block_share,sms_sent,sms_delivered,sms_failed,sms_opted_out,cover_hours,gap_hours,suitability_requested,suitability_completed,suitability_adjournments,suitable_drr,suitable_atr,drr_made,atr_made
-bloxwich,2027-03,0,0,0,0,0,0,0,0,0,0,,0,0,,,0,,0,0,0,0,0.0,743.0,0,0,0,0,0,0,0
-bloxwich,2027-04,0,0,0,0,0,0,0,0,0,0,,0,0,,,0,,0,0,0,0,0.0,720.0,0,0,0,0,0,0,0
-coventry,2027-03,0,0,0,0,0,0,0,0,0,0,,0,0,,,0,,0,0,0,0,0.0,743.0,0,0,0,0,0,0,0
-coventry,2027-04,1,1,0,0,0,0,0,1,1,0,,0,0,,,0,,1,0,0,0,0.0,720.0,0,0,0,0,0,0,0
-oldbury,2027-03,2,1,1,0,1,0,0,1,1,0,1.0,0,0,72.0,72.0,1,1.0,1,1,0,0,0.0,743.0,0,0,0,0,0,0,0
-oldbury,2027-04,0,0,0,0,0,0,0,0,0,0,,0,0,,,0,,0,0,0,0,0.0,720.0,0,0,0,0,0,0,0
-perry-barr,2027-03,1,0,0,1,0,1,0,0,0,0,0.0,1,0,12.0,12.0,0,0.0,0,0,0,2,10.0,733.0,0,0,0,0,0,0,0
-perry-barr,2027-04,2,1,0,1,0,0,0,0,1,1,,0,0,65.0,93.0,2,1.0,2,2,0,0,13.0,707.0,0,0,0,0,0,0,0
-stechford,2027-03,2,2,0,0,1,0,1,0,0,0,0.5,1,1,36.0,45.6,1,0.5,4,2,2,0,19.0,724.0,0,0,0,0,0,0,0
-stechford,2027-04,2,1,1,0,1,0,1,0,0,0,0.5,1,0,6.0,6.0,1,0.5,1,0,0,0,15.0,705.0,0,0,0,0,0,0,0
-wolverhampton,2027-03,0,0,0,0,0,0,0,0,0,0,,0,0,,,0,,0,0,0,0,0.0,743.0,0,0,0,0,0,0,0
-wolverhampton,2027-04,0,0,0,0,0,0,0,0,0,0,,0,0,,,0,,0,0,0,0,0.0,720.0,0,0,0,0,0,0,0
+block,month,bookings,initial,follow_up,voluntary,attended,left_early,did_not_attend,cancelled,rearranged,awaiting_outcome,attendance_rate,police_to_inform,police_informed,median_hours_to_appointment,p90_hours_to_appointment,other_block,other_block_share,sms_sent,sms_delivered,sms_failed,sms_opted_out,cover_hours,gap_hours,suitability_requested,suitability_completed,suitability_adjournments,suitable_drr,suitable_atr,drr_made,atr_made,drr_granted,drr_granted_share,atr_granted,atr_granted_share,on_site_required,on_site_voluntary,contacts,engaged,required_requested,required_completed,voluntary_assessments,referrals,entries,non_conversion_did_not_attend,non_conversion_declined,non_conversion_unable_to_contact,non_conversion_moved_away,non_conversion_custody,non_conversion_provider_declined,non_conversion_died,non_conversion_already_in_treatment,non_conversion_other,cases_closed,naloxone_issued,harm_reduction_given
+bloxwich,2027-03,0,0,0,0,0,0,0,0,0,0,,0,0,,,0,,0,0,0,0,0.0,743.0,0,0,0,0,0,0,0,0,,0,,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0
+bloxwich,2027-04,0,0,0,0,0,0,0,0,0,0,,0,0,,,0,,0,0,0,0,0.0,720.0,0,0,0,0,0,0,0,0,,0,,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0
+coventry,2027-03,0,0,0,0,0,0,0,0,0,0,,0,0,,,0,,0,0,0,0,0.0,743.0,0,0,0,0,0,0,0,0,,0,,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0
+coventry,2027-04,1,1,0,0,0,0,0,1,1,0,,0,0,,,0,,1,0,0,0,0.0,720.0,0,0,0,0,0,0,0,0,,0,,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0
+oldbury,2027-03,2,1,1,0,1,0,0,1,1,0,1.0,0,0,72.0,72.0,1,1.0,1,1,0,0,0.0,743.0,0,0,0,0,0,0,0,0,,0,,0,0,0,1,1,1,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0
+oldbury,2027-04,0,0,0,0,0,0,0,0,0,0,,0,0,,,0,,0,0,0,0,0.0,720.0,0,0,0,0,0,0,0,0,,0,,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0
+perry-barr,2027-03,1,0,0,1,0,1,0,0,0,0,0.0,1,0,12.0,12.0,0,0.0,0,0,0,2,10.0,733.0,0,0,0,0,0,0,0,0,,0,,0,0,0,1,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0
+perry-barr,2027-04,2,1,0,1,0,0,0,0,1,1,,0,0,65.0,93.0,2,1.0,2,2,0,0,13.0,707.0,0,0,0,0,0,0,0,0,,0,,0,0,0,0,1,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0
+stechford,2027-03,2,2,0,0,1,0,1,0,0,0,0.5,1,1,36.0,45.6,1,0.5,4,2,2,0,19.0,724.0,0,0,0,0,0,0,0,0,,0,,0,0,0,1,2,1,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0
+stechford,2027-04,2,1,1,0,1,0,1,0,0,0,0.5,1,0,6.0,6.0,1,0.5,1,0,0,0,15.0,705.0,0,0,0,0,0,0,0,0,,0,,0,0,0,1,2,1,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0
+wolverhampton,2027-03,0,0,0,0,0,0,0,0,0,0,,0,0,,,0,,0,0,0,0,0.0,743.0,0,0,0,0,0,0,0,0,,0,,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0
+wolverhampton,2027-04,0,0,0,0,0,0,0,0,0,0,,0,0,,,0,,0,0,0,0,0.0,720.0,0,0,0,0,0,0,0,0,,0,,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0
 """  # noqa: E501
 
 
@@ -585,6 +631,9 @@ def test_one_block_by_arrest_block_counts_its_arrests_with_its_own_cover(known):
         sms_delivered=3,
         cover_hours=34.0,
         gap_hours=MARCH + APRIL - 34.0,
+        required_requested=4,  # all initial, none cancelled
+        required_completed=3,  # 1, 5 and 6
+        engaged=3,
     )
 
 

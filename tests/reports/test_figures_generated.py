@@ -175,6 +175,13 @@ def expected(block_code: str | None, block_by: str) -> dict:
                 figures["police_to_inform"] += 1
                 figures["police_informed"] += booking.police_informed_at is not None
             figures["rearranged"] += booking.notice_version > 1
+            required = booking.requirement in ("initial", "follow_up")
+            figures["required_requested"] += required and booking.status != "cancelled"
+            figures["required_completed"] += required and booking.status == "attended"
+            figures["voluntary_assessments"] += (
+                booking.requirement == "voluntary" and booking.status == "attended"
+            )
+            figures["engaged"] += booking.status in ("attended", "left_early")
             if booking.status != "cancelled":
                 figures["other_block"] += booking.block_id != booking.arrest_block_id
                 if booking.requirement != "follow_up":
@@ -221,8 +228,12 @@ def expected(block_code: str | None, block_by: str) -> dict:
                 "p90_hours_to_appointment": p90(values),
                 "cover_hours": round(covered, 1),
                 "gap_hours": round(whole - covered, 1),
-                # No court work here: tests/reports/test_court_figures.py counts it.
-                **dict.fromkeys(COURT_WORK, 0),
+                # No court work, nothing on site and no pathways here: their own tests count
+                # them (tests/reports/test_court_figures.py for the court work).
+                **dict.fromkeys(COURT_WORK + ON_SITE + PATHWAY, 0),
+                "non_conversion": dict.fromkeys(NON_CONVERSION_REASONS, 0),
+                "drr_granted_share": None,
+                "atr_granted_share": None,
             }
     result["total"] = result["total"][()]
     return result
@@ -236,6 +247,21 @@ COURT_WORK = [
     "suitable_atr",
     "drr_made",
     "atr_made",
+    "drr_granted",
+    "atr_granted",
+]
+ON_SITE = ["on_site_required", "on_site_voluntary", "contacts"]
+PATHWAY = ["referrals", "entries", "cases_closed", "naloxone_issued", "harm_reduction_given"]
+NON_CONVERSION_REASONS = [
+    "did_not_attend",
+    "declined",
+    "unable_to_contact",
+    "moved_away",
+    "custody",
+    "provider_declined",
+    "died",
+    "already_in_treatment",
+    "other",
 ]
 COUNTS = [
     "bookings",
@@ -255,6 +281,10 @@ COUNTS = [
     "sms_delivered",
     "sms_failed",
     "sms_opted_out",
+    "required_requested",
+    "required_completed",
+    "voluntary_assessments",
+    "engaged",
 ]
 
 
@@ -340,4 +370,9 @@ def test_the_generated_set_has_the_cases_it_is_for(generated):
     assert len(waits) != len(set(waits))
     assert any(w.microseconds for w in waits)
     assert report.total.bookings > 250
+    # Every requirement meets every outcome, so the assessment figures leave some out.
+    total = report.total
+    required = total.initial + total.follow_up
+    assert 0 < total.required_completed < total.required_requested < required
+    assert 0 < total.voluntary_assessments < total.voluntary
     assert sum(f.bookings for f in report.by_month.values()) == report.total.bookings
