@@ -20,7 +20,8 @@ import config
 from booking import create_app
 from booking.accounts.users import create_user, hash_password
 from booking.extensions import db, limiter
-from booking.models import Booking, BookingDraft, Role, SuitabilityAssessment
+from booking.models import Booking, BookingDraft, Pathway, Role, SuitabilityAssessment
+from booking.pathway import on_site
 from booking.web.refused_forms import EXPIRED
 from tests.court.test_court_pages import request_form
 from tests.support import (
@@ -35,6 +36,7 @@ from tests.support import (
     record_test,
     sign_in,
     signed_in,
+    trail,
 )
 
 BOOKING_ROLES = {Role.SERGEANT, Role.WORKER, Role.COORDINATOR}
@@ -889,3 +891,61 @@ def test_the_court_forms_work_with_the_csrf_check_on(make_app, users):
     assert done.status_code == 302
     assert db.session.scalar(select(SuitabilityAssessment.status)) == "not_completed"
     db.session.commit()  # end the read: the other app's requests need the database
+
+
+def test_a_pathway_refused_by_its_csrf_check_comes_back_filled_in_and_records_only_the_look(
+    make_app, users, clock
+):
+    """The pathway page records each look at it: shown again after a refusal, the look is
+    recorded (the page was seen), and nothing of the refused pathway is."""
+    record = on_site.record("stechford", "voluntary", clock(), by=users[Role.WORKER], now=clock())
+    reference = record.reference
+    db.session.commit()
+    browser = signed_in_with_token(make_app(WTF_CSRF_ENABLED=True).test_client(), Role.WORKER)
+    looks_before = count_looks(reference)
+    db.session.commit()  # end the read: the other app's requests need the database
+
+    refused = browser.post(
+        f"/pathway/{reference}",
+        data={"naloxone": "issued", "referred": "no", "csrf_token": "a-stale-token"},
+    )
+
+    assert refused.status_code == 400
+    page = Page(refused.get_data(as_text=True))
+    assert summary_items(page.html) == [EXPIRED]
+    assert page.radios["naloxone"][0] == "issued"
+    assert 'value="issued" checked' in page.html, "what was sent is shown again"
+    assert count(Pathway) == 0
+    assert count_looks(reference) == looks_before + 1
+    db.session.commit()  # end the read
+    again = browser.post(
+        f"/pathway/{reference}",
+        data={"naloxone": "issued", "referred": "no", "csrf_token": page.values["csrf_token"]},
+    )
+    assert again.status_code == 302
+    assert db.session.scalar(select(Pathway.naloxone)) == "issued"
+    db.session.commit()
+
+
+def count_looks(reference: str) -> int:
+    return len([e for e in trail() if e.reference == reference and e.action == "viewed"])
+
+
+def test_a_court_action_refused_by_its_csrf_check_comes_back_filled_in(make_app, users):
+    """Court pages record the look at the person's details before showing the form: the form
+    still comes back, and the refused reason is not saved."""
+    add_courts()
+    browser = signed_in_with_token(make_app(WTF_CSRF_ENABLED=True).test_client(), Role.WORKER)
+    new = "/court/suitability/new"
+    token = csrf_token(browser.get(new).get_data(as_text=True))
+    made = browser.post(new, data=request_form() | {"csrf_token": token})
+    not_completed = made.headers["Location"] + "/not-completed"
+
+    refused = browser.post(not_completed, data={"reason": "declined", "csrf_token": "stale"})
+
+    assert refused.status_code == 400
+    page = Page(refused.get_data(as_text=True))
+    assert summary_items(page.html) == [EXPIRED]
+    assert 'value="declined" checked' in page.html
+    assert db.session.scalar(select(SuitabilityAssessment.status)) == "requested"
+    db.session.commit()  # end the read

@@ -4,7 +4,9 @@ A page left open for long, a session renewed in another tab or a sign-in elsewhe
 form's CSRF token stale. The sergeant then gets the same page back, filled in as sent (but for
 passwords, which are never shown), with a fresh token and an error summary saying to check
 it and send it again. Nothing of the refused request is saved: the page's own view renders it
-while every commit is refused, and what it may have begun is rolled back.
+while every commit is refused but one that records only that the page was viewed (a page that
+shows a person's details records the look, and this one did show them), and what it may have
+begun is rolled back.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
+from .. import audit
 from ..extensions import db
+from ..models import AuditEvent
 from . import auth
 
 EXPIRED = (
@@ -35,15 +39,41 @@ def register(app: Flask) -> None:
     app.register_error_handler(CSRFError, show_again)
 
 
+WRITTEN = "_written_while_refusing"
+
+
+def _refusing() -> bool:
+    return has_request_context() and bool(g.get(REFUSING))
+
+
+def _only_views(objects) -> bool:
+    return all(
+        isinstance(thing, AuditEvent) and thing.action == audit.Action.VIEWED for thing in objects
+    )
+
+
+def _changes(session) -> list:
+    dirty = [thing for thing in session.dirty if session.is_modified(thing)]
+    return [*session.new, *dirty, *session.deleted]
+
+
+@event.listens_for(Session, "after_flush")
+def _note_writes(session, flush_context) -> None:
+    # Flushed rows leave session.new; remember whether any of them was more than a view.
+    if _refusing() and not _only_views(_changes(session)):
+        setattr(g, WRITTEN, True)
+
+
 @event.listens_for(Session, "before_commit")
 def _refuse_commits(session) -> None:
-    if has_request_context() and g.get(REFUSING):
+    if _refusing() and (g.get(WRITTEN) or not _only_views(_changes(session))):
         raise SavingRefused("a request that failed its CSRF check saves nothing")
 
 
 @contextmanager
 def saving_refused():
     setattr(g, REFUSING, True)
+    setattr(g, WRITTEN, False)
     try:
         yield
     finally:
