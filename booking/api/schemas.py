@@ -296,11 +296,25 @@ class CourtListQuery(Query):
     date: Day = Field(None, description="Defaults to today")
 
 
+def _year(raw: str) -> int | None:
+    if not raw:
+        return None
+    year = int(raw)
+    if not clock.EARLIEST_YEAR <= year < clock.LATEST_YEAR:
+        raise ValueError(raw)
+    return year
+
+
+FIRST_YEAR, LAST_YEAR = clock.EARLIEST_YEAR, clock.LATEST_YEAR - 1
+
+
 class YearQuery(Query):
-    year: Annotated[int | None, _read(int, "Use a year as YYYY")] = Field(
+    year: Annotated[
+        int | None,
+        Field(ge=FIRST_YEAR, le=LAST_YEAR),
+        _read(_year, f"Use a year as YYYY, from {FIRST_YEAR} to {LAST_YEAR}"),
+    ] = Field(
         None,
-        ge=clock.EARLIEST_YEAR,
-        le=clock.LATEST_YEAR - 1,
         description="The financial year from 1 April of this year; defaults to the current one",
     )
 
