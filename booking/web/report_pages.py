@@ -1,4 +1,5 @@
-"""The commissioner's reports: the figures over a period, two charts, and the CSV export.
+"""The commissioner's reports: the figures over a period with their charts, the CSV export,
+and the summary of a financial year as the commissioner publishes it.
 
 Coordinators and the commissioner's analysts see aggregates only: `booking.reports` reads no
 personal field, so nothing on the page or in the CSV can name anyone. The CSV leaves the
@@ -11,6 +12,7 @@ import csv
 import datetime as dt
 import io
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import Response, render_template, request, url_for
@@ -23,12 +25,14 @@ from wtforms.validators import ValidationError
 from .. import audit, charts, clock, permissions, places
 from ..clock import LONDON
 from ..extensions import db
-from ..models import Block
+from ..models import Block, NonConversionReason
 from ..reports import figures as reports
+from ..reports import year as year_summary
 from ..reports.figures import BY_APPOINTMENT_BLOCK, BY_ARREST_BLOCK, Figures, Report
 from . import web
 from .auth import roles_required
 from .forms.fields import DayMonthYearField, GovRadios
+from .presentation import NON_CONVERSION_NAMES
 
 # As the API: at most two years at a time.
 MAX_DAYS = 731
@@ -48,6 +52,11 @@ BOOKED = charts.Series("Booked", "outline")
 REQUESTED = charts.Series("Suitability assessments requested", "outline")
 COMPLETED = charts.Series("Completed", "solid")
 ADJOURNED = charts.Series("Adjourned for one", "hatched")
+REQUIRED_COMPLETED = charts.Series("Required assessments completed", "solid")
+VOLUNTARY = charts.Series("Voluntary assessments", "hatched")
+REFERRED = charts.Series("Referrals into treatment", "outline")
+# The financial years the year summary offers: this one and the five before it.
+YEARS_OFFERED = 6
 
 
 class ReportForm(FlaskForm):
@@ -156,7 +165,17 @@ class ReportPage:
     month_chart: charts.Chart | None
     block_chart: charts.Chart | None
     court_chart: charts.Chart | None
+    outcome_chart: charts.Chart | None
     csv_href: str
+
+    @property
+    def places(self) -> list[BlockFigures]:
+        """The custody blocks, then the courts."""
+        return self.blocks + self.courts
+
+    @property
+    def reasons(self) -> list[Reason]:
+        return non_conversion_reasons(self.report.total)
 
     @property
     def period(self) -> str:
@@ -183,6 +202,56 @@ def _month_name(key: str, pattern: str = "%B %Y") -> str:
 def not_attended(figures: Figures) -> int:
     """Non-attendance: did not attend, or left before the assessment was done."""
     return figures.did_not_attend + figures.left_early
+
+
+def not_converted(figures: Figures) -> int:
+    """Referrals that did not lead into treatment, whatever the reason."""
+    return sum(figures.non_conversion.values())
+
+
+def on_site_assessments(figures: Figures) -> int:
+    return figures.on_site_required + figures.on_site_voluntary
+
+
+@dataclass(frozen=True)
+class Column:
+    """A figure of the tables of assessments and what followed, by place and by month."""
+
+    label: str
+    value: Callable[[Figures], int]
+
+
+def _field(name: str) -> Callable[[Figures], int]:
+    return lambda figures: getattr(figures, name)
+
+
+# One list for both tables, so that they keep the same columns in the same order.
+OUTCOME_COLUMNS = (
+    Column("Engaged", _field("engaged")),
+    Column("Required assessments requested", _field("required_requested")),
+    Column("Required assessments completed", _field("required_completed")),
+    Column("Voluntary assessments", _field("voluntary_assessments")),
+    Column("Assessments on site", on_site_assessments),
+    Column("Contacts on site", _field("contacts")),
+    Column("Referrals into treatment", _field("referrals")),
+    Column("Entries into treatment", _field("entries")),
+    Column("Did not enter treatment", not_converted),
+    Column("Cases closed", _field("cases_closed")),
+    Column("Naloxone issued", _field("naloxone_issued")),
+    Column("Other harm reduction given", _field("harm_reduction_given")),
+)
+
+
+@dataclass(frozen=True)
+class Reason:
+    name: str
+    count: int
+
+
+def non_conversion_reasons(figures: Figures) -> list[Reason]:
+    """Every reason a referral did not lead into treatment, in words, with its count."""
+    counts = figures.non_conversion
+    return [Reason(NON_CONVERSION_NAMES[reason], counts[reason]) for reason in NonConversionReason]
 
 
 def _page(form: ReportForm, report: Report, blocks: list[Block], courts: list[Block]) -> ReportPage:
@@ -215,6 +284,7 @@ def _page(form: ReportForm, report: Report, blocks: list[Block], courts: list[Bl
         month_chart=_month_chart(months) if months else None,
         block_chart=_block_chart(by_block, report.block_by) if by_block else None,
         court_chart=_court_chart(months) if months and by_court else None,
+        outcome_chart=_outcome_chart(months) if months else None,
         csv_href=url_for("web.reports_csv", **form.query()),
     )
 
@@ -259,6 +329,28 @@ def _court_chart(months: list[Month]) -> charts.Chart:
     )
 
 
+def _outcome_chart(months: list[Month]) -> charts.Chart:
+    return charts.column_chart(
+        "chart-outcome-months",
+        "Assessments and referrals by month",
+        f"Required assessments completed, voluntary assessments, and referrals into treatment, "
+        f"in each month from {months[0].name} to {months[-1].name}",
+        [REQUIRED_COMPLETED, VOLUNTARY, REFERRED],
+        [
+            charts.Category(
+                _month_name(month.key, "%b %Y"),
+                (
+                    month.figures.required_completed,
+                    month.figures.voluntary_assessments,
+                    month.figures.referrals,
+                ),
+                month.name,
+            )
+            for month in months
+        ],
+    )
+
+
 def _block_chart(rows: list[BlockFigures], block_by: str) -> charts.Chart:
     which = BLOCK_WORDS[block_by]
     return charts.bar_chart(
@@ -286,7 +378,16 @@ def _build(form: ReportForm) -> Report:
 
 
 def _render(form: ReportForm, page: ReportPage | None, status: int = 200):
-    return render_template("reports/reports.html", form=form, page=page, title="Reports"), status
+    return (
+        render_template(
+            "reports/reports.html",
+            form=form,
+            page=page,
+            columns=OUTCOME_COLUMNS,
+            title="Reports",
+        ),
+        status,
+    )
 
 
 # The routes ----------------------------------------------------------------------------------
@@ -343,3 +444,57 @@ def _file_name(report: Report) -> str:
     if report.block_by == BY_ARREST_BLOCK:
         parts.append("by-arrest-block")
     return "-".join(parts) + ".csv"
+
+
+# The year summary ----------------------------------------------------------------------------
+
+
+class YearForm(FlaskForm):
+    """The financial year: read from the query string."""
+
+    class Meta:
+        csrf = False  # a GET that changes nothing
+
+    year = SelectField("Financial year", widget=GovSelect(), validate_choice=False)
+
+    def validate_year(self, field):
+        if field.data not in {value for value, _ in field.choices}:
+            raise ValidationError("Choose a financial year from the list")
+
+
+def offered_years(now: dt.datetime) -> list[int]:
+    """This financial year and the ones before it, latest first."""
+    current = year_summary.current_financial_year(now)
+    return list(range(current, current - YEARS_OFFERED, -1))
+
+
+def _read_year_form(now: dt.datetime) -> YearForm:
+    if "year" in request.args:
+        form = YearForm(formdata=request.args)
+    else:
+        current = year_summary.current_financial_year(now)
+        form = YearForm(formdata=None, data={"year": str(current)})
+    form.year.choices = [(str(year), f"{year} to {year + 1}") for year in offered_years(now)]
+    return form
+
+
+@web.get("/reports/year", endpoint="reports_year")
+@roles_required(permissions.REPORTS)
+def year_page():
+    """The financial year's summary as the commissioner publishes it: this year, unless asked."""
+    now = clock.now()
+    form = _read_year_form(now)
+    summary, status = None, 400
+    if form.validate():
+        summary, status = year_summary.summary(int(form.year.data), now), 200
+    today = now.astimezone(LONDON).date()
+    html = render_template(
+        "reports/year.html",
+        form=form,
+        summary=summary,
+        period=f"{_long(summary.start)} to {_long(summary.end)}" if summary else None,
+        # The year not yet over: its figures so far.
+        so_far=_long(today) if summary and summary.start <= today <= summary.end else None,
+        title=f"Year summary {summary.label}" if summary else "Year summary",
+    )
+    return html, status
