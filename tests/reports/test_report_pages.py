@@ -254,20 +254,20 @@ def test_one_block_counted_by_where_people_were_arrested(known, client, login):
         "/reports.csv?start=1&start=3&start=2027&end=30&end=4&end=2027"
         "&block=stechford&block_by=arrest"
     )
-    [_, blocks_chart] = shown.svgs
+    _, blocks_chart, _ = shown.svgs
     assert blocks_chart["title"] == "Appointments by arresting block"
 
 
 # The charts ----------------------------------------------------------------------------------
 
 
-def test_two_charts_are_accessible_images_with_a_title_and_every_value_described(
+def test_the_charts_are_accessible_images_with_a_title_and_every_value_described(
     known, client, login
 ):
     login(Role.ANALYST)
     shown, _ = page(client, **PERIOD)
-    months, blocks = shown.svgs
-    for chart in (months, blocks):
+    assert len(shown.svgs) == 3, "by month, by block, and assessments and referrals by month"
+    for chart in shown.svgs:
         attrs = chart["attrs"]
         assert attrs["role"] == "img"
         assert attrs["xmlns"] == SVG_NS
@@ -284,7 +284,7 @@ def test_two_charts_are_accessible_images_with_a_title_and_every_value_described
 def test_charts_label_their_categories_and_values_as_the_tables_do(known, client, login):
     login(Role.ANALYST)
     shown, _ = page(client, **PERIOD)
-    months, blocks = shown.svgs
+    months, blocks, _ = shown.svgs
     # Legend, ticks 0 to 2, a value per column, then the months.
     assert months["texts"] == [
         "Attended",
@@ -342,7 +342,7 @@ def test_an_empty_period_still_draws_its_axes(blocks, users, client, login):
     login(Role.ANALYST)
     shown, status = page(client, **PERIOD)
     assert status == 200
-    months, _ = shown.svgs
+    months, *_ = shown.svgs
     assert "March 2027: 0 attended, 0 did not attend or left early." in months["desc"]
     assert months["texts"][2:4] == ["0", "1"]
 
