@@ -267,6 +267,7 @@ def test_the_charts_are_accessible_images_with_a_title_and_every_value_described
     login(Role.ANALYST)
     shown, _ = page(client, **PERIOD)
     assert len(shown.svgs) == 3, "by month, by block, and assessments and referrals by month"
+    months, blocks, assessments = shown.svgs
     for chart in shown.svgs:
         attrs = chart["attrs"]
         assert attrs["role"] == "img"
@@ -279,6 +280,7 @@ def test_the_charts_are_accessible_images_with_a_title_and_every_value_described
     assert blocks["title"] == "Appointments by block of the appointment"
     assert "Stechford: 4 booked, 2 attended, 2 did not attend or left early." in blocks["desc"]
     assert "Perry Barr: 3 booked, 0 attended, 1 did not attend or left early." in blocks["desc"]
+    assert assessments["title"] == "Assessments and referrals by month"
 
 
 def test_charts_label_their_categories_and_values_as_the_tables_do(known, client, login):
