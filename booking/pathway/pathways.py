@@ -171,14 +171,15 @@ def record(
     if changed or before == values_of(None):
         pathway.updated_at = now
         pathway.updated_by_id = by.id
-        audit.record(
-            audit.Action.PATHWAY,
-            now,
-            by,
-            booking=found.record if found.source == Source.BOOKING else None,
-            reference=found.reference,
-            detail=", ".join(changed) or "nothing changed",
-        )
+    # Audited even when nothing changed: the answer shows the pathway all the same.
+    audit.record(
+        audit.Action.PATHWAY,
+        now,
+        by,
+        booking=found.record if found.source == Source.BOOKING else None,
+        reference=found.reference,
+        detail=", ".join(changed) or "nothing changed",
+    )
     db.session.flush()
     return pathway, changed
 
