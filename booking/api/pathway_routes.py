@@ -61,6 +61,27 @@ def record_on_site(body: OnSiteIn):
 
 @operation(
     "GET",
+    "/assessments/<reference>",
+    operation_id="getOnSiteAssessment",
+    tag="pathway",
+    summary="An assessment or contact made on site",
+    roles=permissions.PATHWAY,
+    response=responses.OnSite,
+    answers={404: "No assessment made on site has that reference"},
+)
+def get_on_site(reference: str):
+    """The record (its Location when it was made); the look is audited."""
+    user = api_user()
+    on_site.may_record(user)
+    record = on_site.with_reference(reference)
+    audit.record(audit.Action.VIEWED, clock.now(), user, reference=record.reference)
+    answer = responses.OnSite.of(record)
+    db.session.commit()
+    return answer
+
+
+@operation(
+    "GET",
     "/pathway/<reference>",
     operation_id="getPathway",
     tag="pathway",

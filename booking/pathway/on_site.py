@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+from sqlalchemy import select
+
 from .. import audit, permissions, places
-from ..appointments.references import unused_reference
+from ..appointments.references import normalise_reference, unused_reference
 from ..clock import in_range
-from ..errors import InvalidField, NotAllowed
+from ..errors import InvalidField, NotAllowed, NotFound
 from ..extensions import db
 from ..models import OnSiteAssessment, OnSiteKind, User
 
@@ -21,6 +23,16 @@ KIND_LABELS = {
     OnSiteKind.VOLUNTARY: "Voluntary assessment",
     OnSiteKind.CONTACT_ONLY: "Contact only",
 }
+
+
+def with_reference(reference: str) -> OnSiteAssessment:
+    """The assessment or contact made on site with that reference, or NotFound."""
+    found = db.session.scalar(
+        select(OnSiteAssessment).where(OnSiteAssessment.reference == normalise_reference(reference))
+    )
+    if found is None:
+        raise NotFound("No assessment made on site has that reference.")
+    return found
 
 
 def may_record(user: User) -> None:
