@@ -224,11 +224,41 @@ def shoot(request) -> Callable:
 AXE_OPTIONS = {"runOnly": {"type": "tag", "values": WCAG_TAGS}, "resultTypes": ["violations"]}
 
 
+# GOV.UK Frontend's conditional reveals put aria-expanded on the radio or checkbox that opens
+# one: not allowed for those roles by ARIA 1.2, and kept by GOV.UK on purpose because screen
+# readers announce it (alphagov/govuk-frontend#979, a known issue in #1280). That finding alone
+# is set aside: any other attribute, or aria-expanded on any other element, still fails.
+GOVUK_REVEAL_INPUT = re.compile(r'^<input class="govuk-(radios|checkboxes)__input"')
+GOVUK_REVEAL_CONTROLS = re.compile(r' aria-controls="conditional-[\w-]+"')
+
+
+def _govuk_reveal(rule: str, node: dict) -> bool:
+    if rule != "aria-allowed-attr" or not GOVUK_REVEAL_INPUT.match(node["html"]):
+        return False
+    if not GOVUK_REVEAL_CONTROLS.search(node["html"]):
+        return False
+    found = [
+        str(value)
+        for check in node["all"] + node["any"] + node["none"]
+        for value in check.get("data") or []
+    ]
+    return bool(found) and all(value.startswith("aria-expanded=") for value in found)
+
+
+def without_known_issues(violations: list[dict]) -> list[dict]:
+    kept = []
+    for violation in violations:
+        nodes = [node for node in violation["nodes"] if not _govuk_reveal(violation["id"], node)]
+        if nodes:
+            kept.append({**violation, "nodes": nodes})
+    return kept
+
+
 def axe_violations(page) -> list[dict]:
     """axe-core's violations of the WCAG A and AA rules on the page as it is now."""
     from axe_playwright_python.sync_playwright import Axe
 
-    return Axe().run(page, options=AXE_OPTIONS).response["violations"]
+    return without_known_issues(Axe().run(page, options=AXE_OPTIONS).response["violations"])
 
 
 def axe_start(page) -> None:
@@ -249,7 +279,7 @@ def axe_start(page) -> None:
 
 def axe_finish(page) -> list[dict]:
     """The violations found by `axe_start` on that page (waiting for axe to finish)."""
-    return page.evaluate("() => window.__axeRun")["violations"]
+    return without_known_issues(page.evaluate("() => window.__axeRun")["violations"])
 
 
 def describe_violations(url: str, violations: list[dict]) -> list[str]:

@@ -23,10 +23,12 @@ from werkzeug.routing import Rule
 
 from booking.appointments import bookings, outcomes
 from booking.appointments.slots import SlotRules
+from booking.clock import LONDON
 from booking.court import suitability
 from booking.court.suitability import SuitabilityRequest
 from booking.extensions import db
 from booking.models import Role
+from booking.pathway import on_site, pathways
 from tests.browser.conftest import (
     axe_finish,
     axe_start,
@@ -35,7 +37,8 @@ from tests.browser.conftest import (
     write_report,
 )
 from tests.browser.journeys import fill_details, slot_radios
-from tests.support import add_courts, add_worker, at, on_site
+from tests.support import add_courts, add_worker, at
+from tests.support import on_site as rostered_at
 
 pytestmark = pytest.mark.browser
 
@@ -50,13 +53,14 @@ ERROR_STATUSES = {403, 404}
 def world(users, blocks, clock, book) -> SimpleNamespace:
     """Something on every page: appointments in each state on the worker's day, a colleague,
     a non-attendance for the police list, a follow-up to decide, a cancelled appointment; and
-    on Birmingham's court duty list, a case to assess, one assessed and one adjourned."""
+    on Birmingham's court duty list, a case to assess, one assessed and one adjourned; and what
+    followed assessments made on site, on the worker's day and on the follow-through list."""
     me = users[Role.WORKER].worker
     colleague = add_worker("Ellie Barnes", blocks["perry-barr"])
     shifts = []
     for day in (THURSDAY, FRIDAY):
-        shifts.append(on_site(me, blocks["stechford"], at(day, 7), at(day, 20)))
-        on_site(colleague, blocks["perry-barr"], at(day, 7), at(day, 20))
+        shifts.append(rostered_at(me, blocks["stechford"], at(day, 7), at(day, 20)))
+        rostered_at(colleague, blocks["perry-barr"], at(day, 7), at(day, 20))
 
     attended = book(at(THURSDAY, 9), person_name="Attended Person")
     missed = book(at(THURSDAY, 9, 30), person_name="Missed Person")
@@ -118,7 +122,24 @@ def world(users, blocks, clock, book) -> SimpleNamespace:
         allow_test_numbers=True,
     )
     db.session.commit()
+
+    # What followed: two seen on site today (one referred and waiting for word of an entry,
+    # one with nothing recorded yet), an overdue referral and a case quiet since December.
+    referred, _ = [
+        on_site.record("stechford", kind, at(THURSDAY, hour), by=worker, now=clock())
+        for kind, hour in (("voluntary", 8), ("contact_only", 9))
+    ]
+    record_pathway(referred, worker, clock(), referred=True, referral_area="sandwell")
+    december = at(dt.date(2026, 12, 14), 11)
+    overdue, quiet = [
+        on_site.record("perry-barr", kind, december, by=worker, now=december)
+        for kind in ("required_initial", "contact_only")
+    ]
+    record_pathway(overdue, worker, december, referred=True, referral_area="unknown")
+    record_pathway(quiet, worker, december, naloxone="already_has", harm_reduction=True)
+    db.session.commit()
     facts = SimpleNamespace(
+        seen_on_site=referred.reference,
         arguments={
             # Booked ahead, concluded (its outcome and follow-up), cancelled.
             "reference": [b.reference for b in (later, attended, cancelled)],
@@ -126,10 +147,16 @@ def world(users, blocks, clock, book) -> SimpleNamespace:
             "user_id": [users[Role.WORKER].id],
             # To assess, and concluded.
             "assessment": [court_cases[0].reference, court_cases[1].reference],
-        }
+        },
     )
     settle()
     return facts
+
+
+def record_pathway(assessment, by, now: dt.datetime, **changes) -> None:
+    if changes.get("referred"):
+        changes |= {"referred_on": now.astimezone(LONDON).date(), "entry": "awaiting"}
+    pathways.record(pathways.assessment(assessment.reference), changes, by=by, now=now)
 
 
 def page_urls(app, arguments: dict[str, list]) -> tuple[list[str], list[str]]:
@@ -334,6 +361,18 @@ def test_every_page_a_role_can_reach_has_no_accessibility_violations(
             page.get_by_role("button", name="Continue").click()
         sweep.check(page, 200, "slot chosen", wait=True)
 
+    if role in (Role.WORKER, Role.COORDINATOR):
+        # What followed, with every part an answer opens shown; then refused, with errors.
+        page.goto(f"/pathway/{world.seen_on_site}")
+        page.get_by_role("group", name="Did the person enter treatment?").get_by_label(
+            "Entered treatment"
+        ).check()
+        page.get_by_role("group", name="Is the case closed?").get_by_label("Yes").check()
+        sweep.check(page, 200, "every part open", wait=True)
+        with page.expect_navigation() as answer:
+            page.get_by_role("button", name="Save", exact=True).click()
+        sweep.check(page, answer.value.status, "refused", wait=True)
+
     sweep.try_forms()
 
     notes = [f"Routes not checked (an argument this test cannot fill): {unfilled or 'none'}"]
@@ -352,7 +391,8 @@ def test_the_check_finds_violations_when_there_are_some(app, open_page, users):
     page.evaluate(
         """() => {
           document.querySelector('main').insertAdjacentHTML('beforeend',
-            '<img src="/static/favicon.svg"><input type="text" name="stray"><h1>Second</h1>');
+            '<img src="/static/favicon.svg"><input type="text" name="stray"><h1>Second</h1>'
+            + '<input type="radio" id="odd" aria-expanded="false"><label for="odd">Odd</label>');
         }"""
     )
     sweep.check(page, 200, "spoiled", wait=True)
@@ -360,4 +400,5 @@ def test_the_check_finds_violations_when_there_are_some(app, open_page, users):
     assert "image-alt" in found
     assert re.search(r"\blabel\b", found)
     assert "2 h1 elements" in found
+    assert "aria-allowed-attr" in found and "#odd" in found
     assert 'a field without a label: <input type="text" name="stray">' in found

@@ -312,7 +312,7 @@ def test_follow_through_lists_referrals_oldest_first_with_the_overdue(
     page = page_of(client.get("/follow-through"))
     rows = page.tables["awaiting-entry"][1:]
     assert [row[0] for row in rows] == [referred[1], referred[5], referred[20]]
-    assert [row[-1] for row in rows] == ["24 Overdue", "20", "5"]
+    assert [row[-1] for row in rows] == ["Days: 24 Overdue", "Days: 20", "Days: 5"]
     assert "3 referrals, 1 overdue" in page.text
     shown = db.session.scalars(
         select(AuditEvent.reference).where(AuditEvent.detail == "follow-through list")
