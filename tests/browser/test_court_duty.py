@@ -114,6 +114,9 @@ def test_a_court_duty_worker_records_todays_list_on_a_phone(open_page, shoot, bi
     expect(page.locator(".govuk-notification-banner")).to_contain_text(
         "saved for Jamie Testperson: DRR suitable, ATR not assessed"
     )
+    # What followed the assessment is offered next; back to the list for the other cases.
+    expect(page.get_by_role("heading", name="What followed the assessment")).to_be_visible()
+    page.get_by_role("link", name="Back").tap()
     expect(
         page.get_by_text("DRR suitable, ATR not assessed; willing; completed at 10:15")
     ).to_be_visible()
