@@ -115,8 +115,8 @@ UNANSWERED_CLOSED_AFTER = range(60, 120)
 
 
 @dataclass(frozen=True)
-class _Subject:
-    """An assessment a pathway may follow, as the pathway's bulk row needs it."""
+class Subject:
+    """An assessment a pathway may follow, as the pathway's row needs it."""
 
     reference: str
     column: str  # the pathway's column naming it
@@ -132,10 +132,10 @@ class _Subject:
 
 
 @dataclass
-class _Plan:
+class Plan:
     """A pathway as it was recorded: each step's time and the fields it gave."""
 
-    subject: _Subject
+    subject: Subject
     steps: list[tuple[dt.datetime, dict]]
 
 
@@ -146,13 +146,13 @@ def load(now: dt.datetime, worker_user: User) -> int:
     rng = random.Random(2029)
     made = _on_site_year(rng, now, worker_user)
     subjects = _subjects(rng)
-    plans = [_plan(rng, subject, now) for subject in subjects]
-    plans = [plan for plan in plans if plan.steps]
+    plans = [what_followed(rng, subject, now) for subject in subjects]
+    plans = [p for p in plans if p.steps]
     through_domain = rng.sample(range(len(plans)), k=min(RECORDED_THROUGH_DOMAIN, len(plans)))
     for index in sorted(through_domain):
         _record(plans[index], worker_user)
     chosen = set(through_domain)
-    rows = [_row(plan, worker_user) for i, plan in enumerate(plans) if i not in chosen]
+    rows = [pathway_row(p, worker_user.id) for i, p in enumerate(plans) if i not in chosen]
     if rows:
         db.session.execute(insert(Pathway), rows)
     db.session.flush()
@@ -226,7 +226,7 @@ def _reference(rng: random.Random, taken: set[str]) -> str:
             return reference
 
 
-def _subjects(rng: random.Random) -> list[_Subject]:
+def _subjects(rng: random.Random) -> list[Subject]:
     """The assessments whose pathway is recorded: a share of the attended appointments (those
     for a suitability assessment count once, as the completed assessment), of the on-site
     assessments and contacts, and of the completed suitability assessments."""
@@ -241,7 +241,7 @@ def _subjects(rng: random.Random) -> list[_Subject]:
         )
         .order_by(Booking.id)
     )
-    found += [_Subject(r, "booking_id", i, p, codes[p], at, False) for r, i, p, at in bookings]
+    found += [Subject(r, "booking_id", i, p, codes[p], at, False) for r, i, p, at in bookings]
     on_site = db.session.execute(
         select(
             OnSiteAssessment.reference,
@@ -252,7 +252,7 @@ def _subjects(rng: random.Random) -> list[_Subject]:
         ).order_by(OnSiteAssessment.id)
     )
     found += [
-        _Subject(r, "on_site_assessment_id", i, p, codes[p], at, kind == OnSiteKind.CONTACT_ONLY)
+        Subject(r, "on_site_assessment_id", i, p, codes[p], at, kind == OnSiteKind.CONTACT_ONLY)
         for r, i, p, at, kind in on_site
     ]
     completed = db.session.execute(
@@ -266,7 +266,7 @@ def _subjects(rng: random.Random) -> list[_Subject]:
         .order_by(SuitabilityAssessment.id)
     )
     found += [
-        _Subject(r, "suitability_assessment_id", i, p, codes[p], at, False)
+        Subject(r, "suitability_assessment_id", i, p, codes[p], at, False)
         for r, i, p, at in completed
     ]
     return [
@@ -282,7 +282,7 @@ def _at(day: dt.date, rng: random.Random) -> dt.datetime:
     return local_instant(day, dt.time(rng.randint(9, 16), rng.randrange(0, 60, 5)), LONDON)
 
 
-def _plan(rng: random.Random, subject: _Subject, until: dt.datetime) -> _Plan:
+def what_followed(rng: random.Random, subject: Subject, until: dt.datetime) -> Plan:
     """What followed the assessment, step by step, as far as it had got by `until`."""
     steps: list[tuple[dt.datetime, dict]] = []
 
@@ -316,24 +316,24 @@ def _plan(rng: random.Random, subject: _Subject, until: dt.datetime) -> _Plan:
         first |= referral | {"referred_on": subject.assessed_on}
         referral = None
     if not step(recorded_at, **first):
-        return _Plan(subject, [])
+        return Plan(subject, [])
     referred_on = subject.assessed_on
     if referral:
         referred_on += dt.timedelta(days=rng.randint(1, 5))
         if not step(_at(referred_on, rng), **referral, referred_on=referred_on):
-            return _Plan(subject, steps)
+            return Plan(subject, steps)
 
     if referred is None:
         # Nothing more was heard: some cases are closed with no further action.
         if rng.random() < 0.5:
             day = subject.assessed_on + dt.timedelta(days=rng.choice(UNANSWERED_CLOSED_AFTER))
             _close(rng, step, day, ClosureReason.NO_FURTHER_ACTION)
-        return _Plan(subject, steps)
+        return Plan(subject, steps)
     if referred is False:
         day = subject.assessed_on + dt.timedelta(days=rng.choice(CLOSURE_DAYS["not_referred"]))
         if rng.random() < CLOSED:
             _close(rng, step, day, rng.choices(*CLOSURES["not_referred"])[0])
-        return _Plan(subject, steps)
+        return Plan(subject, steps)
 
     outcome = rng.choices(*OUTCOMES)[0]
     heard_on = referred_on + dt.timedelta(days=rng.choice(OUTCOME_DAYS))
@@ -341,7 +341,7 @@ def _plan(rng: random.Random, subject: _Subject, until: dt.datetime) -> _Plan:
         if rng.random() < 0.5:
             day = referred_on + dt.timedelta(days=rng.choice(UNANSWERED_CLOSED_AFTER))
             _close(rng, step, day, ClosureReason.NO_FURTHER_ACTION)
-        return _Plan(subject, steps)
+        return Plan(subject, steps)
     if outcome == Entry.ENTERED:
         entered_on = max(referred_on, heard_on - dt.timedelta(days=rng.randint(0, 3)))
         heard = step(_at(heard_on, rng), entry=Entry.ENTERED, entered_on=entered_on)
@@ -351,22 +351,23 @@ def _plan(rng: random.Random, subject: _Subject, until: dt.datetime) -> _Plan:
     if heard and rng.random() < CLOSED:
         day = heard_on + dt.timedelta(days=rng.choice(CLOSURE_DAYS[outcome]))
         _close(rng, step, day, rng.choices(*CLOSURES[outcome])[0])
-    return _Plan(subject, steps)
+    return Plan(subject, steps)
 
 
 def _close(rng: random.Random, step, day: dt.date, reason: str) -> None:
     step(_at(day, rng), closed_on=day, closure_reason=reason)
 
 
-def _record(plan: _Plan, worker_user: User) -> None:
+def _record(plan: Plan, worker_user: User) -> None:
     """The pathway through the domain, each step when it happened."""
     found = pathways.assessment(plan.subject.reference)
     for at, changes in plan.steps:
         pathways.record(found, changes, by=worker_user, now=at)
 
 
-def _row(plan: _Plan, worker_user: User) -> dict:
-    """The pathway's row as the domain would have left it after the plan's steps."""
+def pathway_row(plan: Plan, updated_by_id: int) -> dict:
+    """The pathway's row as the domain would have left it after the plan's steps (the
+    benchmarks' data set is made of these too)."""
     subject = plan.subject
     values = pathways.values_of(None)
     not_converted_on = None
@@ -388,5 +389,5 @@ def _row(plan: _Plan, worker_user: User) -> dict:
         "not_converted_on": not_converted_on,
         "created_at": plan.steps[0][0],
         "updated_at": plan.steps[-1][0],
-        "updated_by_id": worker_user.id,
+        "updated_by_id": updated_by_id,
     }
