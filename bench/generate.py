@@ -9,8 +9,11 @@
 What it makes (defaults): 200 custody blocks with 07:00-20:00 cover rules (every third block
 high-activity: weekends too, three workers on weekdays and two at weekends; the others two on
 weekdays), 2,000 workers (ten per home block), a year of shifts back and the 56-day look-ahead
-forward, 1,000,000 past bookings with their notices, messages and audit events, and the live
-bookings of the next 28 days (denser near today, as the earliest slots go first).
+forward, 1,000,000 past bookings with their notices, messages and audit events, the live
+bookings of the next 28 days (denser near today, as the earliest slots go first), and a year of
+500,000 on-site assessments and contacts in the blocks' cover hours with what followed a share of
+them and of the attended appointments (pathways, made as the demo makes them, so that each
+passes the domain's checks).
 
 The schema is built by the migrations (flask_migrate.upgrade), as the tests build it; the rows
 go in in batches of 10,000: the table's own Core INSERT run as a driver-level executemany on
@@ -115,6 +118,10 @@ def _sqlite_time(value):
     return None if value is None else value.isoformat("microseconds")
 
 
+def _sqlite_date(value):
+    return None if value is None else value.isoformat()
+
+
 def insert_rows(conn, table, rows: list[dict]) -> None:
     """Bulk insert: the table's own INSERT, executemany at the driver (SQLite), or COPY
     (PostgreSQL). The per-value type processing of Core's executemany cost more than the
@@ -127,7 +134,8 @@ def insert_rows(conn, table, rows: list[dict]) -> None:
         if column.key not in rows[0] and default is not None and default.is_scalar:
             for row in rows:
                 row[column.key] = default.arg
-    columns = list(rows[0])
+    # In the table's order, which is the order of the compiled INSERT's placeholders.
+    columns = [column.key for column in table.columns if column.key in rows[0]]
     if conn.dialect.name == "postgresql":
         raw = conn.connection.dbapi_connection
         copy_sql = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
@@ -135,7 +143,7 @@ def insert_rows(conn, table, rows: list[dict]) -> None:
             for row in rows:
                 copy.write_row([row[c] for c in columns])
         return
-    from sqlalchemy import DateTime, Time
+    from sqlalchemy import Date, DateTime, Time
 
     converters = []
     for c in columns:
@@ -145,13 +153,26 @@ def insert_rows(conn, table, rows: list[dict]) -> None:
             converters.append((c, _sqlite_datetime))
         elif isinstance(kind, Time):
             converters.append((c, _sqlite_time))
+        elif isinstance(kind, Date):
+            converters.append((c, _sqlite_date))
     statement = str(insert(table).compile(dialect=conn.dialect, column_keys=columns))
     for i in range(0, len(rows), BATCH):
         chunk = rows[i : i + BATCH]
         for row in chunk:
             for c, convert in converters:
                 row[c] = convert(row[c])
-        conn.exec_driver_sql(statement, [tuple(row.values()) for row in chunk])
+        conn.exec_driver_sql(statement, [tuple(row[c] for c in columns) for row in chunk])
+
+
+def new_reference(rng: random.Random, taken: set[str]) -> str:
+    """A reference in the service's form that names nothing else in the set."""
+    while True:
+        bits = rng.getrandbits(40)
+        chars = "".join(ALPHABET[(bits >> (5 * k)) & 31] for k in range(8))
+        ref = f"{chars[:4]}-{chars[4:]}"
+        if ref not in taken:
+            taken.add(ref)
+            return ref
 
 
 def london_date(instant: dt.datetime) -> dt.date:
@@ -171,6 +192,12 @@ def main() -> None:
         type=int,
         default=None,
         help="live bookings in the next 28 days (default: the past rate, bookings*28/365)",
+    )
+    parser.add_argument(
+        "--on-site",
+        type=int,
+        default=None,
+        help="on-site assessments and contacts over the past year (default: half the bookings)",
     )
     parser.add_argument("--past-days", type=int, default=365)
     parser.add_argument("--ahead-days", type=int, default=56)
@@ -197,6 +224,8 @@ def main() -> None:
     future = args.future_bookings
     if future is None:
         future = round(args.bookings * 28 / 365)
+    if args.on_site is None:
+        args.on_site = args.bookings // 2
     with common.maybe_profile(args.profile, f"{args.db}-generate"):
         generate(url, args, future)
 
@@ -444,6 +473,8 @@ def generate(url: str, args, future_count: int) -> None:
         )
 
         # Bookings with their notices, messages and audit events ----------------------------
+        references: set[str] = set()
+        attended: list[tuple] = []
         counts = insert_bookings(
             engine,
             rng,
@@ -457,8 +488,18 @@ def generate(url: str, args, future_count: int) -> None:
             Notice,
             Message,
             AuditEvent,
+            references,
+            attended,
         )
         timer.phase("bookings: " + ", ".join(f"{n:,} {name}" for name, n in counts.items()))
+
+        # On-site assessments and contacts over the past year, and what followed ------------
+        year = insert_on_site_and_pathways(
+            engine, rng, now, blocks, transient, args.on_site, references, attended
+        )
+        del attended
+        counts |= year
+        timer.phase(", ".join(f"{n:,} {name}" for name, n in year.items()))
 
         if postgres:
             with engine.begin() as conn:
@@ -472,6 +513,8 @@ def generate(url: str, args, future_count: int) -> None:
                     "notices",
                     "messages",
                     "audit_events",
+                    "on_site_assessments",
+                    "pathways",
                 ):
                     conn.execute(
                         text(
@@ -497,6 +540,7 @@ def generate(url: str, args, future_count: int) -> None:
                 "workers": args.workers,
                 "bookings": args.bookings,
                 "future_bookings": future_count,
+                "on_site": args.on_site,
                 "past_days": args.past_days,
                 "ahead_days": args.ahead_days,
             },
@@ -536,23 +580,17 @@ def insert_bookings(
     Notice,
     Message,
     AuditEvent,
+    references: set[str],
+    attended: list[tuple],
 ) -> dict[str, int]:
+    """The bookings; each past attended one is added to `attended` as (id, reference, block
+    id, start), for the pathways."""
     from booking.clock import LONDON
 
-    references: set[str] = set()
     day_before_cache: dict[dt.date, dt.datetime] = {}
     counts = defaultdict(int)
     retention = dt.timedelta(days=retention_days)
     message_id = notice_id = audit_id = 0
-
-    def reference() -> str:
-        while True:
-            bits = rng.getrandbits(40)
-            chars = "".join(ALPHABET[(bits >> (5 * k)) & 31] for k in range(8))
-            ref = f"{chars[:4]}-{chars[4:]}"
-            if ref not in references:
-                references.add(ref)
-                return ref
 
     def day_before(starts_at: dt.datetime) -> dt.datetime:
         local_day = starts_at.astimezone(LONDON).date()
@@ -627,7 +665,7 @@ def insert_bookings(
                 bookings.append(
                     {
                         "id": booking_id,
-                        "reference": reference(),
+                        "reference": new_reference(rng, references),
                         "status": status,
                         "block_id": block_id,
                         "worker_id": worker_id,
@@ -784,6 +822,8 @@ def insert_bookings(
                     event("police_informed", informed_at, creator)
                 if purged_at:
                     event("purged", purged_at, None)
+                if status == "attended":
+                    attended.append((booking_id, bookings[-1]["reference"], block_id, starts_at))
                 counts["past bookings" if in_past else "upcoming bookings"] += 1
             with engine.begin() as conn:
                 insert_rows(conn, Booking.__table__, bookings)
@@ -795,6 +835,95 @@ def insert_bookings(
             counts["audit events"] += len(events)
             bar.update(len(batch))
     return dict(counts)
+
+
+def insert_on_site_and_pathways(
+    engine, rng, now, blocks, transient, total, references, attended
+) -> dict[str, int]:
+    """`total` on-site assessments and contacts over the year before `now`, in the blocks'
+    cover windows (more where more workers are on), of the kinds the demo's blocks see; then
+    the pathways of a share of them and of the attended appointments, step by step as the demo
+    makes them (booking.demo.pathway_history), written in batches."""
+    from booking.clock import LONDON
+    from booking.demo import pathway_history as demo
+    from booking.models import OnSiteAssessment, Pathway
+    from booking.rota import generate as rota
+
+    since = now - dt.timedelta(days=365)
+    codes = {block["id"]: block["code"] for block in blocks}
+    windows = [
+        window
+        for day in rota.dates(since.astimezone(LONDON).date(), now.astimezone(LONDON).date())
+        for block in transient.values()
+        for window in rota.cover_windows(block, day)
+    ]
+    chosen = rng.choices(windows, [w.workers for w in windows], k=total)
+    kinds = rng.choices(demo.KINDS, demo.BLOCK_KINDS, k=total)
+    on_site = []
+    for window, kind in zip(chosen, kinds, strict=True):
+        assessed_at = window.starts_at + (window.ends_at - window.starts_at) * rng.random()
+        assessed_at = assessed_at.replace(microsecond=0)
+        if since <= assessed_at <= now:
+            on_site.append((assessed_at, window.block_id, kind))
+    on_site.sort()
+    del windows, chosen, kinds
+
+    subjects = [
+        demo.Subject(reference, "booking_id", id_, block_id, codes[block_id], starts_at, False)
+        for id_, reference, block_id, starts_at in attended
+    ]
+    with click.progressbar(length=len(on_site), label="  on site") as bar:
+        for first in range(0, len(on_site), BATCH):
+            rows = []
+            for id_, (assessed_at, block_id, kind) in enumerate(
+                on_site[first : first + BATCH], start=first + 1
+            ):
+                reference = new_reference(rng, references)
+                rows.append(
+                    {
+                        "id": id_,
+                        "reference": reference,
+                        "place_id": block_id,
+                        "kind": kind,
+                        "assessed_at": assessed_at,
+                        "recorded_at": min(
+                            now, assessed_at + dt.timedelta(minutes=rng.randint(5, 40))
+                        ),
+                        "recorded_by_id": 1,
+                    }
+                )
+                contact = kind == "contact_only"
+                subjects.append(
+                    demo.Subject(
+                        reference,
+                        "on_site_assessment_id",
+                        id_,
+                        block_id,
+                        codes[block_id],
+                        assessed_at,
+                        contact,
+                    )
+                )
+            with engine.begin() as conn:
+                insert_rows(conn, OnSiteAssessment.__table__, rows)
+            bar.update(len(rows))
+
+    made = 0
+    with click.progressbar(length=len(subjects), label="  pathways") as bar:
+        for first in range(0, len(subjects), BATCH):
+            rows = []
+            for subject in subjects[first : first + BATCH]:
+                share = demo.WITH_PATHWAY["contact" if subject.contact else "assessment"]
+                if rng.random() >= share:
+                    continue
+                plan = demo.what_followed(rng, subject, now)
+                if plan.steps:
+                    made += 1
+                    rows.append({"id": made} | demo.pathway_row(plan, 1))
+            with engine.begin() as conn:
+                insert_rows(conn, Pathway.__table__, rows)
+            bar.update(min(BATCH, len(subjects) - first))
+    return {"on-site assessments": len(on_site), "pathways": made}
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 """The demonstration data: the six West Midlands custody blocks, the magistrates' courts, a
-team, a rota and users.
+team, a rota and users, with their history.
 
 Everything personal here is invented. Running `load` again changes nothing.
 """
@@ -20,6 +20,7 @@ from ..rota import changes as rota_changes
 from ..rota import generate as rota
 from . import court_history as demo_court_history
 from . import history as demo_history
+from . import pathway_history as demo_pathway_history
 
 DEMO_PASSWORD = "demo-password-2026"
 DEMO_USERS = [
@@ -267,8 +268,8 @@ def _court_days_for_the_demo_worker(today: dt.date, now: dt.datetime, by: User) 
 
 
 def load(now: dt.datetime) -> bool:
-    """Load the demo (with three months of past appointments and court work); True if
-    anything was created."""
+    """Load the demo (with three months of past appointments and court work, and a year of
+    on-site work and what followed the assessments); True if anything was created."""
     created = _load_blocks()
     _load_team(now)
     created = _load_courts() or created
@@ -284,4 +285,8 @@ def load(now: dt.datetime) -> bool:
     shifts = rota.generate(today, today + dt.timedelta(days=ROTA_DAYS - 1), now=now)
     history = demo_history.load(now, find_by_email("sergeant@demo.test"), worker_user)
     court_work = demo_court_history.load(now, worker_user, coordinator)
-    return created or court_days > 0 or shifts > 0 or history > 0 or court_work > 0
+    # After the appointments and court work: what followed some of their assessments too.
+    pathway_work = demo_pathway_history.load(now, worker_user)
+    return (
+        created or court_days > 0 or shifts > 0 or history > 0 or court_work > 0 or pathway_work > 0
+    )

@@ -170,7 +170,8 @@ def test_the_court_history_obeys_the_domain_rules(app, clock, monkeypatch):
         events = db.session.scalars(
             select(AuditEvent).where(AuditEvent.reference == record.reference)
         ).all()
-        actions = sorted(event.action for event in events)
+        # What followed a completed assessment (the pathway) is the pathway demo's to check.
+        actions = sorted(event.action for event in events if event.action != "pathway")
         expected = ["created"] + ["adjourned"] * len(record.adjournments)
         expected += {"completed": ["suitability_result"], "not_completed": ["not_completed"]}.get(
             record.status, []
