@@ -65,6 +65,9 @@ def create_app(test_config: dict | None = None) -> Flask:
             "and a longer number would not fit one text message"
         )
 
+    if app.config["ENTRY_CHECK_DAYS"] < 1:
+        raise RuntimeError("ENTRY_CHECK_DAYS must be a whole number of days, 1 or more")
+
     if app.config["PROXY_FIX_HOPS"]:
         hops = app.config["PROXY_FIX_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)

@@ -70,8 +70,9 @@ def demo_load():
     db.session.commit()
     if created:
         click.echo(
-            "Loaded the demo: six custody blocks, the team, 56 days of rota"
-            " and three months of past appointments."
+            "Loaded the demo: six custody blocks, five courts, the team, 56 days of rota,"
+            " three months of past appointments and court work, and a year of assessments"
+            " and what followed them."
         )
     else:
         click.echo("The demo is already loaded; nothing changed.")

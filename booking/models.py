@@ -787,6 +787,7 @@ class Pathway(db.Model):
         Index("ix_pathways_entered_on", "entered_on"),
         Index("ix_pathways_closed_on", "closed_on"),
         Index("ix_pathways_assessed_on", "assessed_on"),
+        Index("ix_pathways_not_converted_on", "not_converted_on"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

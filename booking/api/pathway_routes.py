@@ -37,23 +37,29 @@ UNKNOWN_ASSESSMENT = {404: "No attended or completed assessment has that referen
 )
 def record_on_site(body: OnSiteIn):
     """Record it at a block or a court; no name or mobile is kept."""
-    if (body.block is None) == (body.court is None):
-        field = "court" if body.block else "block"
-        raise InvalidField(
-            "Give the block or the court where the person was seen.",
-            {field: "Give either a block or a court"},
-        )
     user = api_user()
+    one_place = (body.block is None) != (body.court is None)
 
     def perform():
-        record = on_site.record(
-            body.block or body.court,
-            body.kind,
-            body.assessed_at.astimezone(dt.UTC),
-            by=user,
-            now=clock.now(),
-            place_field="block" if body.block else "court",
-        )
+        try:
+            record = on_site.record(
+                (body.block or body.court) if one_place else None,
+                body.kind,
+                body.assessed_at.astimezone(dt.UTC),
+                by=user,
+                now=clock.now(),
+                place_field="court" if body.court and not body.block else "block",
+            )
+        except InvalidField as refusal:
+            if not one_place:
+                # Every field at fault at once, the place's own words first.
+                field = "court" if body.block else "block"
+                refusal.errors = {field: "Give either a block or a court"} | {
+                    name: message
+                    for name, message in refusal.errors.items()
+                    if name not in ("block", "court")
+                }
+            raise
         return responses.OnSite.of(record)
 
     return commit_once(user, perform, 201)

@@ -11,7 +11,17 @@ from .. import audit, permissions
 from ..clock import local_day_span
 from ..errors import InvalidField, NotAllowed
 from ..extensions import db
-from ..models import AuditEvent, Block, Booking, BookingStatus, Requirement, Role, Shift, User
+from ..models import (
+    AuditEvent,
+    Block,
+    Booking,
+    BookingStatus,
+    Pathway,
+    Requirement,
+    Role,
+    Shift,
+    User,
+)
 from . import bookings
 from .slots import SlotRules
 
@@ -122,8 +132,25 @@ def record_outcome(booking: Booking, outcome: str, *, by: User, now: dt.datetime
     if previous != BookingStatus.BOOKED:
         detail = f"{detail}, corrected from {previous}"
     audit.record(audit.Action.OUTCOME, now, by, booking, detail=detail)
+    if previous == BookingStatus.ATTENDED:
+        _forget_what_followed(booking, by=by, now=now)
     db.session.flush()
     return booking
+
+
+def _forget_what_followed(booking: Booking, *, by: User, now: dt.datetime) -> None:
+    """No assessment took place after all: what was recorded as following it goes too, so that
+    no figure counts it."""
+    pathway = db.session.scalar(select(Pathway).where(Pathway.booking_id == booking.id))
+    if pathway is not None:
+        db.session.delete(pathway)
+        audit.record(
+            audit.Action.PATHWAY,
+            now,
+            by,
+            booking,
+            detail="removed: the appointment was not attended after all",
+        )
 
 
 def police_to_be_informed(arrest_block_ids: list[int] | None = None) -> list[Booking]:

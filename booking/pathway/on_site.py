@@ -17,13 +17,6 @@ from ..errors import InvalidField, NotAllowed, NotFound
 from ..extensions import db
 from ..models import OnSiteAssessment, OnSiteKind, User
 
-KIND_LABELS = {
-    OnSiteKind.REQUIRED_INITIAL: "Required initial assessment",
-    OnSiteKind.REQUIRED_FOLLOW_UP: "Required follow-up assessment",
-    OnSiteKind.VOLUNTARY: "Voluntary assessment",
-    OnSiteKind.CONTACT_ONLY: "Contact only",
-}
-
 
 def with_reference(reference: str) -> OnSiteAssessment:
     """The assessment or contact made on site with that reference, or NotFound."""
@@ -41,7 +34,7 @@ def may_record(user: User) -> None:
 
 
 def record(
-    place_code: str,
+    place_code: str | None,
     kind: str,
     assessed_at: dt.datetime,
     *,

@@ -35,6 +35,7 @@ from ..models import (
     OnSiteAssessment,
     Pathway,
     ReferralArea,
+    Role,
     SuitabilityAssessment,
     SuitabilityStatus,
     User,
@@ -134,10 +135,10 @@ def values_of(pathway: Pathway | None) -> dict:
 
 def record(
     found: Assessment, changes: dict, *, by: User, now: dt.datetime
-) -> tuple[Pathway, list[str]]:
-    """Apply the given fields to the assessment's pathway (creating it the first time), or
-    InvalidField naming every field that is wrong. Returns the pathway and the names of the
-    fields that changed."""
+) -> tuple[Pathway | None, list[str]]:
+    """Apply the given fields to the assessment's pathway (creating it once something is
+    recorded), or InvalidField naming every field that is wrong. Returns the pathway (None
+    while nothing is recorded) and the names of the fields that changed."""
     may_act_on(by)
     unknown = set(changes) - set(FIELDS)
     if unknown:
@@ -145,16 +146,20 @@ def record(
             "There is a problem with the pathway.",
             {name: "This is not a field of the pathway" for name in sorted(unknown)},
         )
+    # Two first saves at once must not both create the pathway: hold the assessment's row.
+    db.session.refresh(found.record, with_for_update=True)
     pathway = pathway_of(found)
     before = values_of(pathway)
     after = before | changes
     today = now.astimezone(LONDON).date()
     errors = problems(after, assessed_on=found.assessed_on, today=today)
+    if by.role != Role.COORDINATOR:
+        errors = going_back(before, after) | errors
     if errors:
         raise InvalidField("There is a problem with what followed the assessment.", errors)
 
     changed = [name for name in FIELDS if after[name] != before[name]]
-    if pathway is None:
+    if pathway is None and changed:
         pathway = Pathway(
             reference=found.reference,
             place=found.place,
@@ -168,7 +173,7 @@ def record(
     if "entry" in changed:
         # Not converting is an event of its own, counted on the day it became known.
         pathway.not_converted_on = today if after["entry"] == Entry.NOT_CONVERTED else None
-    if changed or before == values_of(None):
+    if changed:
         pathway.updated_at = now
         pathway.updated_by_id = by.id
     # Audited even when nothing changed: the answer shows the pathway all the same.
@@ -182,6 +187,31 @@ def record(
     )
     db.session.flush()
     return pathway, changed
+
+
+def going_back(before: dict, after: dict) -> dict[str, str]:
+    """What a change would undo of what is known: a referral, its outcome, a closure. Only a
+    coordinator corrects those (audited as every change is); everyone else moves a pathway
+    forward only."""
+    errors = {}
+    # A referral that did not convert may yet lead into treatment; nothing goes back.
+    allowed = {Entry.ENTERED: {Entry.ENTERED}, Entry.NOT_CONVERTED: set(OUTCOME_KNOWN)}
+    if before["entry"] in allowed and after["entry"] not in allowed[before["entry"]]:
+        errors["entry"] = (
+            f"It is recorded that the person {_ENTRY_WORDS[before['entry']]}: "
+            "ask a coordinator to correct it"
+        )
+    if before["referred"] is True and after["referred"] is not True:
+        errors["referred"] = "A referral is recorded: ask a coordinator to correct it"
+    if before["closed_on"] is not None and after["closed_on"] is None:
+        errors["closed_on"] = "The case is closed: ask a coordinator to reopen it"
+    return errors
+
+
+_ENTRY_WORDS = {
+    Entry.ENTERED: "entered treatment",
+    Entry.NOT_CONVERTED: "did not enter treatment",
+}
 
 
 def _subject(found: Assessment) -> dict:

@@ -50,14 +50,14 @@ def follow_through(now: dt.datetime, entry_check_days: int) -> FollowThrough:
         Pathway.updated_at < now - dt.timedelta(days=entry_check_days),
         ~Pathway.id.in_(select(Pathway.id).where(*awaiting)),
     )
-    with_place = selectinload(Pathway.place)
+    with_place = (selectinload(Pathway.place), selectinload(Pathway.booking))
     return FollowThrough(
         today=today,
         entry_check_days=entry_check_days,
         awaiting_entry=list(
             db.session.scalars(
                 select(Pathway)
-                .options(with_place)
+                .options(*with_place)
                 .where(*awaiting)
                 .order_by(Pathway.referred_on, Pathway.id)
                 .limit(SHOWN)
@@ -70,7 +70,7 @@ def follow_through(now: dt.datetime, entry_check_days: int) -> FollowThrough:
         quiet=list(
             db.session.scalars(
                 select(Pathway)
-                .options(with_place)
+                .options(*with_place)
                 .where(*quiet)
                 .order_by(Pathway.updated_at, Pathway.id)
                 .limit(SHOWN)

@@ -295,11 +295,12 @@ def build(
     block_code: str | None = None,
     block_by: str = BY_APPOINTMENT_BLOCK,
     *,
-    assessments_only: bool = False,
+    summary_only: bool = False,
 ) -> Report:
     """Figures over appointments starting between `start` and `end` (inclusive, local dates).
 
-    With `assessments_only`, only what the year summary needs: no texts, cover or waits."""
+    With `summary_only`, only the figures the year summary reads (appointments' outcomes,
+    completed suitability assessments, on-site assessments, referrals): the rest stay 0."""
     first, after = _bounds(start, end)
     months = _months(first, after)
     codes = dict(
@@ -356,16 +357,16 @@ def build(
     # them, and sorting and hashing a year of appointments wants more than the default 4 MB.
     with _postgresql_settings(jit="off", work_mem="64MB"):
         _add_counts(row, appointments, now)
-        if not assessments_only:
+        if not summary_only:
             _add_messages(row, appointments, (end - start).days + 1)
             _add_cover(row, included, months)
-        _add_court_work(row, courts, months)
+        _add_court_work(row, courts, months, results_only=summary_only)
         _add_on_site(row, places_included, months)
-        _add_pathways(row, places_included, months)
+        _add_pathways(row, places_included, months, referrals_only=summary_only)
         for (code, month), figures in rows.items():
             for group in (total, by_block[code], by_month[month]):
                 group.add(figures)
-        if not assessments_only:
+        if not summary_only:
             _add_waits(appointments, codes, months, total, by_block, by_month, rows)
     return Report(start, end, block_code, block_by, total, by_block, by_month, rows)
 
@@ -491,9 +492,12 @@ def _month_number_of_day(day, months: list[Month], first: int = 0, after: int | 
     )
 
 
-def _add_court_work(row, courts: list[int], months: list[Month]) -> None:
+def _add_court_work(
+    row, courts: list[int], months: list[Month], results_only: bool = False
+) -> None:
     """The suitability assessments' figures at each court: each counts in the month of its own
-    event (the request, the result, the adjournment's recording, the sentence)."""
+    event (the request, the result, the adjournment's recording, the sentence). With
+    `results_only`, the results alone."""
     if not courts:
         return
     first, after = months[0].starts_at, months[-1].ends_at
@@ -513,12 +517,6 @@ def _add_court_work(row, courts: list[int], months: list[Month]) -> None:
             for name, count in zip(figures, counts, strict=True):
                 setattr(row(court_id, number), name, count)
 
-    counted(
-        _month_number(s.requested_at, months),
-        s.requested_at >= first,
-        s.requested_at < after,
-        suitability_requested=func.count(),
-    )
     completed = s.status == SuitabilityStatus.COMPLETED
     drr_made = s.sentence.in_((SentenceOutcome.DRR, SentenceOutcome.DRR_AND_ATR))
     atr_made = s.sentence.in_((SentenceOutcome.ATR, SentenceOutcome.DRR_AND_ATR))
@@ -536,6 +534,14 @@ def _add_court_work(row, courts: list[int], months: list[Month]) -> None:
         # it was sentenced), so the share of them is a true fraction.
         drr_granted=_count(and_(suitable_drr, drr_made)),
         atr_granted=_count(and_(suitable_atr, atr_made)),
+    )
+    if results_only:
+        return
+    counted(
+        _month_number(s.requested_at, months),
+        s.requested_at >= first,
+        s.requested_at < after,
+        suitability_requested=func.count(),
     )
     a = SuitabilityAdjournment
     counted(
@@ -581,10 +587,13 @@ def _add_on_site(row, place_ids: list[int], months: list[Month]) -> None:
         figures.voluntary_assessments += voluntary
 
 
-def _add_pathways(row, place_ids: list[int], months: list[Month]) -> None:
+def _add_pathways(
+    row, place_ids: list[int], months: list[Month], referrals_only: bool = False
+) -> None:
     """What followed the assessments, at the assessment's place, each event by its own local
     date: the referral, the entry, the non-conversion's becoming known, the closure; naloxone
-    and other harm reduction by the assessment's date."""
+    and other harm reduction by the assessment's date. With `referrals_only`, the referrals
+    alone."""
     if not place_ids:
         return
     first_day = months[0].starts_at.astimezone(LONDON).date()
@@ -601,12 +610,14 @@ def _add_pathways(row, place_ids: list[int], months: list[Month]) -> None:
             for name, count in zip(figures, counts, strict=True):
                 setattr(row(place_id, number), name, count)
 
+    counted(p.referred_on, p.referred.is_(True), referrals=func.count())
+    if referrals_only:
+        return
     counted(
         p.assessed_on,
         naloxone_issued=_count(p.naloxone == Naloxone.ISSUED),
         harm_reduction_given=_count(p.harm_reduction.is_(True)),
     )
-    counted(p.referred_on, p.referred.is_(True), referrals=func.count())
     counted(p.entered_on, entries=func.count())
     counted(p.closed_on, cases_closed=func.count())
     counted(

@@ -33,10 +33,6 @@ class YearSummary:
     atr_granted_share: float | None
 
     @property
-    def year(self) -> int:
-        return self.start.year
-
-    @property
     def label(self) -> str:
         """As the service writes it: "2026 to 2027"."""
         return f"{self.start.year} to {self.end.year}"
@@ -55,7 +51,7 @@ def current_financial_year(now: dt.datetime) -> int:
 
 def summary(year: int, now: dt.datetime) -> YearSummary:
     start, end = financial_year(year)
-    total = figures.build(start, end, now, assessments_only=True).total
+    total = figures.build(start, end, now, summary_only=True).total
     return YearSummary(
         start=start,
         end=end,

@@ -183,6 +183,6 @@ def follow_through():
     listed = pathway_queries.follow_through(now, settings.entry_check_days())
     shown: list[Pathway] = [*listed.awaiting_entry, *listed.quiet]
     for row in shown:
-        _viewed(row.reference, None, now, "follow-through list")
+        _viewed(row.reference, row.booking, now, "follow-through list")
     db.session.commit()
     return render_template("pathway/follow_through.html", title="Follow-through", listed=listed)

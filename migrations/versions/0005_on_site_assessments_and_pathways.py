@@ -141,12 +141,14 @@ def upgrade():
         batch_op.create_index("ix_pathways_assessed_on", ["assessed_on"], unique=False)
         batch_op.create_index("ix_pathways_closed_on", ["closed_on"], unique=False)
         batch_op.create_index("ix_pathways_entered_on", ["entered_on"], unique=False)
+        batch_op.create_index("ix_pathways_not_converted_on", ["not_converted_on"], unique=False)
         batch_op.create_index("ix_pathways_referred_on", ["referred_on"], unique=False)
 
 
 def downgrade():
     with op.batch_alter_table("pathways", schema=None) as batch_op:
         batch_op.drop_index("ix_pathways_referred_on")
+        batch_op.drop_index("ix_pathways_not_converted_on")
         batch_op.drop_index("ix_pathways_entered_on")
         batch_op.drop_index("ix_pathways_closed_on")
         batch_op.drop_index("ix_pathways_assessed_on")

@@ -182,20 +182,47 @@ def test_the_pathway_is_saved_from_one_page_and_shown_again(client, worker, cloc
 
 def test_an_answer_that_hides_a_part_clears_it(client, worker, clock):
     record = seen(worker, clock)
-    client.post(f"/pathway/{record.reference}", data=pathway_form())
-    # No referral after all: the area and date still in the hidden boxes are not kept.
+    # No referral: the area, date and entry still in the hidden boxes are not kept.
     client.post(
         f"/pathway/{record.reference}",
         data=pathway_form(referred="no", entry="entered", entered_on=["x", "", ""]),
     )
     saved = db.session.scalar(select(Pathway))
-    db.session.refresh(saved)
     assert (saved.referred, saved.referral_area, saved.referred_on, saved.entry) == (
         False,
         None,
         None,
         None,
     )
+
+
+def test_a_worker_cannot_undo_a_referral_and_a_coordinator_can(client, worker, login, clock):
+    record = seen(worker, clock)
+    client.post(f"/pathway/{record.reference}", data=pathway_form())
+    refused = client.post(f"/pathway/{record.reference}", data=pathway_form(referred="no"))
+    assert refused.status_code == 400
+    assert (
+        "#referred",
+        "A referral is recorded: ask a coordinator to correct it",
+    ) in page_of(refused).error_links
+    assert db.session.scalar(select(Pathway.referred)) is True
+    db.session.commit()
+
+    client.post("/logout")
+    login(Role.COORDINATOR)
+    corrected = client.post(f"/pathway/{record.reference}", data=pathway_form(referred="no"))
+    assert corrected.status_code == 302, page_of(corrected).error_links
+    assert db.session.scalar(select(Pathway.referred)) is False
+    events = [e for e in trail() if e.reference == record.reference and e.action == "pathway"]
+    assert events[-1].detail == "referred, referral_area, referred_on, entry"
+
+
+def test_an_empty_save_records_nothing(client, worker, clock):
+    record = seen(worker, clock)
+    blank = {"referred": "", "closed": "", "referred_on": ["", "", ""], "closed_on": ["", "", ""]}
+    response = client.post(f"/pathway/{record.reference}", data=blank)
+    assert response.status_code == 302
+    assert count(Pathway) == 0, "a pathway is made once something is recorded"
 
 
 def test_a_pathway_out_of_order_is_refused_with_the_summary_and_nothing_written(
