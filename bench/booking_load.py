@@ -8,8 +8,10 @@ connection and a sergeant's token) takes the next free slot from a shared list, 
 first, so neighbouring clients race for the same slots as sergeants do, and POSTs
 /api/v1/bookings, until --seconds have passed or --max-requests were sent.
 
-Reports bookings per second, p95 latency of the POSTs, and the number of double bookings
-afterwards, counted in SQL: (worker_id, starts_at) pairs holding two live bookings (must be 0).
+Runs the service and then the floor, at least three times (--runs); reports the median run's
+bookings per second, ratio to the floor and p95 latency of the POSTs, with the spread (slowest
+to fastest run), and the number of double bookings after each run, counted in SQL:
+(worker_id, starts_at) pairs holding two live bookings (must be 0).
 The bookings made here are then deleted, so the data set can be used again.
 
 Floor: bench/floor_app.py (Flask + SQLAlchemy, one row inserted per request) under the same
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import statistics
 import sys
 import threading
 import time
@@ -32,6 +35,7 @@ import common  # noqa: E402
 common.fix_sys_path()
 
 GOAL_RATIO = 0.5
+MIN_RUNS = 3
 
 # Also: no slot holds more live bookings than workers rostered on it.
 OVER_CAPACITY = """
@@ -179,7 +183,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--max-requests", type=int, default=20_000)
     parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
+    parser.add_argument("--runs", type=int, default=MIN_RUNS, help=f"at least {MIN_RUNS}")
     args = parser.parse_args()
+    runs = max(args.runs, MIN_RUNS)
     url = common.database_url(args.db, args.database_url)
     app = common.make_app(url)
     meta = common.require_data(app)
@@ -238,69 +244,92 @@ def main() -> None:
 
     env = common.service_env(url)
     gunicorn_settings = {"workers": args.workers, "worker_class": "sync"}
-    with common.Gunicorn("wsgi:app", env, **gunicorn_settings) as server:
-        warm_up(server.url, args.clients)
-        service = run_clients(
-            server.url,
-            "/api/v1/bookings",
-            booking_bodies(),
-            tokens,
-            args.clients,
-            args.seconds,
-            args.max_requests,
+    services, floors, doubled, over, made = [], [], 0, 0, 0
+    for run in range(runs):
+        with common.Gunicorn("wsgi:app", env, **gunicorn_settings) as server:
+            warm_up(server.url, args.clients)
+            service = run_clients(
+                server.url,
+                "/api/v1/bookings",
+                booking_bodies(),
+                tokens,
+                args.clients,
+                args.seconds,
+                args.max_requests,
+            )
+        print(f"service, run {run + 1}:", service, flush=True)
+
+        with app.app_context():
+            doubled += db.session.scalar(text(common.DOUBLE_BOOKINGS))
+            over += db.session.scalar(text(OVER_CAPACITY), {"first_id": first_id})
+            made += db.session.scalar(select(func.count(Booking.id)).where(Booking.id > first_id))
+            db.session.remove()
+        remove_load_bookings(app)
+        print(
+            f"bookings made: {made}, double bookings: {doubled}, outside a shift: {over}",
+            flush=True,
         )
-    print("service:", service, flush=True)
+
+        floor_env = common.service_env(url)
+        with common.Gunicorn("bench.floor_app:app", floor_env, **gunicorn_settings) as server:
+            warm_up(server.url, args.clients)
+            floor = run_clients(
+                server.url,
+                "/insert",
+                booking_bodies(),
+                tokens,
+                args.clients,
+                args.seconds,
+                args.max_requests,
+            )
+        print(f"floor, run {run + 1}:", floor, flush=True)
+        with app.app_context():
+            db.session.execute(text("DROP TABLE IF EXISTS bench_floor"))
+            db.session.commit()
+            db.session.remove()
+        services.append(service)
+        floors.append(floor)
 
     with app.app_context():
-        doubled = db.session.scalar(text(common.DOUBLE_BOOKINGS))
-        over = db.session.scalar(text(OVER_CAPACITY), {"first_id": first_id})
-        made = db.session.scalar(select(func.count(Booking.id)).where(Booking.id > first_id))
         db.session.execute(delete(ApiToken).where(ApiToken.created_at == now))
         db.session.commit()
         db.session.remove()
-    remove_load_bookings(app)
-    print(
-        f"bookings made: {made}, double bookings: {doubled}, outside a shift: {over}",
-        flush=True,
-    )
 
-    floor_env = common.service_env(url)
-    with common.Gunicorn("bench.floor_app:app", floor_env, **gunicorn_settings) as server:
-        warm_up(server.url, args.clients)
-        floor = run_clients(
-            server.url,
-            "/insert",
-            booking_bodies(),
-            tokens,
-            args.clients,
-            args.seconds,
-            args.max_requests,
-        )
-    print("floor:", floor, flush=True)
-    with app.app_context():
-        db.session.execute(text("DROP TABLE IF EXISTS bench_floor"))
-        db.session.commit()
-        db.session.remove()
-
-    ratio = service["per_second"] / floor["per_second"] if floor["per_second"] else 0.0
-    notes["service"] = service
-    notes["floor"] = floor
+    # Each run's ratio is against the floor measured just after it; the median run is shown.
+    ratios = [
+        s["per_second"] / f["per_second"] if f["per_second"] else 0.0
+        for s, f in zip(services, floors, strict=True)
+    ]
+    ratio = statistics.median(ratios)
+    service_rate = statistics.median(s["per_second"] for s in services)
+    floor_rate = statistics.median(f["per_second"] for f in floors)
+    p95s = [s["latency"].get("p95_ms") for s in services]
+    notes["services"] = services
+    notes["floors"] = floors
     notes["gunicorn"] = gunicorn_settings | {"clients": args.clients, "seconds": args.seconds}
     measures = [
         common.measure(
             f"bookings/s, {args.clients} clients, gunicorn {args.workers} sync workers",
-            service["per_second"],
+            service_rate,
             "bookings/s",
             goal=f">= {GOAL_RATIO}x floor",
-            floor=floor["per_second"],
-            floor_name="minimal Flask+SQLAlchemy one-row insert, rows/s",
+            floor=floor_rate,
+            floor_name="minimal Flask+SQLAlchemy one-row insert, rows/s, median",
             ratio=ratio,
             met=ratio >= GOAL_RATIO,
-            p95_ms=service["latency"].get("p95_ms"),
-            p50_ms=service["latency"].get("p50_ms"),
-            floor_p95_ms=floor["latency"].get("p95_ms"),
-            requests=service["requests"],
-            statuses=service["statuses"],
+            runs=runs,
+            spread=[min(s["per_second"] for s in services), max(s["per_second"] for s in services)],
+            floor_spread=[
+                min(f["per_second"] for f in floors),
+                max(f["per_second"] for f in floors),
+            ],
+            ratio_spread=[round(min(ratios), 2), round(max(ratios), 2)],
+            p95_ms=statistics.median(p95s),
+            p95_spread_ms=[min(p95s), max(p95s)],
+            p50_ms=statistics.median(s["latency"].get("p50_ms") for s in services),
+            floor_p95_ms=statistics.median(f["latency"].get("p95_ms") for f in floors),
+            requests=sum(s["requests"] for s in services),
+            statuses=dict(sum((Counter(s["statuses"]) for s in services), Counter())),
         ),
         common.measure(
             "double bookings after the load",
