@@ -8,7 +8,6 @@ import secrets
 
 from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .. import audit, places
@@ -124,18 +123,18 @@ def issue_token(user: User, now: dt.datetime, *, by: User | None = None) -> str:
 
 def user_for_token(token: str, *, now: dt.datetime, lifetime: dt.timedelta) -> User | None:
     """The active user whose live token this is: not revoked, and issued within `lifetime`."""
-    api_token = db.session.scalar(
-        select(ApiToken)
-        .options(joinedload(ApiToken.user))
+    # The user alone, through a join: every API request asks this first, and loading the
+    # token row beside it cost more CPU than the lookup itself.
+    return db.session.scalar(
+        select(User)
+        .join(ApiToken, ApiToken.user_id == User.id)
         .where(
             ApiToken.token_hash == _digest(token),
             ApiToken.revoked_at.is_(None),
             ApiToken.created_at > now - lifetime,
+            User.active.is_(True),
         )
     )
-    if api_token is None or not api_token.user.active:
-        return None
-    return api_token.user
 
 
 def set_active(user: User, active: bool, *, by: User, now: dt.datetime) -> None:

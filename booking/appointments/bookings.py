@@ -117,11 +117,13 @@ def validate_details(
     allow_test_numbers: bool,
     *,
     suitability: bool = False,
+    custody_block: Block | None = None,
 ) -> BookingDetails:
     """The details cleaned up, or InvalidField naming every field that is wrong.
 
     A `suitability` appointment comes only from adjourning a suitability assessment
-    (booking.court), which says so; no test goes with it."""
+    (booking.court), which says so; no test goes with it. `custody_block`, a custody block the
+    caller has already read, needs no query when it is the arrest block."""
     errors: dict[str, str] = {}
     person = validate_person(
         Person(details.custody_record, details.person_name, details.mobile, details.sms_consent),
@@ -160,7 +162,9 @@ def validate_details(
     ) and details.tested_at < now - dt.timedelta(days=28):
         errors["tested_at"] = "The test must have been taken in the last 28 days"
 
-    if not db.session.scalar(
+    if not (
+        custody_block is not None and custody_block.code == details.arrest_block
+    ) and not db.session.scalar(
         select(exists().where(places.CUSTODY, Block.code == details.arrest_block))
     ):
         errors["arrest_block"] = "Choose the block where the person was arrested"
@@ -295,7 +299,9 @@ def book(
     `suitability` appointment, which booking.court books: the Drugs Act has no part in it)."""
     block = places.block_with_code(block_code)
     try:
-        details = validate_details(details, by, now, allow_test_numbers, suitability=suitability)
+        details = validate_details(
+            details, by, now, allow_test_numbers, suitability=suitability, custody_block=block
+        )
     except InvalidField as refusal:
         if block is None:  # name every wrong field at once
             refusal.errors = {"block": "Unknown block"} | refusal.errors
