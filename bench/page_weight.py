@@ -230,6 +230,19 @@ def main() -> None:
                 over_the_network=sum(1 for r in requests if not r["cache"]),
             )
         )
+    # What the first visit's bytes are made of (informative: no goal of their own).
+    for kind, suffix in (("the stylesheet", ".css"), ("scripts", ".js")):
+        part = [r for r in visits["first"] if r["url"].split("?")[0].endswith(suffix)]
+        total = sum(r["bytes"] for r in part)
+        measures.append(
+            common.measure(
+                f"{PAGE} first visit: {kind}, transferred",
+                round(total / KB, 1),
+                "KB",
+                bytes=total,
+                requests=len(part),
+            )
+        )
     notes["requests"] = {
         key: [
             {

@@ -12,7 +12,16 @@ import json
 import sys
 from pathlib import Path
 
-ORDER = ["slots", "booking_load", "sms_dispatch", "calendar", "reports", "scale_out", "pg_restart"]
+ORDER = [
+    "slots",
+    "booking_load",
+    "sms_dispatch",
+    "calendar",
+    "reports",
+    "scale_out",
+    "pg_restart",
+    "page_weight",
+]
 
 
 def fmt(value) -> str:
