@@ -18,14 +18,13 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-assets: booking/static/app.css booking/static/govuk/govuk-frontend.min.js
+# The stylesheet and scripts, each also under a fingerprinted name, and the manifest naming
+# them (assets/build.mjs says what it writes).
+assets: booking/static/asset-manifest.json
 
-booking/static/app.css: node_modules/.installed $(wildcard assets/*.scss)
-	npx sass --load-path=node_modules --style=compressed --no-source-map assets/app.scss $@
-
-booking/static/govuk/govuk-frontend.min.js: node_modules/.installed
-	mkdir -p booking/static/govuk
-	cp node_modules/govuk-frontend/dist/govuk/govuk-frontend.min.js $@
+booking/static/asset-manifest.json: node_modules/.installed assets/build.mjs \
+		$(wildcard assets/*.scss assets/js/*.mjs) booking/static/favicon.svg
+	node assets/build.mjs
 
 instance/secret_key: | $(BIN)/.installed
 	mkdir -p instance
@@ -54,4 +53,6 @@ lint: install
 	$(BIN)/ruff format --check .
 
 clean:
-	rm -rf $(VENV) node_modules booking/static/app.css booking/static/govuk
+	rm -rf $(VENV) node_modules booking/static/js booking/static/govuk
+	rm -f booking/static/app.css booking/static/app.*.css booking/static/favicon.*.svg \
+		booking/static/asset-manifest.json

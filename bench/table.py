@@ -21,6 +21,7 @@ ORDER = [
     "year_summary",
     "scale_out",
     "pg_restart",
+    "page_weight",
 ]
 
 

@@ -50,6 +50,14 @@ class PageSessionInterface(SecureCookieSessionInterface):
             return False
         return super().should_set_cookie(app, session)
 
+    def save_session(self, app, session, response) -> None:
+        # A static file is the same whoever asks: no "Vary: Cookie" (which Flask adds once the
+        # session is looked at, as Flask-Login does on every request), or a browser holding a
+        # file for a year would ask again whenever the session cookie was renewed.
+        if request.endpoint == "static":
+            return
+        super().save_session(app, session, response)
+
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:

@@ -19,7 +19,9 @@ def signed_in(client, users, login):
     return client
 
 
-@pytest.mark.parametrize("path", ["/static/app.css", "/static/favicon.svg", "/static/app.js"])
+@pytest.mark.parametrize(
+    "path", ["/static/app.css", "/static/favicon.svg", "/static/js/timeout.js"]
+)
 def test_static_files_leave_the_session_cookie_alone(signed_in, path):
     with signed_in.get(path) as response:
         assert response.status_code == 200

@@ -12,7 +12,6 @@ skipped with that reason; `apt-get install chromium` brings it.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import shutil
 import threading
@@ -116,8 +115,6 @@ class QuietHandler(WSGIRequestHandler):
 @pytest.fixture
 def live_server(app) -> Iterator[str]:
     """The app served on a free loopback port, in a thread; its base URL."""
-    # Static files from the browser's cache, not asked for again on every page of a sweep.
-    app.config["SEND_FILE_MAX_AGE_DEFAULT"] = dt.timedelta(hours=1)
     server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
