@@ -8,9 +8,11 @@ asking again (`immutable`), and a new build gives a new name. Any other static f
 the plain `app.css`, is cached for five minutes and then checked again (ETag, Last-Modified).
 A fingerprint that is not the current build's is a 404, even if an older file is still on disk.
 
-Answers are compressed (brotli when the browser takes it, else gzip) by Flask-Compress, per
-response: a page carries the CSP nonce of its own response, so no compressed page is ever kept
-and reused.
+Static files and API answers are compressed (brotli when the browser takes it, else gzip) by
+Flask-Compress, per response. Pages are not: every page holds a secret (the CSRF token of the
+sign-out and "stay signed in" forms) beside text that someone else may have chosen (a search, a
+refused form sent back), and the size of a compressed page would let an eavesdropper guess the
+secret over many requests (BREACH). A page is about 16 KB; the files it loads are the bulk.
 """
 
 from __future__ import annotations
@@ -32,8 +34,8 @@ SHORT = int(dt.timedelta(minutes=5).total_seconds())
 COMPRESSION = {
     "COMPRESS_ALGORITHM": ["br", "gzip"],
     "COMPRESS_ALGORITHM_STREAMING": ["br", "gzip"],
+    # Not text/html: see the module's docstring (BREACH).
     "COMPRESS_MIMETYPES": [
-        "text/html",
         "text/css",
         "text/javascript",
         "application/javascript",
@@ -43,8 +45,8 @@ COMPRESSION = {
     # A body smaller than this fits one packet with its headers as it is: compressing it
     # saves a few hundred bytes at most, for the CPU of every request.
     "COMPRESS_MIN_SIZE": 1024,
-    # Each answer is compressed as it is sent: a booking page (16 KB) takes a millisecond or
-    # two at brotli's 5 (4, the default, sends about a tenth more bytes).
+    # Each answer is compressed as it is sent: a 16 KB answer takes a millisecond or two at
+    # brotli's 5 (4, the default, sends about a tenth more bytes).
     "COMPRESS_BR_LEVEL": 5,
     "COMPRESS_LEVEL": 6,
 }
