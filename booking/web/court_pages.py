@@ -89,7 +89,7 @@ def court_list():
         sitting=suitability.is_sitting_day(day),
         sessions=sessions,
         other_days=days,
-        today_href=_list_url(court, today),
+        today_href=list_url(court, today),
     )
 
 
@@ -100,7 +100,7 @@ def _other_day(court: Block, day: dt.date, step, text: str) -> dict | None:
     except OverflowError:
         return None
     return {
-        "href": _list_url(court, other),
+        "href": list_url(court, other),
         "text": f"{text} sitting day",
         "labelText": long_date(other),
     }
@@ -114,13 +114,14 @@ def _default_court(courts: list[Block], today: dt.date) -> str | None:
     return courts[0].code if courts else None
 
 
-def _list_url(court: Block, day: dt.date) -> str:
+def list_url(court: Block, day: dt.date) -> str:
+    """The court's duty list for that day (the pathway pages go back to it too)."""
     return url_for("web.court_list", court=court.code, date=[day.day, day.month, day.year])
 
 
 def _list_of(record: SuitabilityAssessment, day: dt.date | None = None) -> str:
     """The duty list the record is on (or was on, that day)."""
-    return _list_url(record.court, day or record.listed_for)
+    return list_url(record.court, day or record.listed_for)
 
 
 # Requesting an assessment ----------------------------------------------------------------------

@@ -24,7 +24,7 @@ from ..pathway import queries as pathway_queries
 from ..rota.queries import shifts_on
 from . import web
 from .auth import roles_required
-from .court_pages import _list_url
+from .court_pages import list_url
 from .forms.pathway import OnSiteForm, PathwayForm
 from .presentation import ON_SITE_KIND_NAMES, REQUIREMENT_NAMES
 
@@ -148,7 +148,7 @@ def _after_pathway(found: pathways.Assessment) -> str:
     """Back where the assessment was recorded: the day of the appointment, the court's list,
     or the worker's day."""
     if found.source == pathways.Source.SUITABILITY:
-        return _list_url(found.place, found.record.listed_for)
+        return list_url(found.place, found.record.listed_for)
     local_date = found.assessed_on.isoformat()
     if found.source == pathways.Source.BOOKING and current_user.role == Role.COORDINATOR:
         return url_for("web.my_day", date=local_date, worker=found.record.worker_id)
