@@ -553,7 +553,12 @@ def test_three_dispatchers_racing_send_every_message_exactly_once(app, standin, 
         reports = list(pool.map(dispatcher, range(3)))
 
     db.session.expire_all()
-    assert sum(r.sent for r in reports) == 60
+    unsent = db.session.execute(
+        select(Message.id, Message.status, Message.error_code).where(
+            Message.id.in_(due), Message.status != MessageStatus.SENT
+        )
+    ).all()
+    assert sum(r.sent for r in reports) == 60, (unsent, standin.errors)
     claimed = [i for r in reports for i in r.claimed]
     assert sorted(claimed) == sorted(due)  # each claimed by one dispatcher only
     assert len(standin.requests) == 60

@@ -153,6 +153,10 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = False  # joined by server_close()
     block_on_close = True
+    # Twilio never turns a connection away: with the default backlog (5), dispatchers sending
+    # at once on a busy machine could find the stand-in's queue full and see a failure that
+    # the real service never gives.
+    request_queue_size = 128
 
     def __init__(self, standin: TwilioStandIn):
         self.standin = standin
