@@ -12,9 +12,10 @@ ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 LENGTH = 8
 
 
-def new_reference() -> str:
-    """Like "K7PM-3QXR": 32^8 (about 10^12) possibilities, in two groups of four."""
-    chars = "".join(secrets.choice(ALPHABET) for _ in range(LENGTH))
+def new_reference(choice=secrets.choice) -> str:
+    """Like "K7PM-3QXR": 32^8 (about 10^12) possibilities, in two groups of four. `choice`
+    picks each character: a seeded generator's for the demo, which is the same each time."""
+    chars = "".join(choice(ALPHABET) for _ in range(LENGTH))
     return f"{chars[:4]}-{chars[4:]}"
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from sqlalchemy import insert, select
 
 from .. import places
-from ..appointments.references import ALPHABET, LENGTH
+from ..appointments.references import new_reference
 from ..clock import LONDON, local_instant
 from ..extensions import db
 from ..models import (
@@ -219,8 +219,7 @@ def _reference(rng: random.Random, taken: set[str]) -> str:
     """A reference in the service's form, from the demo's own random numbers (so the demo is
     the same each time), that names nothing else."""
     while True:
-        chars = "".join(rng.choice(ALPHABET) for _ in range(LENGTH))
-        reference = f"{chars[:4]}-{chars[4:]}"
+        reference = new_reference(rng.choice)
         if reference not in taken:
             taken.add(reference)
             return reference

@@ -308,42 +308,46 @@ def _month_chart(months: list[Month]) -> charts.Chart:
 
 
 def _court_chart(months: list[Month]) -> charts.Chart:
-    return charts.column_chart(
+    return _counts_by_month(
+        months,
         "chart-court-months",
         "Court work by month",
-        f"Suitability assessments requested, completed, and adjourned for, in each month from "
-        f"{months[0].name} to {months[-1].name}",
-        [REQUESTED, COMPLETED, ADJOURNED],
-        [
-            charts.Category(
-                _month_name(month.key, "%b %Y"),
-                (
-                    month.figures.suitability_requested,
-                    month.figures.suitability_completed,
-                    month.figures.suitability_adjournments,
-                ),
-                month.name,
-            )
-            for month in months
-        ],
+        "Suitability assessments requested, completed, and adjourned for",
+        {
+            REQUESTED: "suitability_requested",
+            COMPLETED: "suitability_completed",
+            ADJOURNED: "suitability_adjournments",
+        },
     )
 
 
 def _outcome_chart(months: list[Month]) -> charts.Chart:
-    return charts.column_chart(
+    return _counts_by_month(
+        months,
         "chart-outcome-months",
         "Assessments and referrals by month",
-        f"Required assessments completed, voluntary assessments, and referrals into treatment, "
-        f"in each month from {months[0].name} to {months[-1].name}",
-        [REQUIRED_COMPLETED, VOLUNTARY, REFERRED],
+        "Required assessments completed, voluntary assessments, and referrals into treatment",
+        {
+            REQUIRED_COMPLETED: "required_completed",
+            VOLUNTARY: "voluntary_assessments",
+            REFERRED: "referrals",
+        },
+    )
+
+
+def _counts_by_month(
+    months: list[Month], chart_id: str, title: str, what: str, series: dict
+) -> charts.Chart:
+    """A column per month, a series per figure named in `series` ({series: figure name})."""
+    return charts.column_chart(
+        chart_id,
+        title,
+        f"{what}, in each month from {months[0].name} to {months[-1].name}",
+        list(series),
         [
             charts.Category(
                 _month_name(month.key, "%b %Y"),
-                (
-                    month.figures.required_completed,
-                    month.figures.voluntary_assessments,
-                    month.figures.referrals,
-                ),
+                tuple(getattr(month.figures, name) for name in series.values()),
                 month.name,
             )
             for month in months

@@ -6,11 +6,15 @@ The clock is Wednesday 13 January 2027, 21:00 in London; the rota is generated f
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
+from booking.extensions import db
 from booking.models import Role
 from tests.browser.conftest import axe_violations, describe_violations, no_horizontal_scroll, settle
+from tests.reports.test_outcome_report_pages import make_outcomes
 
 pytestmark = pytest.mark.browser
 
@@ -87,3 +91,15 @@ def test_the_absence_check_and_a_block_feeds_new_address_pass_the_accessibility_
     page.get_by_role("button", name="New address for Stechford").click()
     expect(page.locator("h1")).to_contain_text("Get a new address for the Stechford")
     assert describe_violations(page.url, axe_violations(page)) == []
+
+
+def test_the_year_summary_prints_on_one_a4_page(open_page, team, users, blocks, clock):
+    """The commissioner's summary is a single sheet: Chromium's own print to PDF says so."""
+    make_outcomes(users, blocks, clock)
+    db.session.commit()  # end the read: the live server needs the database
+    page = open_page(Role.ANALYST)
+    page.goto("/reports/year")
+    page.emulate_media(media="print")
+    pdf = page.pdf(format="A4", prefer_css_page_size=True)
+    pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf))
+    assert pages == 1, f"{pages} pages"
