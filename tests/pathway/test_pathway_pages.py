@@ -172,9 +172,10 @@ def test_the_pathway_is_saved_from_one_page_and_shown_again(client, worker, cloc
         "closure_reason": None,
     }
     # The message waited for the next page: the worker's day, where the save led.
-    assert f"What followed {record.reference} is saved." in page_of(
-        client.get(response.headers["Location"])
-    ).text
+    assert (
+        f"What followed {record.reference} is saved."
+        in page_of(client.get(response.headers["Location"])).text
+    )
     again = page_of(client.get(f"/pathway/{record.reference}"))
     assert again.selected["referral_area"] == "sandwell"
 
