@@ -164,6 +164,15 @@ def timed_runs(
     return times
 
 
+def repeated(series: Callable[[], list[float]], repeats: int, key: str = "p95_ms") -> dict:
+    """Run a timed series `repeats` times: the summary of the run whose `key` is the median,
+    with the spread of `key` over all runs (fastest to slowest) and the number of runs."""
+    summaries = [summary_ms(series()) for _ in range(repeats)]
+    ordered = sorted(summaries, key=lambda summary: summary[key])
+    middle = ordered[len(ordered) // 2]
+    return middle | {"runs": len(ordered), "spread_ms": [ordered[0][key], ordered[-1][key]]}
+
+
 def load_average() -> str:
     with contextlib.suppress(OSError):
         return " ".join(Path("/proc/loadavg").read_text().split()[:3])

@@ -54,6 +54,7 @@ DEMO_PASSWORD = "demo-password-2026"
 PAGE = "/bookings/new"
 KB = 1024
 GOALS_KB = {"first": 150, "repeat": 20}
+MIN_RUNS = 3
 SCHEMA_PREFIX = "page_weight_"
 
 
@@ -176,6 +177,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--server", default=common.POSTGRES_SERVER, help="PostgreSQL URL")
+    parser.add_argument("--runs", type=int, default=MIN_RUNS, help=f"at least {MIN_RUNS}")
     args = parser.parse_args()
     if not CHROMIUM.exists():
         raise SystemExit(f"No Chromium at {CHROMIUM}: apt-get install chromium")
@@ -201,12 +203,19 @@ def main() -> None:
             run_flask(env, "db", "upgrade")
             run_flask(env, "demo", "load")
             base = start_app(children, "app", env)
-            visits = measure_in_browser(base)
+            # Each run in a new browser, so each first visit starts with an empty cache.
+            every_run = [measure_in_browser(base) for _ in range(max(args.runs, MIN_RUNS))]
     finally:
         if args.db == "postgres":
             schema_statement(f"DROP SCHEMA IF EXISTS {schema} CASCADE", schema, args.server)
         shutil.rmtree(work, ignore_errors=True)
 
+    def total(requests) -> int:
+        return sum(r["bytes"] for r in requests)
+
+    # The run whose first visit weighed the median is shown, with the spread of all runs.
+    by_first = sorted(every_run, key=lambda visits: total(visits["first"]))
+    visits = by_first[len(by_first) // 2]
     show("Sign-in page (informative)", visits["sign_in"], base)
     show("First visit, empty cache", visits["first"], base)
     show("Repeat visit", visits["repeat"], base)
@@ -217,15 +226,18 @@ def main() -> None:
         ("repeat", f"{PAGE} as the sergeant, repeat visit, transferred"),
     ):
         requests = visits[key]
-        total = sum(r["bytes"] for r in requests)
+        weights = sorted(total(run[key]) for run in every_run)
+        median = weights[len(weights) // 2]
         measures.append(
             common.measure(
                 name,
-                round(total / KB, 1),
+                round(median / KB, 1),
                 "KB",
                 goal=f"<= {GOALS_KB[key]} KB",
-                met=total <= GOALS_KB[key] * KB,
-                bytes=total,
+                met=weights[-1] <= GOALS_KB[key] * KB,
+                runs=len(weights),
+                spread=[round(weights[0] / KB, 1), round(weights[-1] / KB, 1)],
+                bytes=median,
                 requests=len(requests),
                 over_the_network=sum(1 for r in requests if not r["cache"]),
             )
@@ -233,13 +245,12 @@ def main() -> None:
     # What the first visit's bytes are made of (informative: no goal of their own).
     for kind, suffix in (("the stylesheet", ".css"), ("scripts", ".js")):
         part = [r for r in visits["first"] if r["url"].split("?")[0].endswith(suffix)]
-        total = sum(r["bytes"] for r in part)
         measures.append(
             common.measure(
                 f"{PAGE} first visit: {kind}, transferred",
-                round(total / KB, 1),
+                round(total(part) / KB, 1),
                 "KB",
-                bytes=total,
+                bytes=total(part),
                 requests=len(part),
             )
         )

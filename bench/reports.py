@@ -22,17 +22,22 @@ import common  # noqa: E402
 
 common.fix_sys_path()
 
+MIN_RUNS = 3
+# The year's report: a second at most on PostgreSQL at national scale.
+YEAR_GOAL_MS = 1000.0
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     common.add_common_options(parser)
-    parser.add_argument("--month-runs", type=int, default=10)
-    parser.add_argument("--year-runs", type=int, default=5)
+    parser.add_argument("--month-runs", type=int, default=5, help=f"at least {MIN_RUNS}")
+    parser.add_argument("--year-runs", type=int, default=5, help=f"at least {MIN_RUNS}")
     parser.add_argument("--max-seconds", type=float, default=150.0, help="per series")
     args = parser.parse_args()
     url = common.database_url(args.db, args.database_url)
     app = common.make_app(url)
     meta = common.require_data(app)
+    url_is_postgres = common.dialect_of(url) == "postgres"
 
     from sqlalchemy import func, select
 
@@ -68,7 +73,7 @@ def main() -> None:
                 db.session.remove()
                 return build.last
 
-            runs = args.month_runs if name == "month" else args.year_runs
+            runs = max(args.month_runs if name == "month" else args.year_runs, MIN_RUNS)
             floor_s = common.summary_ms(
                 common.timed_runs(floor, runs, warmup=1, max_seconds=args.max_seconds)
             )
@@ -83,18 +88,22 @@ def main() -> None:
                 "build": build_s,
                 "floor": floor_s,
             }
+            goal_met = build_s["p50_ms"] <= YEAR_GOAL_MS if name == "year" else None
             measures.append(
                 common.measure(
-                    f"reports.build, {name} ({report.total.bookings:,} appointments), p95",
-                    build_s["p95_ms"],
+                    f"reports.build, {name} ({report.total.bookings:,} appointments), median",
+                    build_s["p50_ms"],
                     "ms",
-                    goal="(none set)",
-                    floor=floor_s["p95_ms"],
-                    floor_name="one GROUP BY block, status over the same appointments, p95",
-                    ratio=build_s["p95_ms"] / floor_s["p95_ms"],
-                    p50_ms=build_s["p50_ms"],
+                    goal=f"<= {YEAR_GOAL_MS:,.0f} ms on postgres"
+                    if name == "year"
+                    else "(none set)",
+                    floor=floor_s["p50_ms"],
+                    floor_name="one GROUP BY block, status over the same appointments, median",
+                    ratio=build_s["p50_ms"] / floor_s["p50_ms"],
+                    met=goal_met if url_is_postgres else None,
+                    runs=build_s["n"],
+                    spread=[min(timings) * 1000, max(timings) * 1000],
                     cpu_p50_ms=build_s.get("cpu_p50_ms"),
-                    n=build_s["n"],
                 )
             )
     common.save_results("reports", args.db, measures, notes)

@@ -49,10 +49,10 @@ def main() -> None:
         for m in r["measures"]
     }
     print(
-        "| benchmark | db | data | measure | before | value | goal | floor | ratio | met"
-        " | load avg |"
+        "| benchmark | db | data | measure | before | value | runs | spread | goal | floor"
+        " | ratio | met | load avg |"
     )
-    print("| --- | --- | --- | --- | ---: | ---: | --- | ---: | ---: | --- | --- |")
+    print("| --- | --- | --- | --- | ---: | ---: | ---: | --- | --- | ---: | ---: | --- | --- |")
     for record in records:
         past = record.get("notes", {}).get("data", {}).get("past bookings", 0)
         data = f"{past / 1e6:g}M" if past >= 1e6 else f"{past / 1e3:g}k" if past else "small"
@@ -61,9 +61,11 @@ def main() -> None:
             earlier = before.get((record["benchmark"], record["db"], m["measure"]))
             was = f"{fmt(earlier['value'])} {earlier['unit']}" if earlier else ""
             floor = f"{fmt(m['floor'])}" if "floor" in m else ""
+            spread = m.get("spread") or m.get("spread_ms")
+            spread = f"{fmt(spread[0])} to {fmt(spread[1])}" if spread else ""
             print(
                 f"| {record['benchmark']} | {record['db']} | {data} | {m['measure']} | {was} "
-                f"| {value} | "
+                f"| {value} | {fmt(m.get('runs'))} | {spread} | "
                 f"{m.get('goal', '')} | {floor} | {fmt(m.get('ratio'))} | {fmt(m.get('met'))} | "
                 f"{record.get('load_average_at_end', '')} |"
             )

@@ -7,9 +7,9 @@ In process, a fresh session each run, after one untimed summary; the median, and
 (fastest to slowest) of at least three runs. Floor: the least the database must do to answer
 the same question, timed alone over the same local dates: one GROUP BY per table the summary
 reads (appointments by status and requirement, on-site assessments by kind, completed
-suitability assessments by finding and sentence, and one count of the referrals). No goal was
-set; the ratio shows the cost of the summary's one shape for every figure (per place and month,
-then summed) over those four passes.
+suitability assessments by finding and sentence, and one count of the referrals). Goal: a
+second at most on PostgreSQL; the ratio shows the cost of the summary's one shape for every
+figure (per place and month, then summed) over those four passes.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ import common  # noqa: E402
 common.fix_sys_path()
 
 MIN_RUNS = 3
+# A second at most on PostgreSQL at national scale (SQLite's figure is reported beside it).
+GOAL_MS = 1000.0
 
 
 def main() -> None:
@@ -112,10 +114,13 @@ def main() -> None:
         f"year.summary, {result.label} ({result.engaged:,} engaged), median",
         summary_s["p50_ms"],
         "ms",
-        goal="(none set)",
+        goal=f"<= {GOAL_MS:,.0f} ms",
         floor=floor_s["p50_ms"],
         floor_name="one GROUP BY per table over the same dates, median",
         ratio=summary_s["p50_ms"] / floor_s["p50_ms"],
+        met=summary_s["p50_ms"] <= GOAL_MS if common.dialect_of(url) == "postgres" else None,
+        runs=summary_s["n"],
+        spread=[summary_s["min_ms"], summary_s["max_ms"]],
         spread_ms=[summary_s["min_ms"], summary_s["max_ms"]],
         floor_spread_ms=[floor_s["min_ms"], floor_s["max_ms"]],
         cpu_p50_ms=summary_s.get("cpu_p50_ms"),
