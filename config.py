@@ -85,6 +85,14 @@ class Config:
     API_TOKEN_DAYS = _int("API_TOKEN_DAYS", 90)
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
 
+    # Sign-in with the force's OpenID Connect provider (booking/web/single_sign_on.py), and
+    # whether passwords still work beside it.
+    OIDC_ISSUER = os.environ.get("OIDC_ISSUER", "").strip() or None
+    OIDC_CLIENT_ID = os.environ.get("OIDC_CLIENT_ID")
+    OIDC_CLIENT_SECRET = os.environ.get("OIDC_CLIENT_SECRET")
+    OIDC_ROLE_CLAIM = os.environ.get("OIDC_ROLE_CLAIM", "").strip() or None
+    PASSWORD_LOGIN = _bool("PASSWORD_LOGIN", True)
+
     IDLE_TIMEOUT_MINUTES = _int("IDLE_TIMEOUT_MINUTES", 30)
     # The server signs an idle session out (booking/web/auth.py); the cookie itself lasts as
     # long as a booking draft, so that a form sent after the time-out still says whose it was
@@ -115,5 +123,7 @@ class TestConfig(Config):
     # Likewise tokens issued at the start of a test outlive its clock's moves; the expiry's own
     # tests set API_TOKEN_DAYS back to a real value.
     API_TOKEN_DAYS = 3660
+    # The tests' OpenID provider runs on loopback over plain HTTP; the service's must use HTTPS.
+    OIDC_ALLOW_HTTP_ISSUER = True
     # Fast hashing for test users only; the service uses scrypt.
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"

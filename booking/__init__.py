@@ -96,10 +96,11 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from . import assets, cli, logs
     from .api import api
-    from .web import auth, presentation, refused_forms, web, webhooks
+    from .web import auth, oidc, presentation, refused_forms, web, webhooks
     from .web import calendar_feed as feeds
 
     assets.init_app(app)
+    oidc.init_app(app)
     app.session_interface = auth.PageSessionInterface()
     app.url_map.converters["int"] = RowId  # before the routes are added
     app.register_blueprint(auth.bp)

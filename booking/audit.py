@@ -37,6 +37,7 @@ class Action:
     USER_ENABLED = "user_enabled"
     TOKEN_ISSUED = "token_issued"
     TOKEN_REVOKED = "token_revoked"
+    ROLE_CHANGED = "role_changed"
     # Suitability assessments; `created`, `viewed` and `purged` serve them too.
     SUITABILITY_RESULT = "suitability_result"
     NOT_COMPLETED = "not_completed"
@@ -54,6 +55,7 @@ ACCOUNT_ACTIONS = frozenset(
         Action.USER_ENABLED,
         Action.TOKEN_ISSUED,
         Action.TOKEN_REVOKED,
+        Action.ROLE_CHANGED,
     }
 )
 
@@ -94,7 +96,12 @@ def suitability_viewed(
 
 def about_user(user: User) -> str:
     """How the trail names a user whose account changed: by id and role, nothing personal."""
-    return f"user {user.id} ({user.role})"
+    return f"user {user.id} ({user.role or 'no role'})"
+
+
+def role_change(user: User, was: str | None) -> str:
+    """How the trail names a change of role: the user, as `about_user`, and the role before."""
+    return f"{about_user(user)}, was {was or 'no role'}"
 
 
 def record(

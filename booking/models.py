@@ -160,14 +160,26 @@ class CoverRule(db.Model):
 
 
 class User(UserMixin, db.Model):
+    """A person who signs in: with a password, or with the force's OpenID Connect provider.
+
+    Someone who signs in with the provider is known by the provider's issuer and subject,
+    never by email alone: a new one waits with no role until it is given (by a coordinator, or
+    by the provider's role claim), and has no password and perhaps no email address.
+    """
+
     __tablename__ = "users"
-    __table_args__ = (_enum_check("role", Role),)
+    __table_args__ = (
+        _enum_check("role", Role),
+        UniqueConstraint("oidc_issuer", "oidc_subject", name="uq_users_oidc_identity"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    email: Mapped[str] = mapped_column(String(254), unique=True)
+    email: Mapped[str | None] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(String(100))
-    role: Mapped[str] = mapped_column(String(20))
-    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str | None] = mapped_column(String(20))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    oidc_issuer: Mapped[str | None] = mapped_column(String(255))
+    oidc_subject: Mapped[str | None] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(default=True)
     block_id: Mapped[int | None] = mapped_column(ForeignKey("blocks.id"))
     mobile: Mapped[str | None] = mapped_column(String(20))

@@ -113,6 +113,10 @@ DUMMY_ARGUMENTS = {"reference": "ABCD-EFGH", "token": "token", "code": "perry-ba
 PUBLIC = {
     "auth.login": {"GET": 200, "POST": 400},  # the form; an empty form is refused
     "auth.logout": {"GET": 302, "POST": 302},  # back to /login
+    # Signing in with the force's provider: not found here, with no OIDC_ISSUER set
+    # (tests/accounts/test_single_sign_on.py signs in with one).
+    "auth.provider_sign_in": {"GET": 404},
+    "auth.provider_callback": {"GET": 404},
     "healthz": {"GET": 200},
     "api.openapi": {"GET": 200},
     "static": {"GET": 200},

@@ -55,17 +55,9 @@ def create_user(
         errors["email"] = "A user with that email address already exists"
     if has_control_characters(name) or len(name) > 100:
         errors["name"] = "Enter a name on one line, up to 100 characters"
-    if role not in set(Role):
-        errors["role"] = "Role must be one of " + ", ".join(Role)
     if len(password) < MIN_PASSWORD_LENGTH:
         errors["password"] = f"Passwords must be at least {MIN_PASSWORD_LENGTH} characters"
-    block = None
-    if block_code:
-        block = places.block_with_code(block_code)
-        if block is None:
-            errors["block"] = "Unknown block"
-    elif role == Role.WORKER:
-        errors["block"] = "A worker needs a home block"
+    block = _role_and_block(role, block_code, errors)
     if mobile:
         try:
             mobile = normalise_mobile(mobile, allow_test_numbers)
@@ -91,10 +83,50 @@ def create_user(
     return user
 
 
+def _role_and_block(role: str, block_code: str | None, errors: dict[str, str]):
+    """The block named for a user of this role (a worker's home block, a sergeant's custody
+    block), with what is wrong with either added to `errors`."""
+    if role not in set(Role):
+        errors["role"] = "Role must be one of " + ", ".join(Role)
+    block = None
+    if block_code:
+        block = places.block_with_code(block_code)
+        if block is None:
+            errors["block"] = "Unknown block"
+    elif role == Role.WORKER:
+        errors["block"] = "A worker needs a home block"
+    return block
+
+
+def waiting_for_role(user: User) -> bool:
+    """Whether this user cannot work yet: they have no role, or are a worker with no home
+    block (no place in the rota). Only someone who signs in with the force's provider can be."""
+    return user.role is None or (user.role == Role.WORKER and user.worker is None)
+
+
+def give_role(user: User, role: str, block_code: str | None, *, by: User, now: dt.datetime) -> None:
+    """A coordinator gives a role (and a block) to someone waiting for one since they first
+    signed in with the force's provider. A worker also gets their place in the rota."""
+    if not waiting_for_role(user):
+        raise InvalidField("This user already has a role.", {"role": "They already have one"})
+    errors: dict[str, str] = {}
+    block = _role_and_block(role, block_code, errors)
+    if errors:
+        raise InvalidField("The role was not given.", errors)
+    was = user.role
+    user.role = role
+    user.block = block
+    if role == Role.WORKER:
+        db.session.add(Worker(name=user.name, home_block=block, user=user))
+    db.session.flush()
+    audit.record(audit.Action.ROLE_CHANGED, now, by, detail=audit.role_change(user, was))
+
+
 def authenticate(email: str, password: str) -> User | None:
-    """The active user with these credentials; the same answer for an unknown email."""
+    """The active user with these credentials; the same answer for an unknown email, and
+    for a user with no password (who signs in with the force's provider)."""
     user = find_by_email(email or "")
-    if user is None:
+    if user is None or user.password_hash is None:
         check_password_hash(_DUMMY_HASH, password or "")
         return None
     if not check_password_hash(user.password_hash, password or "") or not user.active:
@@ -156,7 +188,13 @@ def set_active(user: User, active: bool, *, by: User, now: dt.datetime) -> None:
 
 
 def reset_password(user: User, password: str, *, by: User | None, now: dt.datetime) -> None:
-    """A new password; the user's sessions and API tokens end with the old one."""
+    """A new password; the user's sessions and API tokens end with the old one. Someone who
+    signs in with the force's provider has none: a password would be a way round it."""
+    if user.oidc_subject is not None:
+        raise InvalidField(
+            "This user signs in with the force's sign-in, not a password.",
+            {"password": "This user signs in with the force's sign-in, not a password"},
+        )
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidField(
             "The password is too short.",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from functools import wraps
 from urllib.parse import urlsplit
 
@@ -23,13 +24,23 @@ from govuk_frontend_wtf.wtforms_widgets import GovPasswordInput, GovSubmitInput,
 from wtforms import EmailField, PasswordField, SubmitField
 from wtforms.validators import InputRequired
 
-from ..accounts.users import authenticate
+from ..accounts import single_sign_on
+from ..accounts.users import authenticate, waiting_for_role
 from ..appointments import drafts
 from ..clock import now
 from ..extensions import db, limiter, login_manager
 from ..models import Role, User
+from . import oidc
 
 bp = Blueprint("auth", __name__)
+log = logging.getLogger(__name__)
+
+# What a session remembers of the force's provider: that it signed this session in, that the
+# sign-in page (just after signing out) offers to sign out there too, and the page asked for
+# before going to sign in there.
+SIGNED_IN_WITH_PROVIDER = "signed_in_with_provider"
+OFFER_PROVIDER_SIGN_OUT = "offer_provider_sign_out"
+NEXT_AFTER_PROVIDER = "next_after_provider"
 
 login_manager.login_view = "auth.login"
 login_manager.login_message = "Sign in to continue."
@@ -62,7 +73,7 @@ class PageSessionInterface(SecureCookieSessionInterface):
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
     user = db.session.get(User, int(user_id))
-    if user is None or not user.active:
+    if user is None or not user.active or user.role is None:
         return None
     if session.get("session_version") != user.session_version:
         return None  # signed out elsewhere, or the password was reset: this cookie is spent
@@ -130,6 +141,26 @@ def _refused(response) -> bool:
     return response.status_code != 302
 
 
+def start_session(user: User, *, with_provider: bool = False) -> None:
+    """Sign this user in, in a fresh session: nothing carried over but a booking draft, and
+    that only if it is this user's own. The idle time-out and signing out apply alike
+    however they signed in."""
+    held = drafts.held()
+    session.clear()
+    session.permanent = True
+    login_user(user)
+    session["session_version"] = user.session_version
+    session["seen_at"] = now().timestamp()
+    if with_provider:
+        session[SIGNED_IN_WITH_PROVIDER] = True
+    drafts.adopt(user, held, now())
+
+
+def password_login() -> bool:
+    """Whether passwords sign people in (PASSWORD_LOGIN)."""
+    return current_app.config["PASSWORD_LOGIN"]
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit("20 per minute", methods=["POST"], deduct_when=_refused)  # per address
 @limiter.limit(  # per account
@@ -138,21 +169,86 @@ def _refused(response) -> bool:
 def login():
     if current_user.is_authenticated:
         return redirect(landing_page(current_user))
+    if not password_login():
+        if request.method == "POST":
+            return _login_page(None), 403
+        return _login_page(None)
     form = LoginForm()
     if form.validate_on_submit():
         user = authenticate(form.email.data, form.password.data)
         if user is None:
             form.email.errors.append("Enter a correct email address and password")
         else:
-            held = drafts.held()
-            session.clear()  # a fresh session at sign-in: nothing carried over but a draft...
-            session.permanent = True
-            login_user(user)
-            session["session_version"] = user.session_version
-            session["seen_at"] = now().timestamp()
-            drafts.adopt(user, held, now())  # ...and that only if it is this user's own
+            start_session(user)
             return redirect(_safe_next(request.args.get("next")) or landing_page(user))
-    return render_template("auth/login.html", form=form), 200 if not form.errors else 400
+    return _login_page(form), 200 if not form.errors else 400
+
+
+def _login_page(form: LoginForm | None):
+    """The sign-in page: the password form (unless PASSWORD_LOGIN is off) and the force's
+    sign-in (when OIDC_ISSUER is set), which comes back to the page asked for."""
+    return render_template(
+        "auth/login.html",
+        form=form,
+        provider_sign_in=oidc.offered(),
+        provider_sign_out=(
+            oidc.sign_out_url() if session.pop(OFFER_PROVIDER_SIGN_OUT, False) else None
+        ),
+        next_url=_safe_next(request.args.get("next")),
+    )
+
+
+# Refused sign-ins with the force's provider, from one address: as many as with passwords.
+provider_limit = limiter.shared_limit("20 per minute", scope="provider", deduct_when=_refused)
+
+
+@bp.get("/login/oidc")
+@provider_limit
+def provider_sign_in():
+    """Off to the force's provider (Authorization Code flow with PKCE), to come back to the
+    page asked for."""
+    if not oidc.offered():
+        abort(404)
+    if current_user.is_authenticated:
+        return redirect(landing_page(current_user))
+    session[NEXT_AFTER_PROVIDER] = _safe_next(request.args.get("next"))
+    try:
+        return oidc.authorize_redirect(url_for("auth.provider_callback"))
+    except oidc.ProviderUnavailable:
+        return render_template("auth/provider_answer.html", reason="unavailable"), 503
+
+
+@bp.get("/login/oidc/callback")
+@provider_limit
+def provider_callback():
+    """The provider's answer: a signed-in user, or a page that says why not."""
+    if not oidc.offered():
+        abort(404)
+    try:
+        identity = oidc.identity_from_callback()
+    except oidc.ProviderUnavailable:
+        return render_template("auth/provider_answer.html", reason="unavailable"), 503
+    except oidc.SignInNotCompleted as refusal:
+        log.info("sign-in with the provider refused: %s", refusal.reason)
+        return render_template("auth/provider_answer.html", reason="refused"), 400
+    user = single_sign_on.user_for(
+        identity, role_claim=current_app.config["OIDC_ROLE_CLAIM"], now=now()
+    )
+    db.session.commit()
+    if not user.active:
+        log.info("sign-in with the provider refused: user %s is disabled", user.id)
+        return render_template("auth/provider_answer.html", reason="disabled"), 403
+    if waiting_for_role(user):
+        log.info("sign-in with the provider refused: user %s has no role yet", user.id)
+        return render_template(
+            "auth/provider_answer.html",
+            reason="waiting",
+            role_from_claim=bool(current_app.config["OIDC_ROLE_CLAIM"]),
+            needs_block=user.role is not None,
+        ), 403
+    next_url = session.pop(NEXT_AFTER_PROVIDER, None)
+    start_session(user, with_provider=True)
+    return redirect(next_url or landing_page(user))
 
 
 def keeps_typed_input(view):
@@ -230,8 +326,11 @@ def logout():
             if current_user.is_authenticated:
                 end_all_sessions(current_user)
                 db.session.commit()
+            with_provider = session.get(SIGNED_IN_WITH_PROVIDER, False)
             logout_user()
             session.clear()
+            if with_provider:  # the sign-in page then offers the provider's sign-out too
+                session[OFFER_PROVIDER_SIGN_OUT] = True
             flash("You have signed out.", "success")
         return redirect(url_for("auth.login"))
     if not current_user.is_authenticated:

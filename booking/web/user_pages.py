@@ -1,10 +1,11 @@
-"""Coordinators manage users (create, disable, reset a password, API tokens) and read the audit."""
+"""Coordinators manage users (create, give a role, disable, reset a password, API tokens) and
+read the audit."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import (
@@ -72,6 +73,20 @@ class PasswordForm(FlaskForm):
     submit = SubmitField("Set password", widget=GovSubmitInput())
 
 
+class RoleForm(FlaskForm):
+    """A role for someone waiting for one since they first signed in with the force's provider."""
+
+    role = SelectField(
+        "Role", choices=[(r.value, n) for r, n in ROLE_NAMES.items()], widget=GovSelect()
+    )
+    block = SelectField(
+        "Block",
+        description="A worker's home block (needed); a sergeant's custody block",
+        widget=GovSelect(),
+    )
+    submit = SubmitField("Give this role", widget=GovSubmitInput())
+
+
 class ActionForm(FlaskForm):
     """A button that changes something: only the CSRF token."""
 
@@ -137,17 +152,53 @@ def user_detail(user_id: int):
             db.session.commit()
             flash(f"The password of {user.name} has been changed.", "success")
             return redirect(url_for("web.user_detail", user_id=user.id))
+    return _detail_page(user, form=form), (400 if form.errors else 200)
+
+
+def _detail_page(user: User, **shown):
+    """A user's page; `shown` replaces its forms or adds the new token."""
+    role_form = RoleForm(formdata=None, role=user.role or Role.SERGEANT.value)
+    role_form.block.choices = _blocks_choices()
+    page = {
+        "form": PasswordForm(formdata=None),
+        "role_form": role_form,
+        "action_form": ActionForm(),
+        "new_token": None,
+    } | shown
     return render_template(
         "users/detail.html",
         title=user.name,
-        form=form,
-        action_form=ActionForm(),
         person=user,
+        waiting_for_role=users.waiting_for_role(user),
+        role_from_claim=current_app.config["OIDC_ROLE_CLAIM"],
         tokens=users.live_tokens(user, now=clock.now(), lifetime=settings.api_token_lifetime()),
         token_lifetime=settings.api_token_lifetime(),
-        new_token=None,
         role_names=ROLE_NAMES,
-    ), (400 if form.errors else 200)
+        **page,
+    )
+
+
+@web.post("/users/<int:user_id>/role")
+@roles_required(permissions.COORDINATION)
+def user_role(user_id: int):
+    """Give a role to someone waiting for one (first signed in with the force's provider)."""
+    user = _user_or_404(user_id)
+    form = RoleForm()
+    form.block.choices = _blocks_choices()
+    if form.validate_on_submit():
+        try:
+            users.give_role(
+                user, form.role.data, form.block.data or None, by=current_user, now=clock.now()
+            )
+        except InvalidField as refusal:
+            db.session.rollback()
+            for name, message in refusal.errors.items():
+                getattr(form, name, form.role).errors.append(message)
+        else:
+            db.session.commit()
+            flash(f"Gave {user.name} the role of {ROLE_NAMES[user.role].lower()}.", "success")
+            return redirect(url_for("web.user_detail", user_id=user.id))
+    return _detail_page(user, role_form=form), 400
 
 
 @web.post("/users/<int:user_id>/active")
@@ -181,17 +232,7 @@ def user_token(user_id: int):
         abort(403)
     token = users.issue_token(user, clock.now(), by=current_user)
     db.session.commit()
-    return render_template(
-        "users/detail.html",
-        title=user.name,
-        form=PasswordForm(formdata=None),
-        action_form=ActionForm(),
-        person=user,
-        tokens=users.live_tokens(user, now=clock.now(), lifetime=settings.api_token_lifetime()),
-        token_lifetime=settings.api_token_lifetime(),
-        new_token=token,
-        role_names=ROLE_NAMES,
-    )
+    return _detail_page(user, new_token=token)
 
 
 @web.post("/users/<int:user_id>/tokens/<int:token_id>/revoke")
