@@ -77,6 +77,12 @@ class Config:
     TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN")
     TWILIO_FROM_NUMBER = os.environ.get("TWILIO_FROM_NUMBER")
     TWILIO_API_BASE_URL = os.environ.get("TWILIO_API_BASE_URL", "https://api.twilio.com")
+    # GOV.UK Notify: an API key, the SMS template whose content is ((body)), and the bearer
+    # token Notify is given for its delivery receipts (/sms/notify-status).
+    NOTIFY_API_KEY = os.environ.get("NOTIFY_API_KEY")
+    NOTIFY_TEMPLATE_ID = os.environ.get("NOTIFY_TEMPLATE_ID")
+    NOTIFY_BASE_URL = os.environ.get("NOTIFY_BASE_URL", "https://api.notifications.service.gov.uk")
+    NOTIFY_CALLBACK_TOKEN = os.environ.get("NOTIFY_CALLBACK_TOKEN")
     SMS_MAX_ATTEMPTS = _int("SMS_MAX_ATTEMPTS", 5)
     SMS_RETRY_BASE_SECONDS = _int("SMS_RETRY_BASE_SECONDS", 60)
     SMS_ALLOW_TEST_NUMBERS = _bool("SMS_ALLOW_TEST_NUMBERS", False)

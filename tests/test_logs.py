@@ -69,7 +69,9 @@ class FailingBackend:
     def __init__(self):
         self.calls = 0
 
-    def send(self, to: str, body: str, status_callback: str | None) -> str:
+    def send(
+        self, to: str, body: str, status_callback: str | None, reference: str | None = None
+    ) -> str:
         self.calls += 1
         raise SendFailed("provider down", transient=self.calls == 1, code="30003")
 

@@ -122,6 +122,7 @@ PUBLIC = {
     "static": {"GET": 200},
     "sms.status_callback": {"POST": 403},  # Twilio signs these; unsigned is refused
     "sms.inbound": {"POST": 403},
+    "sms.notify_status": {"POST": 401},  # Notify sends a bearer token; none is refused
     "feeds.feed": {"GET": 404},  # behind a secret token; an unknown token finds nothing
 }
 

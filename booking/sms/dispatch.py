@@ -28,7 +28,9 @@ Twilio has already answered.
 The one window that no design closes: a dispatcher killed after Twilio accepted a message but
 before its id was committed. After the lease that message is sent a second time. The window is
 one HTTP answer and a commit or two long, per message, as with one message at a time; only now
-up to SENDERS messages can be in it at once.
+up to SENDERS messages can be in it at once. Notify narrows it: each message goes with its own
+id as Notify's `reference`, and a delivery receipt naming a message with no stored id stores
+Notify's (receipts.py), so one that comes before the next claim stops the second send.
 """
 
 from __future__ import annotations
@@ -280,7 +282,8 @@ def _status_callback(config) -> str:
 
 def _call(backend, item: Outgoing, now: dt.datetime, callback: str) -> Answer:
     try:
-        return Answer(now, provider_id=backend.send(item.to, item.body, callback))
+        provider_id = backend.send(item.to, item.body, callback, reference=str(item.message_id))
+        return Answer(now, provider_id=provider_id)
     except SendFailed as failure:
         return Answer(now, failure=failure)
 
@@ -288,16 +291,21 @@ def _call(backend, item: Outgoing, now: dt.datetime, callback: str) -> Answer:
 def _set(message_id: int, **values) -> None:
     db.session.execute(
         update(Message)
-        .where(Message.id == message_id)
+        # A delivery receipt may have stored the provider's id first (see receipts.py).
+        .where(Message.id == message_id, Message.provider_id.is_(None))
         .values(**values)
         .execution_options(synchronize_session=False)
     )
 
 
-# Core, not the ORM's bulk update: the same statement with less work per row.
+# Core, not the ORM's bulk update: the same statement with less work per row. A message that
+# already holds an id got it from a delivery receipt that came first (see receipts.py).
 RECORD_SENT = (
     update(Message.__table__)
-    .where(Message.__table__.c.id == bindparam("message_id"))
+    .where(
+        Message.__table__.c.id == bindparam("message_id"),
+        Message.__table__.c.provider_id.is_(None),
+    )
     .values(
         status=MessageStatus.SENT,
         provider_id=bindparam("sid"),
@@ -354,7 +362,7 @@ def _store_failure(item: Outgoing, answer: Answer) -> str:
     _set(
         item.message_id,
         status=MessageStatus.FAILED,
-        skip_reason="Text not delivered: phone them",
+        skip_reason=outbox.NOT_DELIVERED,
         error_code=failure.code,
         lease_until=None,
         status_at=now,

@@ -26,6 +26,7 @@ from . import texts
 from .reminders import ReminderPolicy, plan_reminders
 
 OPTED_OUT = "The person replied STOP to our texts: phone them instead"
+NOT_DELIVERED = "Text not delivered: phone them"
 
 
 def is_opted_out(mobile: str) -> bool:

@@ -1,13 +1,17 @@
-"""Twilio's webhooks: message status callbacks and incoming replies (STOP and START).
+"""The text providers' webhooks: Twilio's status callbacks and incoming replies (STOP and
+START), and GOV.UK Notify's delivery receipts.
 
-Both are signed by Twilio with the auth token over PUBLIC_BASE_URL + path; anything unsigned or
-wrongly signed is refused with 403. Twilio repeats callbacks and sends them out of order, so a
-status only ever moves forward.
+Twilio signs its requests with the auth token over PUBLIC_BASE_URL + path; anything unsigned or
+wrongly signed is refused with 403. Notify sends NOTIFY_CALLBACK_TOKEN as a bearer token;
+anything without it is refused with 401. Both repeat themselves and come out of order, so a
+status only ever moves forward (receipts.py, for both).
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, request
+import hmac
+
+from flask import Blueprint, Response, abort, current_app, jsonify, request
 from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
@@ -16,8 +20,8 @@ from .. import clock, settings
 from ..extensions import csrf, db
 from ..models import Message, MessageStatus
 from ..phones import InvalidMobile, normalise_mobile
-from ..sms import outbox
-from ..sms.backends import OPTED_OUT_CODE
+from ..sms import outbox, receipts
+from ..sms.backends import NOTIFY_ID, OPTED_OUT_CODE
 
 bp = Blueprint("sms", __name__, url_prefix="/sms")
 csrf.exempt(bp)
@@ -37,15 +41,14 @@ TWILIO_STATUS = {
     "undelivered": MessageStatus.FAILED,
     "failed": MessageStatus.FAILED,
 }
-# How far along a message is; delivered and failed are both final.
-PROGRESS = {
-    MessageStatus.PENDING: 0,
-    MessageStatus.SENDING: 1,
-    MessageStatus.SENT: 2,
-    MessageStatus.DELIVERED: 3,
-    MessageStatus.FAILED: 3,
-    MessageStatus.SKIPPED: 3,
-    MessageStatus.CANCELLED: 3,
+# Notify's final SMS statuses. A permanent failure is a number that is not a working mobile;
+# a temporary one a phone off or full all the while Notify kept trying (Twilio's undelivered);
+# a technical one Notify's own trouble (Twilio's failed). None is sent again: phone them.
+NOTIFY_STATUS = {
+    "delivered": MessageStatus.DELIVERED,
+    "permanent-failure": MessageStatus.FAILED,
+    "temporary-failure": MessageStatus.FAILED,
+    "technical-failure": MessageStatus.FAILED,
 }
 
 
@@ -70,16 +73,43 @@ def status_callback():
     if message is None or new_status is None:
         return "", 204  # not ours, or a status we do not track: acknowledged all the same
     now = clock.now()
-    if PROGRESS[new_status] > PROGRESS[MessageStatus(message.status)]:
-        message.status = new_status
-        message.status_at = now
-        error_code = request.form.get("ErrorCode")
-        if new_status == MessageStatus.FAILED:
-            message.error_code = error_code
-            message.skip_reason = "Text not delivered: phone them"
-            if error_code == OPTED_OUT_CODE:
-                outbox.set_opt_out(message.booking.mobile, True, now)
+    error_code = request.form.get("ErrorCode")
+    if receipts.record(message, new_status, now, error_code):
+        if new_status == MessageStatus.FAILED and error_code == OPTED_OUT_CODE:
+            outbox.set_opt_out(message.booking.mobile, True, now)
         db.session.commit()
+    return "", 204
+
+
+def _require_notify_token() -> None:
+    expected = current_app.config.get("NOTIFY_CALLBACK_TOKEN") or ""
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    # Compared in constant time, so that the answer's timing gives nothing of the token away.
+    if not (
+        expected
+        and scheme.lower() == "bearer"
+        and hmac.compare_digest(given.encode(), expected.encode())
+    ):
+        abort(Response("", 401, {"WWW-Authenticate": "Bearer"}))
+
+
+@bp.post("/notify-status")
+def notify_status():
+    """Notify's delivery receipt: {id, reference, to, status, …}; `to` is never read."""
+    _require_notify_token()
+    receipt = request.get_json(silent=True)
+    if not isinstance(receipt, dict) or not all(
+        isinstance(receipt.get(field), str) for field in ("id", "status")
+    ):
+        return jsonify(error="A receipt is a JSON object with an id and a status."), 400
+    new_status = NOTIFY_STATUS.get(receipt["status"])
+    if new_status is None or not NOTIFY_ID.fullmatch(receipt["id"]):
+        return "", 204  # not a status we track, or not a Notify id: acknowledged all the same
+    now = clock.now()
+    message = receipts.message_for(receipt["id"], receipt.get("reference"), now)
+    if message is not None:
+        receipts.record(message, new_status, now, error_code=receipt["status"])
+    db.session.commit()
     return "", 204
 
 

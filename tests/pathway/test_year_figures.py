@@ -243,7 +243,9 @@ class RefusingBackend:
 
     concurrent = False
 
-    def send(self, to: str, body: str, status_callback: str | None) -> str:
+    def send(
+        self, to: str, body: str, status_callback: str | None, reference: str | None = None
+    ) -> str:
         raise SendFailed("Unreachable handset", transient=False, code="30003")
 
 

@@ -50,8 +50,8 @@ REFERENCE = re.compile(r"\b[A-Z2-9]{4}-[A-Z2-9]{4}\b")
 FRIDAY_TEN = local(2027, 1, 15, 10, 0)
 
 
-@pytest.fixture
-def book(book, team):
+@pytest.fixture(name="book")
+def book_at_stechford(book, team):
     """Book (as the sergeant, at the clock's time) and commit; the rota runs for the week."""
     fill_rota(dt.date(2027, 1, 13), 7)  # Wednesday 13 to Tuesday 19 January
 
@@ -194,7 +194,7 @@ def test_a_twilio_backend_without_credentials_is_refused(app):
     with pytest.raises(RuntimeError, match="TWILIO_"):
         sms.backend_for(app)
     app.config.update(SMS_BACKEND="carrier-pigeon")
-    with pytest.raises(RuntimeError, match="console or twilio"):
+    with pytest.raises(RuntimeError, match="console, twilio or notify"):
         sms.backend_for(app)
 
 
@@ -657,7 +657,7 @@ def test_a_dispatcher_whose_lease_ran_out_mid_batch_leaves_alone_what_another_ha
     class SlowTwilio:
         calls = 0
 
-        def send(self, to, body, status_callback):
+        def send(self, to, body, status_callback, reference=None):
             self.calls += 1
             clock.set(clock() + dt.timedelta(seconds=70))  # each answer takes 70 s
             if self.calls == 2:
@@ -665,7 +665,7 @@ def test_a_dispatcher_whose_lease_ran_out_mid_batch_leaves_alone_what_another_ha
                 other_dispatcher_claims()
             elif self.calls == 3:
                 other_dispatcher_sends()  # it is sending what it claimed, right now
-            return twilio.send(to, body, status_callback)
+            return twilio.send(to, body, status_callback, reference)
 
     report = run(clock, backend=SlowTwilio())
     other_dispatcher_sends()
@@ -687,9 +687,9 @@ def test_a_batch_that_outlasts_its_lease_still_sends_what_nobody_else_claimed(
     twilio = sms.backend_for(app)
 
     class SlowTwilio:
-        def send(self, to, body, status_callback):
+        def send(self, to, body, status_callback, reference=None):
             clock.set(clock() + dispatch.LEASE)  # each answer takes a whole lease
-            return twilio.send(to, body, status_callback)
+            return twilio.send(to, body, status_callback, reference)
 
     report = run(clock, backend=SlowTwilio())
     assert report.sent == 3
@@ -749,13 +749,13 @@ def test_a_dispatcher_stopped_mid_batch_stores_what_went_and_leaves_the_rest_to_
     class StoppedOnTheFourthText:
         concurrent = True
 
-        def send(self, to, body, status_callback):
+        def send(self, to, body, status_callback, reference=None):
             with lock:
                 calls["sends"] += 1
                 stop = calls["sends"] == 4
             if stop:
                 raise Stopped
-            return twilio.send(to, body, status_callback)
+            return twilio.send(to, body, status_callback, reference)
 
     with pytest.raises(Stopped):
         dispatch.dispatch(clock, backend=StoppedOnTheFourthText())
@@ -790,7 +790,7 @@ def test_a_claim_that_has_grown_old_is_checked_against_its_booking_again_before_
     twilio = sms.backend_for(app)
 
     class SlowTwilio:
-        def send(self, to, body, status_callback):
+        def send(self, to, body, status_callback, reference=None):
             clock.set(clock() + dispatch.FRESH)  # the answer takes a while
             if second.reference not in body:
                 # Meanwhile the second appointment is cancelled behind the outbox's back.
@@ -800,7 +800,7 @@ def test_a_claim_that_has_grown_old_is_checked_against_its_booking_again_before_
                     .values(status=BookingStatus.CANCELLED)
                 )
                 db.session.commit()
-            return twilio.send(to, body, status_callback)
+            return twilio.send(to, body, status_callback, reference)
 
     report = run(clock, backend=SlowTwilio())
 
