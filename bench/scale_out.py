@@ -10,7 +10,7 @@ and `flask demo load`, then starts
 - two app processes, `gunicorn wsgi:app` with gunicorn.conf.py (2 workers of 4 threads each,
   on two ports), Flask-Limiter's storage in Redis when Redis answers on 127.0.0.1:6379;
 - two `flask scheduler run` processes, SMS_BACKEND=twilio, sending to a stand-in Twilio on
-  loopback (tests/twilio_standin.py, in a process of its own, recording every request), each
+  loopback (tests/sms/twilio_standin.py, in a process of its own, recording every request), each
   from a sender number of its own, so that the stand-in shows which one sent each text.
 
 Clients (threads, alternating between the two apps, with one sergeant's API token) race for
@@ -208,7 +208,7 @@ def start_app(children: Children, name: str, env: dict[str, str]) -> str:
 
 
 def _standin_main(conn) -> None:
-    from tests.twilio_standin import TwilioStandIn
+    from tests.sms.twilio_standin import TwilioStandIn
 
     standin = TwilioStandIn().start()
     conn.send((standin.url, standin.account_sid, standin.auth_token))
@@ -223,7 +223,7 @@ def _standin_main(conn) -> None:
 
 
 class StandIn:
-    """tests/twilio_standin.py on 127.0.0.1, in a process of its own."""
+    """tests/sms/twilio_standin.py on 127.0.0.1, in a process of its own."""
 
     def __enter__(self) -> StandIn:
         ctx = mp.get_context("spawn")
@@ -239,7 +239,7 @@ class StandIn:
         return self.conn.recv()
 
     def environment(self) -> dict[str, str]:
-        from tests.twilio_standin import FROM_NUMBER
+        from tests.sms.twilio_standin import FROM_NUMBER
 
         return {
             "SMS_BACKEND": "twilio",

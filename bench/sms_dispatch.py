@@ -2,7 +2,7 @@
 
     python bench/sms_dispatch.py --db postgres [--messages 10000] [--max-seconds 150]
 
-The stand-in is tests/twilio_standin.py (the tests' own), run in a process of its own on
+The stand-in is tests/sms/twilio_standin.py (the tests' own), run in a process of its own on
 127.0.0.1; it records every request it is sent. For each run the script queues one pending
 `confirmation` message, due now, for each of N distinct live bookings (with a mobile and
 consent), then starts the dispatchers: processes, each with its own app (SMS_BACKEND=twilio,
@@ -48,7 +48,7 @@ GOAL_RATIO = 0.8
 
 
 def standin_main(conn) -> None:
-    from tests.twilio_standin import TwilioStandIn
+    from tests.sms.twilio_standin import TwilioStandIn
 
     standin = TwilioStandIn().start()
     conn.send((standin.url, standin.account_sid, standin.auth_token))
@@ -218,7 +218,7 @@ def main() -> None:
     from booking.sms.dispatch import dispatch
 
     notes = {"data": meta["counts"], "load_average_at_start": common.load_average()}
-    from tests.twilio_standin import FROM_NUMBER
+    from tests.sms.twilio_standin import FROM_NUMBER
 
     with app.app_context():
         now = dt.datetime.now(dt.UTC)

@@ -123,6 +123,7 @@ PUBLIC = {
     "sms.status_callback": {"POST": 403},  # Twilio signs these; unsigned is refused
     "sms.inbound": {"POST": 403},
     "sms.notify_status": {"POST": 401},  # Notify sends a bearer token; none is refused
+    "sms.notify_inbound": {"POST": 401},
     "feeds.feed": {"GET": 404},  # behind a secret token; an unknown token finds nothing
 }
 

@@ -1,5 +1,5 @@
 """The text providers' webhooks: Twilio's status callbacks and incoming replies (STOP and
-START), and GOV.UK Notify's delivery receipts.
+START), and GOV.UK Notify's delivery receipts and received texts.
 
 Twilio signs its requests with the auth token over PUBLIC_BASE_URL + path; anything unsigned or
 wrongly signed is refused with 403. Notify sends NOTIFY_CALLBACK_TOKEN as a bearer token;
@@ -113,20 +113,50 @@ def notify_status():
     return "", 204
 
 
+def _act_on_reply(provider_id: str, sender: str, body: str) -> None:
+    """STOP (or another opt-out word) opts the sender's number out, START back in; anything
+    else, or a reply acted on before (a provider's retry), changes nothing."""
+    words = body.strip().upper().split()
+    keyword = words[0].strip(".!") if words else ""
+    if keyword not in STOP_WORDS | START_WORDS:
+        return
+    try:
+        mobile = normalise_mobile(sender, settings.allow_test_numbers())
+    except InvalidMobile:
+        return
+    now = clock.now()
+    if not outbox.first_receipt(provider_id, now):
+        return
+    outbox.set_opt_out(mobile, keyword in STOP_WORDS, now)
+    db.session.commit()
+
+
 @bp.post("/inbound")
 def inbound():
     _require_twilio_signature()
-    words = request.form.get("Body", "").strip().upper().split()
-    keyword = words[0].strip(".!") if words else ""
-    try:
-        mobile = normalise_mobile(request.form.get("From", ""), settings.allow_test_numbers())
-    except InvalidMobile:
-        return _empty_twiml()
-    if keyword not in STOP_WORDS | START_WORDS:
-        return _empty_twiml()
-    now = clock.now()
-    if not outbox.first_receipt(request.form.get("MessageSid", ""), now):
-        return _empty_twiml()  # a replay, or Twilio's retry: acted on already
-    outbox.set_opt_out(mobile, keyword in STOP_WORDS, now)
-    db.session.commit()
+    _act_on_reply(
+        request.form.get("MessageSid", ""),
+        request.form.get("From", ""),
+        request.form.get("Body", ""),
+    )
     return _empty_twiml()
+
+
+@bp.post("/notify-inbound")
+def notify_inbound():
+    """Notify's received-text callback ({id, source_number, message, …}), for a service with
+    an inbound number: a reply of STOP to our texts opts the number out, as with Twilio."""
+    _require_notify_token()
+    received = request.get_json(silent=True)
+    if not isinstance(received, dict) or not all(
+        isinstance(received.get(field), str) for field in ("id", "source_number", "message")
+    ):
+        return jsonify(
+            error="A received text is a JSON object with an id, a number and words."
+        ), 400
+    # Notify gives the sender as digits with the country code (447700900123).
+    sender = received["source_number"]
+    if sender.isdigit():
+        sender = "+" + sender
+    _act_on_reply(received["id"], sender, received["message"])
+    return "", 204

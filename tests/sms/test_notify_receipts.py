@@ -231,3 +231,87 @@ def test_a_reference_that_is_not_a_message_id_is_ignored(client, sent, receipt, 
     assert post_receipt(client, stray).status_code == 204
     unchanged(sent)
     assert db.session.scalar(select(Message).where(Message.provider_id == UNKNOWN_ID)) is None
+
+
+# Received texts (Notify's inbound number): STOP and START, as with Twilio
+
+
+def received_text(words: str, sender: str, received_id: str = UNKNOWN_ID) -> dict:
+    """What Notify posts for a text its inbound number received: the sender in digits."""
+    return {
+        "id": received_id,
+        "source_number": sender.lstrip("+"),
+        "destination_number": "07700900999",
+        "message": words,
+        "date_received": "2027-01-14T10:05:00.000000Z",
+    }
+
+
+def post_received(client, body, token: str | None = CALLBACK_TOKEN):
+    headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
+    return client.post("/sms/notify-inbound", json=body, headers=headers)
+
+
+def opt_out_of(mobile: str) -> OptOut | None:
+    db.session.expire_all()
+    return db.session.scalar(select(OptOut).where(OptOut.mobile == mobile))
+
+
+def test_a_stop_received_through_notify_opts_the_number_out_and_stops_its_reminders(
+    client, sent, clock
+):
+    mobile = sent.booking.mobile
+    response = post_received(client, received_text("Stop", mobile))
+    assert response.status_code == 204
+    opt_out = opt_out_of(mobile)
+    assert opt_out is not None and opt_out.active and opt_out.opted_out_at == clock()
+    pending = [m for m in sent.booking.messages if m.kind != MessageKind.CONFIRMATION]
+    assert pending and {m.status for m in pending} == {MessageStatus.SKIPPED}
+
+
+def test_start_through_notify_opts_back_in_and_a_repeated_text_is_acted_on_once(
+    client, sent, clock
+):
+    mobile = sent.booking.mobile
+    post_received(client, received_text("STOP", mobile))
+    clock.set(clock() + dt.timedelta(hours=1))
+    start = received_text("START", mobile, "5b2e7c1d-3a4f-4d8b-8e6c-1f2a3b4c5d6e")
+    assert post_received(client, start).status_code == 204
+    assert not opt_out_of(mobile).active
+    # Notify retries a callback it thinks failed: the same STOP again changes nothing.
+    clock.set(clock() + dt.timedelta(hours=1))
+    assert post_received(client, received_text("STOP", mobile)).status_code == 204
+    assert not opt_out_of(mobile).active
+
+
+@pytest.mark.parametrize("token", [None, "not-the-callback-token"])
+def test_a_received_text_without_the_callback_token_is_refused_and_changes_nothing(
+    client, sent, token
+):
+    response = post_received(client, received_text("STOP", sent.booking.mobile), token)
+    assert response.status_code == 401
+    assert opt_out_of(sent.booking.mobile) is None
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        ["STOP"],
+        {"id": UNKNOWN_ID, "message": "STOP"},
+        {"id": 1, "source_number": "1", "message": ""},
+    ],
+)
+def test_a_malformed_received_text_is_refused_with_400(client, sent, body):
+    assert post_received(client, body).status_code == 400
+    assert count(OptOut) == 0
+
+
+def test_other_words_or_a_number_that_is_not_a_mobile_change_nothing(client, sent):
+    assert (
+        post_received(
+            client, received_text("Thanks, see you then", sent.booking.mobile)
+        ).status_code
+        == 204
+    )
+    assert post_received(client, received_text("STOP", "441214960000")).status_code == 204
+    assert count(OptOut) == 0
