@@ -97,6 +97,9 @@ class Config:
     OIDC_CLIENT_ID = os.environ.get("OIDC_CLIENT_ID")
     OIDC_CLIENT_SECRET = os.environ.get("OIDC_CLIENT_SECRET")
     OIDC_ROLE_CLAIM = os.environ.get("OIDC_ROLE_CLAIM", "").strip() or None
+    # Which values of that claim give which role ("sergeant=ARS.Sergeant,worker=…"); unset,
+    # the values are the roles' own names.
+    OIDC_ROLE_VALUES = os.environ.get("OIDC_ROLE_VALUES")
     PASSWORD_LOGIN = _bool("PASSWORD_LOGIN", True)
 
     IDLE_TIMEOUT_MINUTES = _int("IDLE_TIMEOUT_MINUTES", 30)

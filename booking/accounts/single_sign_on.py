@@ -34,22 +34,48 @@ class Identity:
     claimed_role: Role | None
 
     @classmethod
-    def from_claims(cls, claims: Mapping, role_claim: str | None) -> Identity:
+    def from_claims(
+        cls, claims: Mapping, role_claim: str | None, role_values: Mapping[str, Role] | None = None
+    ) -> Identity:
         return cls(
             issuer=claims["iss"],
             subject=claims["sub"],
             name=claims.get("name") if isinstance(claims.get("name"), str) else None,
             email=claims.get("email") if isinstance(claims.get("email"), str) else None,
-            claimed_role=claimed_role(claims, role_claim) if role_claim else None,
+            claimed_role=claimed_role(claims, role_claim, role_values) if role_claim else None,
         )
 
 
-def claimed_role(claims: Mapping, role_claim: str) -> Role | None:
-    """The one role the claim names (a role's own name, as a string or in a list, as Microsoft
-    Entra ID sends app roles), or None: a claim naming none, or more than one, gives none."""
+# Without OIDC_ROLE_VALUES, the claim's values are the roles' own names.
+ROLE_NAMES = {role.value: role for role in Role}
+
+
+def parse_role_values(setting: str | None) -> dict[str, Role]:
+    """OIDC_ROLE_VALUES, "sergeant=ARS.Sergeant,worker=ARS.Worker,…": which value of the role
+    claim (an Entra ID app role's value, or a group's id) gives which role. A role may have
+    several values; a value names one role. ValueError says what is wrong."""
+    if not setting or not setting.strip():
+        return dict(ROLE_NAMES)
+    values: dict[str, Role] = {}
+    for pair in setting.split(","):
+        role, equals, value = (part.strip() for part in pair.partition("="))
+        if not equals or not value or role not in ROLE_NAMES:
+            raise ValueError(f"OIDC_ROLE_VALUES: {pair.strip()!r} is not role=value")
+        if value in values and values[value] != ROLE_NAMES[role]:
+            raise ValueError(f"OIDC_ROLE_VALUES: one value is given to two roles ({role})")
+        values[value] = ROLE_NAMES[role]
+    return values
+
+
+def claimed_role(
+    claims: Mapping, role_claim: str, role_values: Mapping[str, Role] | None = None
+) -> Role | None:
+    """The one role the claim names (a string or a list, as Microsoft Entra ID sends app roles
+    and groups), by OIDC_ROLE_VALUES, or None: a claim naming none, or two roles, gives none."""
+    role_values = ROLE_NAMES if role_values is None else role_values
     value = claims.get(role_claim)
     values = [value] if isinstance(value, str) else value if isinstance(value, list) else []
-    named = {Role(v) for v in values if isinstance(v, str) and v in set(Role)}
+    named = {role_values[v] for v in values if isinstance(v, str) and v in role_values}
     return named.pop() if len(named) == 1 else None
 
 

@@ -16,7 +16,7 @@ from joserfc.errors import JoseError
 from requests import RequestException
 
 from .. import clock, settings
-from ..accounts.single_sign_on import Identity
+from ..accounts.single_sign_on import Identity, parse_role_values
 
 EXTENSION = "booking.oidc"
 # The ID token's times may be this far out, for clocks a little apart.
@@ -51,6 +51,11 @@ def init_app(app: Flask) -> None:
         if not app.config["PASSWORD_LOGIN"]:
             raise RuntimeError("PASSWORD_LOGIN=false needs OIDC_ISSUER: no one could sign in")
         return
+    # Checked at start-up, so that a mistyped mapping stops the service rather than people.
+    try:
+        app.extensions["oidc_roles"] = parse_role_values(app.config.get("OIDC_ROLE_VALUES"))
+    except ValueError as error:
+        raise RuntimeError(str(error)) from None
     if not (app.config.get("OIDC_CLIENT_ID") and app.config.get("OIDC_CLIENT_SECRET")):
         raise RuntimeError("OIDC_ISSUER needs OIDC_CLIENT_ID and OIDC_CLIENT_SECRET")
     if not issuer.startswith("https://") and not app.config.get("OIDC_ALLOW_HTTP_ISSUER"):
@@ -113,7 +118,9 @@ def identity_from_callback() -> Identity:
     claims = token.get("userinfo")
     if not claims:
         raise SignInNotCompleted("no ID token")
-    return Identity.from_claims(claims, current_app.config.get("OIDC_ROLE_CLAIM"))
+    return Identity.from_claims(
+        claims, current_app.config.get("OIDC_ROLE_CLAIM"), current_app.extensions["oidc_roles"]
+    )
 
 
 def sign_out_url() -> str | None:

@@ -242,6 +242,35 @@ def test_a_role_claim_naming_two_roles_gives_none(openid_provider, make_app):
     assert the_user(sub).role is None
 
 
+def test_the_role_claims_values_can_be_the_forces_own_by_a_mapping(openid_provider, make_app):
+    """Entra ID app roles or group ids need not be the service's role names."""
+    mapped = "sergeant=ARS.Custody, coordinator=ARS.Lead, coordinator=6f1e0c2a-group"
+    browser = make_app(role_claim=True, OIDC_ROLE_VALUES=mapped).test_client()
+    lead = openid_provider.add_person(name="Ray Mapped", roles=["6f1e0c2a-group", "Staff"])
+    assert sign_in(browser, openid_provider, lead).status_code == 302
+    assert the_user(lead).role == Role.COORDINATOR
+
+    # With a mapping, the roles' own names are just other values: they give nothing.
+    browser.post("/logout")
+    named = openid_provider.add_person(name="Kit Named", roles=["sergeant"])
+    assert sign_in(browser, openid_provider, named).status_code == 403
+    assert the_user(named).role is None
+
+
+@pytest.mark.parametrize(
+    "mapping", ["sergeant", "chief=ARS.Chief", "sergeant=", "sergeant=ARS.X,worker=ARS.X"]
+)
+def test_a_mistyped_role_mapping_stops_the_service_at_start(schema, openid_provider, mapping):
+    with pytest.raises(RuntimeError, match="OIDC_ROLE_VALUES"):
+        create_app(
+            {
+                "SQLALCHEMY_DATABASE_URI": schema,
+                "OIDC_ROLE_VALUES": mapping,
+                **openid_provider.settings(True),
+            }
+        )
+
+
 def test_a_person_is_known_by_their_subject_never_by_email_alone(
     browser, openid_provider, users, make_app
 ):
