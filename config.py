@@ -84,6 +84,8 @@ class Config:
     RETENTION_DAYS = _int("RETENTION_DAYS", 90)
     API_TOKEN_DAYS = _int("API_TOKEN_DAYS", 90)
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    # /metrics for whoever sends it as a bearer token; unset, for this machine only.
+    METRICS_TOKEN = os.environ.get("METRICS_TOKEN") or None
 
     IDLE_TIMEOUT_MINUTES = _int("IDLE_TIMEOUT_MINUTES", 30)
     # The server signs an idle session out (booking/web/auth.py); the cookie itself lasts as

@@ -15,6 +15,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from .. import clock, settings
 from ..extensions import csrf, db
 from ..models import Message, MessageStatus
+from ..monitoring import metrics
 from ..phones import InvalidMobile, normalise_mobile
 from ..sms import outbox
 from ..sms.backends import OPTED_OUT_CODE
@@ -80,6 +81,7 @@ def status_callback():
             if error_code == OPTED_OUT_CODE:
                 outbox.set_opt_out(message.booking.mobile, True, now)
         db.session.commit()
+        metrics.sms_message(new_status, backend="twilio")
     return "", 204
 
 
