@@ -34,11 +34,13 @@ instance/secret_key: | $(BIN)/.installed
 # phone number from the drama range too (a SERVICE_PHONE already set wins).
 DEMO_ENV := SMS_ALLOW_TEST_NUMBERS=true SERVICE_PHONE="$${SERVICE_PHONE:-0121 496 0000}"
 
+# The app and the scheduler count into one directory, so that /metrics shows the texts sent too.
 run: install assets instance/secret_key
 	$(DEMO_ENV) $(BIN)/flask db upgrade
 	$(DEMO_ENV) $(BIN)/flask demo load
 	@echo "Serving on http://127.0.0.1:5000 with the scheduler beside it; Ctrl-C stops both."
-	@export $(DEMO_ENV); \
+	@rm -rf instance/metrics && mkdir -p instance/metrics
+	@export $(DEMO_ENV) PROMETHEUS_MULTIPROC_DIR="$(CURDIR)/instance/metrics"; \
 	$(BIN)/flask scheduler run & scheduler=$$!; \
 	trap 'kill $$scheduler 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/flask run --host 127.0.0.1 --port 5000

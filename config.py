@@ -90,6 +90,8 @@ class Config:
     RETENTION_DAYS = _int("RETENTION_DAYS", 90)
     API_TOKEN_DAYS = _int("API_TOKEN_DAYS", 90)
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    # /metrics for whoever sends it as a bearer token; unset, for this machine only.
+    METRICS_TOKEN = os.environ.get("METRICS_TOKEN") or None
 
     # Sign-in with the force's OpenID Connect provider (booking/web/single_sign_on.py), and
     # whether passwords still work beside it.

@@ -8,7 +8,8 @@ is never started here: it is its own process (`flask scheduler run`).
 
 Settings from the environment (the README's configuration tables): WEB_BIND, WEB_CONCURRENCY,
 WEB_THREADS, WEB_TIMEOUT, WEB_ACCESS_LOG, FORWARDED_ALLOW_IPS, and PROXY_FIX_HOPS, which the
-app reads too. Command-line options still override anything here.
+app reads too. Command-line options still override anything here. With PROMETHEUS_MULTIPROC_DIR
+set, each worker counts into a file there and /metrics adds them up (booking/monitoring).
 """
 
 from __future__ import annotations
@@ -51,14 +52,17 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "*") if PROXY_FIX_HO
 # the app's own logs do.
 from booking.logs import loggable_path  # noqa: E402
 
+# Asked every few seconds by the load balancer, the deployment and Prometheus.
+QUIET_PATHS = {"/healthz", "/readyz", "/metrics"}
+
 
 class AccessLog(Logger):
     """gunicorn's logger, with an access line of JSON in the app's own log shape.
 
     It holds the method, the path (see `loggable_path`), the status, the size, the time taken
     and the request id: no query string (search parameters), no referrer, no user agent and
-    no address, so no personal data and no secret. The load balancer's health checks that
-    succeed are not logged.
+    no address, so no personal data and no secret. Health and readiness checks and metrics
+    scrapes that succeed are not logged.
     """
 
     def access(self, resp, req, environ, request_time):
@@ -75,7 +79,7 @@ class AccessLog(Logger):
         """The access line's fields, or None for a request not logged."""
         status = int(str(resp.status).split(None, 1)[0])
         path = environ.get("PATH_INFO", "")
-        if path == "/healthz" and status == 200:
+        if path in QUIET_PATHS and status == 200:
             return None
         headers = resp.headers.items() if hasattr(resp.headers, "items") else resp.headers
         return {
@@ -122,3 +126,13 @@ def worker_exit(server, worker):
             db.engine.dispose()
     except Exception:  # stopping anyway; the server closes what is left
         logging.getLogger("gunicorn.error").warning("database connections not closed cleanly")
+
+
+def child_exit(server, worker):
+    """prometheus-client's multiprocess mode (PROMETHEUS_MULTIPROC_DIR): a worker gone keeps
+    its file of counts, so that the totals never go down; only its live gauges, were there
+    any, are dropped."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

@@ -5,10 +5,9 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
-from flask import Flask, abort, g, jsonify, render_template, request
+from flask import Flask, abort, g, render_template, request
 from govuk_frontend_wtf.main import WTFormsHelpers
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
@@ -96,7 +95,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from . import assets, cli, logs
     from .api import api
-    from .web import auth, oidc, presentation, refused_forms, web, webhooks
+    from .web import auth, monitoring, oidc, presentation, refused_forms, web, webhooks
     from .web import calendar_feed as feeds
 
     assets.init_app(app)
@@ -122,6 +121,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     # One hook, first of all: the CSRF check, the idle time-out and the NUL refusal answer by
     # themselves, and their answers need the request id and the nonce as much as any page.
     app.before_request_funcs.setdefault(None, []).insert(0, open_request)
+    monitoring.init_app(app)  # after open_request: a request's time counts from before it
 
     @app.after_request
     def security_headers(response):
@@ -142,14 +142,6 @@ def create_app(test_config: dict | None = None) -> Flask:
         if not request.path.startswith("/static/"):
             response.headers.setdefault("Cache-Control", "no-store")
         return response
-
-    @app.get("/healthz")
-    def healthz():
-        try:
-            db.session.execute(text("SELECT 1"))
-        except Exception:  # the load balancer needs an answer, not a traceback
-            return jsonify(status="unavailable"), 503
-        return jsonify(status="ok")
 
     for status in (400, 403, 404, 405, 413, 429, 500):
         app.register_error_handler(status, _error_page(status))

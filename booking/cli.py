@@ -21,6 +21,7 @@ from .demo import load as demo
 from .errors import InvalidField
 from .extensions import db
 from .models import Role
+from .monitoring import metrics
 from .rota import generate as rota
 from .sms import dispatch
 
@@ -233,6 +234,7 @@ def scheduler_run():
         timezone="Europe/London",
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
     )
+    metrics.count_job_runs(scheduler)
     # Named, or the scheduler's log calls each of them by the wrapper's name.
     scheduler.add_job(
         in_app(send_due_messages),

@@ -153,6 +153,27 @@ def app(schema, clock):
 
 
 @pytest.fixture
+def make_app(app, schema, clock):
+    """Another app on the test database, built with some settings of its own.
+
+    Its requests run in app contexts of their own, as in the service (the test app's requests
+    share the test's context, and with it `g`: Flask-Login's user, Flask-WTF's token).
+    """
+    made = []
+
+    def make(**settings):
+        db.session.commit()  # nothing of the test's own session may hold the database
+        new = create_app({"SQLALCHEMY_DATABASE_URI": schema, "CLOCK": clock, **settings})
+        made.append(new)
+        return new
+
+    yield make
+    for new in made:
+        with new.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture
 def is_postgres(app) -> bool:
     return db.engine.dialect.name == "postgresql"
 

@@ -6,6 +6,7 @@ under load, are shown by bench/scale_out.py and bench/pg_restart.py (scripts, no
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -17,6 +18,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -223,14 +225,27 @@ def test_the_access_log_hides_calendar_tokens_and_query_strings(monkeypatch, cap
         assert withheld not in line
 
 
-def test_successful_health_checks_are_not_logged_but_failed_ones_are(monkeypatch, capsys):
-    assert access_line(monkeypatch, capsys, "/healthz") == ""
+@pytest.mark.parametrize("path", ["/healthz", "/readyz", "/metrics"])
+def test_successful_checks_and_scrapes_are_not_logged_but_failed_ones_are(
+    monkeypatch, capsys, path
+):
+    assert access_line(monkeypatch, capsys, path) == ""
     assert (
-        json.loads(access_line(monkeypatch, capsys, "/healthz", "503 SERVICE UNAVAILABLE"))[
-            "status"
-        ]
+        json.loads(access_line(monkeypatch, capsys, path, "503 SERVICE UNAVAILABLE"))["status"]
         == 503
     )
+
+
+def test_a_worker_gone_keeps_its_counts_in_the_metrics_directory(monkeypatch, tmp_path):
+    """prometheus-client's multiprocess mode: only a dead worker's live gauges go."""
+    for name in ("counter_4242.db", "histogram_4242.db", "gauge_livesum_4242.db"):
+        (tmp_path / name).write_bytes(b"")
+    settings = gunicorn_settings(monkeypatch, PROMETHEUS_MULTIPROC_DIR=str(tmp_path))
+    settings["child_exit"](None, SimpleNamespace(pid=4242))
+    assert sorted(path.name for path in tmp_path.iterdir()) == [
+        "counter_4242.db",
+        "histogram_4242.db",
+    ]
 
 
 def http_get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict, bytes]:
@@ -250,46 +265,64 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_gunicorn_wsgi_app_serves_with_this_configuration(schema, tmp_path):
-    """`gunicorn wsgi:app` from the repository reads gunicorn.conf.py: it serves, ignores a
-    forwarded https from a client without a proxy, logs no token, and stops on SIGTERM."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": schema,
-        "SECRET_KEY": "gunicorn-test-secret",
-        "SERVICE_PHONE": "0121 496 0000",
-        "WEB_BIND": f"127.0.0.1:{port}",
-        "WEB_CONCURRENCY": "1",
-        "WEB_THREADS": "2",
-    }
-    env.pop("PROXY_FIX_HOPS", None)
-    log_path = tmp_path / "gunicorn.log"
-    gunicorn = Path(sys.executable).parent / "gunicorn"
+@contextlib.contextmanager
+def gunicorn_serving(environment: dict[str, str], log_path: Path) -> Iterator[str]:
+    """`gunicorn wsgi:app` from the repository with this environment, its output in
+    `log_path`; its base URL once it answers /healthz. Stopped with SIGTERM after, and it
+    must then exit cleanly."""
     with log_path.open("w") as log:
         server = subprocess.Popen(
-            [str(gunicorn), "wsgi:app"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+            [str(Path(sys.executable).parent / "gunicorn"), "wsgi:app"],
+            cwd=ROOT,
+            env=environment,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
     try:
-        base = f"http://127.0.0.1:{port}"
+        base = f"http://{environment['WEB_BIND']}"
         deadline = time.monotonic() + 60
         while True:
             try:
-                health = http_get(f"{base}/healthz")
+                http_get(f"{base}/healthz")
                 break
             except OSError:  # not listening yet
                 assert server.poll() is None, log_path.read_text()
                 assert time.monotonic() < deadline, "gunicorn did not start"
                 time.sleep(0.2)
-        assert json.loads(health[2]) == {"status": "ok"}
-        _, forged_headers, _ = http_get(f"{base}/healthz", {"X-Forwarded-Proto": "https"})
-        assert "Strict-Transport-Security" not in forged_headers
-        assert http_get(f"{base}/calendar/{SECRET_TOKEN}.ics?refresh=1")[0] == 404
+        yield base
     finally:
         server.send_signal(signal.SIGTERM)
         exit_code = server.wait(timeout=60)
+    assert exit_code == 0, log_path.read_text()
+
+
+def gunicorn_environment(schema: str, **settings: str) -> dict[str, str]:
+    """The environment of a gunicorn on the test database, on a free port of its own."""
+    environment = {
+        **os.environ,
+        "DATABASE_URL": schema,
+        "SECRET_KEY": "gunicorn-test-secret",
+        "SERVICE_PHONE": "0121 496 0000",
+        "WEB_BIND": f"127.0.0.1:{free_port()}",
+        "WEB_CONCURRENCY": "1",
+        "WEB_THREADS": "2",
+        **settings,
+    }
+    environment.pop("PROXY_FIX_HOPS", None)
+    return environment
+
+
+def test_gunicorn_wsgi_app_serves_with_this_configuration(schema, tmp_path):
+    """`gunicorn wsgi:app` from the repository reads gunicorn.conf.py: it serves, ignores a
+    forwarded https from a client without a proxy, logs no token, and stops on SIGTERM."""
+    log_path = tmp_path / "gunicorn.log"
+    with gunicorn_serving(gunicorn_environment(schema), log_path) as base:
+        status, _, body = http_get(f"{base}/healthz")
+        assert (status, json.loads(body)) == (200, {"status": "ok"})
+        _, forged_headers, _ = http_get(f"{base}/healthz", {"X-Forwarded-Proto": "https"})
+        assert "Strict-Transport-Security" not in forged_headers
+        assert http_get(f"{base}/calendar/{SECRET_TOKEN}.ics?refresh=1")[0] == 404
     logged = log_path.read_text()
-    assert exit_code == 0, logged
     assert '"path": "/calendar/[token].ics"' in logged
     assert SECRET_TOKEN not in logged
     assert "refresh" not in logged

@@ -48,27 +48,6 @@ KIB = 1024
 
 
 @pytest.fixture
-def make_app(app, schema, clock):
-    """Another app on the test database, built with some settings of its own.
-
-    Its requests run in app contexts of their own, as in the service (the test app's requests
-    share the test's context, and with it `g`: Flask-Login's user, Flask-WTF's token).
-    """
-    made = []
-
-    def make(**settings):
-        db.session.commit()  # nothing of the test's own session may hold the database
-        new = create_app({"SQLALCHEMY_DATABASE_URI": schema, "CLOCK": clock, **settings})
-        made.append(new)
-        return new
-
-    yield make
-    for new in made:
-        with new.app_context():
-            db.engine.dispose()
-
-
-@pytest.fixture
 def production_app(monkeypatch):
     """The app as the service builds it (config.Config), on a throw-away database."""
     monkeypatch.setattr(config.Config, "SECRET_KEY", "a-production-like-secret")
@@ -117,7 +96,9 @@ PUBLIC = {
     # (tests/accounts/test_single_sign_on.py signs in with one).
     "auth.provider_sign_in": {"GET": 404},
     "auth.provider_callback": {"GET": 404},
-    "healthz": {"GET": 200},
+    "monitoring.healthz": {"GET": 200},
+    "monitoring.readyz": {"GET": 200},
+    "monitoring.metrics": {"GET": 200},  # the test client asks from 127.0.0.1
     "api.openapi": {"GET": 200},
     "static": {"GET": 200},
     "sms.status_callback": {"POST": 403},  # Twilio signs these; unsigned is refused

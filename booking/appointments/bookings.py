@@ -30,6 +30,7 @@ from ..models import (
     TestResult,
     User,
 )
+from ..monitoring import metrics
 from ..phones import InvalidMobile, normalise_mobile
 from ..rota import changes as rota_changes
 from ..sms import outbox
@@ -283,6 +284,7 @@ def _issue_notice(booking: Booking, now: dt.datetime, by: User) -> Notice:
     return notice
 
 
+@metrics.counts_booking_attempts
 def book(
     details: BookingDetails,
     block_code: str,

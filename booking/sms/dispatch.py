@@ -42,12 +42,13 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 from flask import current_app
-from sqlalchemy import and_, bindparam, select, update
+from sqlalchemy import and_, bindparam, func, select, update
 from sqlalchemy.orm import joinedload, load_only
 
 from .. import settings
 from ..extensions import db
 from ..models import Booking, BookingStatus, Message, MessageKind, MessageStatus, OptOut
+from ..monitoring import metrics
 from . import outbox, texts
 from .backends import SendFailed, backend_for
 from .reminders import ReminderPolicy
@@ -86,6 +87,9 @@ class DispatchReport:
             self.retrying += 1
         elif outcome == MessageStatus.FAILED:
             self.failed += 1
+        else:
+            return  # gone: another dispatcher has it
+        metrics.sms_message(outcome)
 
 
 @dataclass(frozen=True)
@@ -111,15 +115,10 @@ class Answer:
     outcome: str | None = None
 
 
-def claim(now: dt.datetime, limit: int = BATCH, lease: dt.timedelta = LEASE) -> list[int]:
-    """Claim up to `limit` due messages for this dispatcher; their ids.
-
-    First the messages whose claim ran out (their dispatcher died or stalled), then the
-    pending ones, earliest due first. Two statements, each an ordered walk of the status index
-    that stops at `limit`: one condition with an OR would sort every due message each time.
-    """
-    claimed: list[int] = []
-    for due in (
+def due_now(now: dt.datetime) -> tuple:
+    """The messages a dispatcher may claim now: those whose claim ran out (their dispatcher
+    died or stalled), and the pending ones that are due."""
+    return (
         # `due_at <= now` holds for every claimed message; it steers SQLite to the status
         # index rather than to the unique index of `provider_id IS NULL` (a million rows).
         and_(
@@ -128,7 +127,29 @@ def claim(now: dt.datetime, limit: int = BATCH, lease: dt.timedelta = LEASE) -> 
             Message.lease_until < now,
         ),
         and_(Message.status == MessageStatus.PENDING, Message.due_at <= now),
-    ):
+    )
+
+
+def oldest_due_at(now: dt.datetime) -> dt.datetime | None:
+    """When the message that has waited longest for a dispatcher fell due; None if none has.
+
+    One step down the status index for each kind of due message, however long the backlog.
+    """
+    earliest = [
+        db.session.scalar(select(func.min(Message.due_at)).where(due)) for due in due_now(now)
+    ]
+    return min((at for at in earliest if at is not None), default=None)
+
+
+def claim(now: dt.datetime, limit: int = BATCH, lease: dt.timedelta = LEASE) -> list[int]:
+    """Claim up to `limit` due messages for this dispatcher; their ids.
+
+    First the messages whose claim ran out (their dispatcher died or stalled), then the
+    pending ones, earliest due first. Two statements, each an ordered walk of the status index
+    that stops at `limit`: one condition with an OR would sort every due message each time.
+    """
+    claimed: list[int] = []
+    for due in due_now(now):
         if len(claimed) < limit:
             claimed += _claim_where(due, now, limit - len(claimed), lease)
     db.session.commit()

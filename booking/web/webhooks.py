@@ -19,6 +19,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from .. import clock, settings
 from ..extensions import csrf, db
 from ..models import Message, MessageStatus
+from ..monitoring import metrics
 from ..phones import InvalidMobile, normalise_mobile
 from ..sms import outbox, receipts
 from ..sms.backends import NOTIFY_ID, OPTED_OUT_CODE
@@ -78,6 +79,7 @@ def status_callback():
         if new_status == MessageStatus.FAILED and error_code == OPTED_OUT_CODE:
             outbox.set_opt_out(message.booking.mobile, True, now)
         db.session.commit()
+        metrics.sms_message(new_status, backend="twilio")
     return "", 204
 
 
@@ -107,9 +109,12 @@ def notify_status():
         return "", 204  # not a status we track, or not a Notify id: acknowledged all the same
     now = clock.now()
     message = receipts.message_for(receipt["id"], receipt.get("reference"), now)
-    if message is not None:
-        receipts.record(message, new_status, now, error_code=receipt["status"])
-    db.session.commit()
+    moved = message is not None and receipts.record(
+        message, new_status, now, error_code=receipt["status"]
+    )
+    db.session.commit()  # also a Notify id the receipt gave a message (message_for)
+    if moved:
+        metrics.sms_message(new_status, backend="notify")
     return "", 204
 
 

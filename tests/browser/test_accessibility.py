@@ -45,7 +45,7 @@ pytestmark = pytest.mark.browser
 THURSDAY = dt.date(2027, 1, 14)
 FRIDAY = dt.date(2027, 1, 15)
 # Not pages: the JSON API, static files, and answers for machines.
-NOT_PAGES = re.compile(r"^/(api|static)/|^/healthz$|^/sms/|\.(ics|csv|json)$")
+NOT_PAGES = re.compile(r"^/(api|static)/|^/(healthz|readyz|metrics)$|^/sms/|\.(ics|csv|json)$")
 ERROR_STATUSES = {403, 404}
 
 

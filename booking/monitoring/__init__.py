@@ -1,0 +1,1 @@
+"""What operators watch: the service's metrics for Prometheus, and whether it is ready."""
