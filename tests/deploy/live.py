@@ -109,6 +109,21 @@ def http_get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict
             return error.code, dict(error.headers), error.read()
 
 
+def api(url: str, token: str, body: dict | None = None) -> tuple[int, object]:
+    """(status, JSON) of an API GET, or a POST when there is a body, whatever the status."""
+    request = urllib.request.Request(
+        url,
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        with error:
+            return error.code, json.loads(error.read() or b"null")
+
+
 class Child:
     """A child process in a process group of its own, its output in a log file."""
 
@@ -184,7 +199,3 @@ def web_unit(database_url: str, log_dir: Path, **overrides: str) -> Iterator[str
     finally:
         exit_code = app.stop()
     assert exit_code == 0, app.log()[-3000:]
-
-
-def json_of(answer: tuple[int, dict, bytes]) -> object:
-    return json.loads(answer[2])
