@@ -20,6 +20,7 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from sqlalchemy import select
@@ -288,12 +289,15 @@ def check_static_files(through: Through, direct: str) -> None:
 
 def check_forwarded_address(through: Through, token: str) -> None:
     """The app records the client's address, not nginx's, nor one the client made up."""
+    now = dt.datetime.now(dt.UTC)
+    # Not the earliest slot: the minimum lead (an hour) could pass it before it is booked.
+    after = quote((now + dt.timedelta(minutes=75)).isoformat(timespec="seconds"))
     status, _, body = through.request(
-        "/api/v1/slots?limit=1", headers={"Authorization": f"Bearer {token}"}
+        f"/api/v1/slots?limit=1&after={after}", headers={"Authorization": f"Bearer {token}"}
     )
     assert status == 200, body
     (slot,) = json.loads(body)
-    tested_at = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)).isoformat(timespec="seconds")
+    tested_at = (now - dt.timedelta(hours=1)).isoformat(timespec="seconds")
     status, _, body = through.request(
         "/api/v1/bookings",
         method="POST",
@@ -315,5 +319,5 @@ def check_access_log(through: Through, site: Site) -> None:
     logged = site.access_log()
     assert " GET /calendar/[token].ics 404 " in logged
     assert " POST /api/v1/bookings 201 " in logged
-    for withheld in (FEED_TOKEN, "Bloggs", "limit=1", CLIENT_ADDRESS, FORGED_ADDRESS):
+    for withheld in (FEED_TOKEN, "Bloggs", "limit=", CLIENT_ADDRESS, FORGED_ADDRESS):
         assert withheld not in logged
