@@ -386,6 +386,7 @@ def check_the_app_serves_the_copy(copy, now: dt.datetime, kpi: reports.Report) -
     assert version == ScriptDirectory(str(ROOT / "migrations")).get_current_head()
     client = copy.test_client()
     assert client.get("/healthz").get_json() == {"status": "ok"}
+    assert client.get("/readyz").get_json() == {"status": "ready"}
 
     analyst_token = issue_token(demo_user("analyst"), now)
     sergeant_token = issue_token(demo_user("sergeant"), now)
