@@ -15,6 +15,7 @@ import shlex
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -88,6 +89,9 @@ def unit_environment(path: Path, **overrides: str) -> dict[str, str]:
     for assignment in settings.get("Service.Environment", []):
         name, _, value = assignment.partition("=")
         environment[name] = value
+    if "PROMETHEUS_MULTIPROC_DIR" in environment:
+        # A folder of its own stands in for /run/booking-metrics, which tmpfiles makes at boot.
+        environment["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="booking-metrics-")
     environment.update(overrides)
     return environment
 

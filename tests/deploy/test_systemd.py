@@ -91,6 +91,11 @@ def test_the_services_run_alike_as_the_service_user():
         assert settings["Service.ProtectSystem"] == ["strict"]
         assert settings["Service.PrivateTmp"] == ["yes"]
         assert settings["Service.CapabilityBoundingSet"] == [""]
+        if service != "booking-backup.service":
+            # Both count into one metrics directory, the only place either may write.
+            environment = settings["Service.Environment"]
+            assert "PROMETHEUS_MULTIPROC_DIR=/run/booking-metrics" in environment
+            assert settings["Service.ReadWritePaths"] == ["/run/booking-metrics"]
         protections = {
             key: values
             for key, values in settings.items()
