@@ -7,8 +7,10 @@ The service runs as in bench/booking_load.py: `gunicorn wsgi:app`, --workers syn
 one thread each, with the production configuration (config.Config: CSRF checks on, the
 sign-in limits on), here also reading gunicorn.conf.py for its access line. Each client is a
 thread with its own `requests.Session`, signed in through the sign-in form as a sergeant of
-its own block (the blocks spread over the data set), and walks the journey as a browser does,
-one request at a time, redirects followed by hand, the CSRF token read from each form:
+its own block (the blocks spread over the data set; only refused sign-ins count towards the
+limits, so 32 pass), once: the signed cookie outlives the server's restarts between runs.
+It walks the journey as a browser does, one request at a time, redirects followed by hand,
+the CSRF token read from each form:
 
     home          GET  /
     details       GET  /bookings/new/start (the link on the home page), GET /bookings/new,
@@ -43,8 +45,8 @@ left are then deleted.
 
 Then one client alone walks five journeys in this process (the app's test client, the same
 data and settings, no other request at the same time): each request's median time there is
-what it costs without waiting for a core or a lock (`alone_ms`). With --profile those
-requests run under pyinstrument, one profile per step into /tmp/booking-bench/profiles/.
+what it costs without waiting for a core or a lock (`alone_ms`). With --profile five more
+run under pyinstrument, one profile per step into /tmp/booking-bench/profiles/.
 """
 
 from __future__ import annotations
@@ -118,14 +120,14 @@ class Journeys:
     """One client's walk through the pages: each request timed as the client saw it, with
     what was sent and the size of the answer (for the floor to send and answer the same)."""
 
-    def __init__(self, base: str, sergeant: dict, client: int, run: int):
+    def __init__(self, base: str, sergeant: dict, client: int, run: int, http=None):
         import requests
 
         self.base = base
         self.sergeant = sergeant
         self.client = client
         self.run = run
-        self.http = requests.Session()
+        self.http = http or requests.Session()
         self.requests: list[dict] = []  # id, step, method, form, status, bytes, client_ms
         self.sent = 0
         self.lost_slots = 0
@@ -311,13 +313,21 @@ def summarise(by_step: dict[str, list[dict]], clients: list[Journeys] | None, wa
     }
 
 
-def run_service(args, env, sergeants, run: int, log: Path) -> tuple[dict, list[Journeys]]:
+def run_service(
+    args, env, sergeants, run: int, log: Path, signed_in_before: list | None
+) -> tuple[dict, list[Journeys]]:
+    """One run of the journeys against the service; its figures and the clients, whose
+    sessions stay signed in for the next run (the cookie outlives the server's restart)."""
     settings = {"workers": args.workers, "worker_class": "sync", "access_log": log}
     started = time.perf_counter()
     with common.Gunicorn("wsgi:app", env, **settings) as server:
         warm_up(server.url, args.clients)
-        clients = [Journeys(server.url, sergeants[n], n, run) for n in range(args.clients)]
-        in_parallel(args.clients, lambda n: clients[n].sign_in(), 120)
+        clients = [
+            Journeys(server.url, sergeants[n], n, run, signed_in_before and signed_in_before[n])
+            for n in range(args.clients)
+        ]
+        if signed_in_before is None:
+            in_parallel(args.clients, lambda n: clients[n].sign_in(), 120)
         signed_in = time.perf_counter()
         # One untimed journey each: templates compiled and connections open in every worker.
         in_parallel(args.clients, lambda n: clients[n].walk(0), 120)
@@ -362,7 +372,8 @@ def run_floor(args, env, journeys: list[Journeys], log: Path) -> dict:
         sessions = [requests.Session() for _ in journeys]
 
         def sign_in(n: int) -> None:
-            sessions[n].post(server.url + "/sign-in", data={"user": str(n)}).raise_for_status()
+            answer = sessions[n].post(server.url + "/sign-in", data={"user": str(n)}, timeout=60)
+            answer.raise_for_status()
 
         def replay(n: int, requests_: list[dict]) -> None:
             for r in requests_:
@@ -378,8 +389,7 @@ def run_floor(args, env, journeys: list[Journeys], log: Path) -> dict:
 
         in_parallel(len(journeys), sign_in, 60)
         # As untimed as the service's first journey: every worker has compiled its template.
-        warm = [r for r in journeys[0].requests[:10]]
-        in_parallel(len(journeys), lambda n: replay(n, warm), 60)
+        in_parallel(len(journeys), lambda n: replay(n, journeys[0].requests[:10]), 60)
         offset = settled_size(log)
         wall = in_parallel(len(journeys), lambda n: replay(n, journeys[n].requests), 300)
         settled_size(log)
@@ -424,7 +434,7 @@ def remove_drafts(app, user_ids: list[int]) -> None:
         db.session.remove()
 
 
-def walk_in_process(app, sergeant: dict, journeys: int, profile: bool) -> dict[str, float]:
+def walk_in_process(app, sergeant: dict, journeys: int, *, profile: bool) -> dict[str, float]:
     """One client alone, through the app's test client in this process (the same data and
     settings, no other request at the same time): each step's median time, and with
     `profile` each step's requests under pyinstrument, one profile per step."""
@@ -536,11 +546,12 @@ def main() -> None:
         "blocks": [s["block"] for s in sergeants],
     }
     env = common.service_env(url)
-    services, floors = [], []
+    services, floors, sessions = [], [], None
     try:
         for run in range(runs):
             log = common.WORK_DIR / f"sergeant_pages-service-{run}.log"
-            service, clients = run_service(args, env, sergeants, run, log)
+            service, clients = run_service(args, env, sergeants, run, log, sessions)
+            sessions = [journey.http for journey in clients]
             print(f"service, run {run + 1}: {brief(service)}", flush=True)
             remove_load_bookings(app, PREFIX)
             remove_drafts(app, user_ids)
@@ -554,8 +565,11 @@ def main() -> None:
                 db.session.remove()
             services.append(service)
             floors.append(floor)
-        alone = walk_in_process(app, sergeants[0], IN_PROCESS_JOURNEYS, args.profile)
+        alone = walk_in_process(app, sergeants[0], IN_PROCESS_JOURNEYS, profile=False)
         print(f"in process, one client alone, median ms: {alone}", flush=True)
+        if args.profile:  # apart: the profiler's own cost is not in `alone`
+            remove_load_bookings(app, PREFIX)  # the same people again would be duplicates
+            walk_in_process(app, sergeants[0], IN_PROCESS_JOURNEYS, profile=True)
     finally:
         remove_load_bookings(app, PREFIX)
         remove_drafts(app, user_ids)
