@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import re
 import statistics
 import sys
 import threading
@@ -121,8 +122,9 @@ def run_clients(
     }
 
 
-def remove_load_bookings(app) -> None:
-    """Leave the data set as it was: the bookings made by a load run go, with their rows.
+def remove_load_bookings(app, prefix: str = "LOAD/") -> None:
+    """Leave the data set as it was: the bookings made by a load run (their custody record
+    numbers start with `prefix`) go, with their rows.
 
     Children first, then the bookings, with the foreign-key checks off for this one
     transaction: the references to bookings from audit_events and bookings.follow_up_of_id
@@ -132,11 +134,13 @@ def remove_load_bookings(app) -> None:
 
     from booking.extensions import db
 
-    made = "SELECT id FROM bookings WHERE custody_record LIKE 'LOAD/%'"
+    if not re.fullmatch(r"[A-Z]+/", prefix):  # never a pattern that could match real records
+        raise ValueError(f"not a load run's prefix: {prefix!r}")
+    made = f"SELECT id FROM bookings WHERE custody_record LIKE '{prefix}%'"
     statements = [
         f"DELETE FROM {table} WHERE booking_id IN ({made})"
         for table in ("audit_events", "messages", "notices")
-    ] + ["DELETE FROM bookings WHERE custody_record LIKE 'LOAD/%'"]
+    ] + [f"DELETE FROM bookings WHERE custody_record LIKE '{prefix}%'"]
     with app.app_context():
         if db.engine.dialect.name == "postgresql":
             with db.engine.begin() as conn:

@@ -288,6 +288,7 @@ class Gunicorn:
         threads: int = 1,
         health_path: str = "/healthz",
         chdir: Path = ROOT,
+        access_log: Path | None = None,
     ):
         self.port = free_port()
         self.url = f"{BASE_URL}:{self.port}"
@@ -312,6 +313,15 @@ class Gunicorn:
             "--chdir",
             str(chdir),
         ]
+        if access_log is not None:
+            # The service's own settings and access line (JSON, with the server's own time for
+            # each request in duration_ms), whichever folder the benchmark was started from.
+            self.command += [
+                "--config",
+                str(ROOT / "gunicorn.conf.py"),
+                "--access-logfile",
+                str(access_log),
+            ]
         self.env = env
         self.health_path = health_path
         self.process: subprocess.Popen | None = None

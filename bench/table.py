@@ -15,6 +15,7 @@ from pathlib import Path
 ORDER = [
     "slots",
     "booking_load",
+    "sergeant_pages",
     "sms_dispatch",
     "calendar",
     "reports",
