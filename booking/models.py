@@ -322,6 +322,11 @@ class RotaRemoval(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
+# A custody record number as it is compared (spaces out, lower case), in SQL: the query and its
+# index must say it in the same words for the database to use the index.
+CUSTODY_RECORD_KEY_SQL = "lower(replace(custody_record, ' ', ''))"
+
+
 class Booking(db.Model):
     __tablename__ = "bookings"
     __table_args__ = (
@@ -343,6 +348,11 @@ class Booking(db.Model):
         # A worker's calendar lists cancelled bookings too, which the index above leaves out.
         Index("ix_bookings_worker_starts", "worker_id", "starts_at"),
         Index("ix_bookings_starts_at", "starts_at"),
+        # The check for a person's live appointments before booking (appointments.queries.
+        # live_duplicates): by custody record number as compared, and by mobile. Without them
+        # every booking's check page read every booking there has ever been.
+        Index("ix_bookings_custody_record_key", text(CUSTODY_RECORD_KEY_SQL)),
+        Index("ix_bookings_mobile", "mobile"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, literal_column, or_, select
 from sqlalchemy.orm import selectinload
 
 from ..clock import local_day_span
@@ -119,7 +119,11 @@ def custody_record_key(custody_record: str) -> str:
 
 
 def _custody_record_column_key():
-    return func.lower(func.replace(Booking.custody_record, " ", ""))
+    """models.CUSTODY_RECORD_KEY_SQL, with literal words rather than bound parameters: only
+    then does the database see that it is its index's expression."""
+    return func.lower(
+        func.replace(Booking.custody_record, literal_column("' '"), literal_column("''"))
+    )
 
 
 def live_duplicates(
@@ -128,21 +132,27 @@ def live_duplicates(
     """Live appointments not yet over that may be the same person's: the same custody record
     number (however spaced or cased), or the same name (any case) and the same mobile (E.164).
     Earliest first."""
+    return list(db.session.scalars(live_duplicates_query(now, custody_record, person_name, mobile)))
+
+
+def live_duplicates_query(
+    now: dt.datetime, custody_record: str, person_name: str, mobile: str | None
+) -> Select:
+    """The statement of `live_duplicates`: each way of matching is served by an index of its
+    own (models: ix_bookings_custody_record_key, ix_bookings_mobile)."""
     same_person = [_custody_record_column_key() == custody_record_key(custody_record)]
     if mobile:
         same_person.append(
-            (func.lower(Booking.person_name) == person_name.strip().lower())
-            & (Booking.mobile == mobile)
+            (Booking.mobile == mobile)
+            & (func.lower(Booking.person_name) == person_name.strip().lower())
         )
-    return list(
-        db.session.scalars(
-            select(Booking)
-            .options(selectinload(Booking.block))
-            .where(
-                Booking.status == BookingStatus.BOOKED,
-                Booking.ends_at > now,
-                or_(*same_person),
-            )
-            .order_by(Booking.starts_at, Booking.reference)
+    return (
+        select(Booking)
+        .options(selectinload(Booking.block))
+        .where(
+            Booking.status == BookingStatus.BOOKED,
+            Booking.ends_at > now,
+            or_(*same_person),
         )
+        .order_by(Booking.starts_at, Booking.reference)
     )
