@@ -3,8 +3,8 @@ for each page against a floor page of the same size.
 
     python bench/sergeant_pages.py --db postgres [--clients 32] [--journeys 4] [--workers 4]
 
-The service runs as in bench/booking_load.py: `gunicorn wsgi:app`, --workers sync workers of
-one thread each, with the production configuration (config.Config: CSRF checks on, the
+The service runs as in bench/booking_load.py: `gunicorn wsgi:app`, --workers workers of
+--threads threads each (gthread, as in service), with the production configuration (config.Config: CSRF checks on, the
 sign-in limits on), here also reading gunicorn.conf.py for its access line. Each client is a
 thread with its own `requests.Session`, signed in through the sign-in form as a sergeant of
 its own block (the blocks spread over the data set; only refused sign-ins count towards the
@@ -318,7 +318,7 @@ def run_service(
 ) -> tuple[dict, list[Journeys]]:
     """One run of the journeys against the service; its figures and the clients, whose
     sessions stay signed in for the next run (the cookie outlives the server's restart)."""
-    settings = {"workers": args.workers, "worker_class": "sync", "access_log": log}
+    settings = gunicorn_settings(args) | {"access_log": log}
     started = time.perf_counter()
     with common.Gunicorn("wsgi:app", env, **settings) as server:
         warm_up(server.url, args.clients)
@@ -366,7 +366,7 @@ def run_floor(args, env, journeys: list[Journeys], log: Path) -> dict:
     """The same requests from the same clients, each answered with a page of the same size."""
     import requests
 
-    settings = {"workers": args.workers, "worker_class": "sync", "access_log": log}
+    settings = gunicorn_settings(args) | {"access_log": log}
     with common.Gunicorn("bench.floor_app:app", env, **settings) as server:
         warm_up(server.url, args.clients)
         sessions = [requests.Session() for _ in journeys]
@@ -509,13 +509,24 @@ def walk_in_process(app, sergeant: dict, journeys: int, *, profile: bool) -> dic
     return {step: round(statistics.median(ms), 1) for step, ms in times.items()}
 
 
+def worker_class(args) -> str:
+    return "gthread" if args.threads > 1 else "sync"
+
+
+def gunicorn_settings(args) -> dict:
+    return {"workers": args.workers, "worker_class": worker_class(args), "threads": args.threads}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     common.add_common_options(parser)
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--journeys", type=int, default=4, help="timed journeys per client")
     parser.add_argument("--seconds", type=float, default=40.0, help="at most, per run")
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
+    parser.add_argument(
+        "--threads", type=int, default=4, help="threads per worker (gthread, as in service)"
+    )
     parser.add_argument("--runs", type=int, default=MIN_RUNS, help=f"at least {MIN_RUNS}")
     args = parser.parse_args()
     runs = max(args.runs, MIN_RUNS)
@@ -536,8 +547,8 @@ def main() -> None:
         "load_average_at_start": common.load_average(),
         "gunicorn": {
             "workers": args.workers,
-            "worker_class": "sync",
-            "threads": 1,
+            "worker_class": worker_class(args),
+            "threads": args.threads,
             "clients": args.clients,
             "journeys_per_client": args.journeys,
             "seconds_at_most": args.seconds,
