@@ -4,13 +4,13 @@ for each page against a floor page of the same size.
     python bench/sergeant_pages.py --db postgres [--clients 32] [--journeys 4] [--workers 4]
 
 The service runs as in bench/booking_load.py: `gunicorn wsgi:app`, --workers workers of
---threads threads each (gthread, as in service), with the production configuration (config.Config: CSRF checks on, the
-sign-in limits on), here also reading gunicorn.conf.py for its access line. Each client is a
-thread with its own `requests.Session`, signed in through the sign-in form as a sergeant of
-its own block (the blocks spread over the data set; only refused sign-ins count towards the
-limits, so 32 pass), once: the signed cookie outlives the server's restarts between runs.
-It walks the journey as a browser does, one request at a time, redirects followed by hand,
-the CSRF token read from each form:
+--threads threads each (gthread, as in service), with the production configuration
+(config.Config: CSRF checks on, the sign-in limits on), here also reading gunicorn.conf.py for
+its access line. Each client is a thread with its own `requests.Session`, signed in through the
+sign-in form as a sergeant of its own block (the blocks spread over the data set; only refused
+sign-ins count towards the limits, so 32 pass), once: the signed cookie outlives the server's
+restarts between runs. It walks the journey as a browser does, one request at a time, redirects
+followed by hand, the CSRF token read from each form:
 
     home          GET  /
     details       GET  /bookings/new/start (the link on the home page), GET /bookings/new,
