@@ -4,7 +4,8 @@ for each page against a floor page of the same size.
     python bench/sergeant_pages.py --db postgres [--clients 32] [--journeys 4] [--workers 4]
 
 The service runs as in bench/booking_load.py: `gunicorn wsgi:app`, --workers workers of
---threads threads each (gthread, as in service), with the production configuration
+--threads threads each (1 by default: sync workers, whose server time is the request's own,
+not its wait behind other threads of the process), with the production configuration
 (config.Config: CSRF checks on, the sign-in limits on), here also reading gunicorn.conf.py for
 its access line. Each client is a thread with its own `requests.Session`, signed in through the
 sign-in form as a sergeant of its own block (the blocks spread over the data set; only refused
@@ -525,7 +526,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=40.0, help="at most, per run")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
     parser.add_argument(
-        "--threads", type=int, default=4, help="threads per worker (gthread, as in service)"
+        "--threads",
+        type=int,
+        default=1,
+        help="threads per worker (1: sync workers, so that a request's server time leaves out"
+        " its wait for a thread's turn at the interpreter)",
     )
     parser.add_argument("--runs", type=int, default=MIN_RUNS, help=f"at least {MIN_RUNS}")
     args = parser.parse_args()

@@ -235,7 +235,10 @@ def main() -> None:
             .limit(args.messages)
         ).all()
         bookings = [(b.id, b.starts_at, b.mobile) for b in chosen]
-        expected = {texts.render(MessageKind.CONFIRMATION, b): b.mobile for b in chosen}
+        phone = app.config["SERVICE_PHONE"]
+        expected = {
+            texts.render(MessageKind.CONFIRMATION, b, phone=phone): b.mobile for b in chosen
+        }
         db.session.remove()
     n = len(bookings)
     if n < args.messages:
