@@ -93,8 +93,8 @@ class Config:
     # /metrics for whoever sends it as a bearer token; unset, for this machine only.
     METRICS_TOKEN = os.environ.get("METRICS_TOKEN") or None
 
-    # Sign-in with the force's OpenID Connect provider (booking/web/single_sign_on.py), and
-    # whether passwords still work beside it.
+    # Sign-in with the force's OpenID Connect provider (booking/web/oidc.py and
+    # booking/accounts/single_sign_on.py), and whether passwords still work beside it.
     OIDC_ISSUER = os.environ.get("OIDC_ISSUER", "").strip() or None
     OIDC_CLIENT_ID = os.environ.get("OIDC_CLIENT_ID")
     OIDC_CLIENT_SECRET = os.environ.get("OIDC_CLIENT_SECRET")

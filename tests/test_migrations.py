@@ -36,3 +36,49 @@ def test_the_indexes_on_expressions_are_there(app):
                 )
             }
             assert name in in_database  # and the migrations made it
+
+
+def test_an_existing_sqlite_database_upgrades_with_every_row_kept(tmp_path):
+    """A database made before sign-in with the force's provider (0005), with a user who has
+    done things, upgrades to the head: migration 0006 makes the users table anew on SQLite,
+    which with foreign keys on would have deleted the user's tokens (ON DELETE CASCADE) or
+    refused to drop the table their audit trail points at."""
+    import flask_migrate
+    from sqlalchemy import text
+
+    from booking import create_app
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'old.sqlite'}"})
+    with app.app_context():
+        flask_migrate.upgrade(revision="0005")
+        with db.engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO users (id, email, name, role, password_hash, active,"
+                    " created_at, session_version)"
+                    " VALUES (1, 'sam.sergeant@example.test', 'Sam Sergeant', 'sergeant', 'x',"
+                    " 1, '2026-11-30 20:00:00', 1)"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO api_tokens (user_id, token_hash, created_at)"
+                    " VALUES (1, 'hash-of-a-token', '2026-11-30 20:00:00')"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO audit_events (at, user_id, action)"
+                    " VALUES ('2026-11-30 20:01:00', 1, 'signed_in')"
+                )
+            )
+        flask_migrate.upgrade()
+        with db.engine.connect() as connection:
+            counts = [
+                connection.execute(text(f"SELECT count(*) FROM {table}")).scalar()
+                for table in ("users", "api_tokens", "audit_events")
+            ]
+            foreign_keys = connection.execute(text("PRAGMA foreign_keys")).scalar()
+        db.engine.dispose()
+    assert counts == [1, 1, 1]
+    assert foreign_keys == 1  # on again for the service

@@ -12,12 +12,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from .. import audit
 from ..extensions import db
 from ..models import Role, User
 from ..text_fields import has_control_characters, one_line
-from .users import find_by_email
+from .users import find_by_email, move_to_role
 
 NAME_MAX = 100
 EMAIL_MAX = 254
@@ -42,7 +43,7 @@ class Identity:
             subject=claims["sub"],
             name=claims.get("name") if isinstance(claims.get("name"), str) else None,
             email=claims.get("email") if isinstance(claims.get("email"), str) else None,
-            claimed_role=claimed_role(claims, role_claim, role_values) if role_claim else None,
+            claimed_role=role_from_claim(claims, role_claim, role_values) if role_claim else None,
         )
 
 
@@ -67,7 +68,7 @@ def parse_role_values(setting: str | None) -> dict[str, Role]:
     return values
 
 
-def claimed_role(
+def role_from_claim(
     claims: Mapping, role_claim: str, role_values: Mapping[str, Role] | None = None
 ) -> Role | None:
     """The one role the claim names (a string or a list, as Microsoft Entra ID sends app roles
@@ -92,10 +93,22 @@ def user_for(identity: Identity, *, role_claim: str | None, now: dt.datetime) ->
     claim naming no role leaves the user waiting for one. Without it a coordinator gives the
     role. Whether the user may come in (active, with a role) is the caller's question.
     """
-    user = find_by_identity(identity.issuer, identity.subject)
-    if user is None:
+    user = find_by_identity(identity.issuer, identity.subject) or _first_sign_in(identity, now)
+    if role_claim and user.active and identity.claimed_role != user.role:
+        was = move_to_role(user, identity.claimed_role)
+        detail = audit.role_change(user, was) + ", from the provider's role claim"
+        audit.record(audit.Action.ROLE_CHANGED, now, None, detail=detail)
+    db.session.flush()
+    return user
+
+
+def _first_sign_in(identity: Identity, now: dt.datetime) -> User:
+    """A new user for this person, with no role. Two first sign-ins at once (two tabs), or an
+    email address taken in between, meet the unique indexes: then the other's user is theirs,
+    or the user is made without the address."""
+    for email in (_free_email(identity.email), None):
         user = User(
-            email=_free_email(identity.email),
+            email=email,
             name=_name(identity.name),
             role=None,
             password_hash=None,
@@ -103,16 +116,18 @@ def user_for(identity: Identity, *, role_claim: str | None, now: dt.datetime) ->
             oidc_subject=identity.subject,
             created_at=now,
         )
-        db.session.add(user)
-        db.session.flush()
+        try:
+            with db.session.begin_nested():
+                db.session.add(user)
+                db.session.flush()
+        except IntegrityError:
+            found = find_by_identity(identity.issuer, identity.subject)
+            if found is not None:
+                return found
+            continue
         audit.record(audit.Action.USER_CREATED, now, None, detail=audit.about_user(user))
-    if role_claim and user.active and identity.claimed_role != user.role:
-        was = user.role
-        user.role = identity.claimed_role
-        detail = audit.role_change(user, was) + ", from the provider's role claim"
-        audit.record(audit.Action.ROLE_CHANGED, now, None, detail=detail)
-    db.session.flush()
-    return user
+        return user
+    raise RuntimeError("a user for this identity could be neither made nor found")
 
 
 def _name(claimed: str | None) -> str:

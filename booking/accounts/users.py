@@ -107,19 +107,32 @@ def waiting_for_role(user: User) -> bool:
 def give_role(user: User, role: str, block_code: str | None, *, by: User, now: dt.datetime) -> None:
     """A coordinator gives a role (and a block) to someone waiting for one since they first
     signed in with the force's provider. A worker also gets their place in the rota."""
+    if not user.active:
+        raise InvalidField("This user is disabled.", {"role": "Enable them first"})
     if not waiting_for_role(user):
         raise InvalidField("This user already has a role.", {"role": "They already have one"})
     errors: dict[str, str] = {}
     block = _role_and_block(role, block_code, errors)
     if errors:
         raise InvalidField("The role was not given.", errors)
-    was = user.role
-    user.role = role
     user.block = block
-    if role == Role.WORKER:
+    if role == Role.WORKER and user.worker is None:
         db.session.add(Worker(name=user.name, home_block=block, user=user))
+    was = move_to_role(user, role)
     db.session.flush()
     audit.record(audit.Action.ROLE_CHANGED, now, by, detail=audit.role_change(user, was))
+
+
+def move_to_role(user: User, role: Role | None) -> Role | None:
+    """Give the user this role (None: none); the role they had. Their place in the rota is
+    kept only while they are a worker, and their other sessions end: each was for the old
+    role. The caller records the change in the audit trail."""
+    was = user.role
+    user.role = role
+    user.session_version += 1
+    if user.worker is not None:
+        user.worker.active = role == Role.WORKER
+    return was
 
 
 def authenticate(email: str, password: str) -> User | None:

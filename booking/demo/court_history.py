@@ -43,6 +43,7 @@ from ..models import (
     SuitabilityStatus,
     User,
 )
+from ..sms import outbox
 from ..sms.reminders import ReminderPolicy
 from ..workdays import nth_working_day_before
 from .history import FIRST_NAMES, HISTORY_DAYS, LAST_NAMES
@@ -427,7 +428,7 @@ def _settle_messages(demo: _Demo) -> None:
                 continue
             failed = rng.random() < 0.05
             message.status = MessageStatus.FAILED if failed else MessageStatus.DELIVERED
-            message.skip_reason = "Text not delivered: phone them" if failed else None
+            message.skip_reason = outbox.NOT_DELIVERED if failed else None
             message.attempts = 1
             message.provider_id = f"SMdemo{rng.getrandbits(96):024x}"
             message.sent_at = message.send_at

@@ -29,6 +29,7 @@ from ..models import (
     User,
 )
 from ..rota import generate as rota
+from ..sms import outbox
 
 HISTORY_DAYS = 91
 FIRST_NAMES = [
@@ -178,7 +179,7 @@ def _past_messages(rng, booking: Booking) -> None:
         if not booking.sms_consent:
             status, reason = MessageStatus.SKIPPED, "The person did not agree to text messages"
         elif rng.random() < 0.05:
-            status, reason = MessageStatus.FAILED, "Text not delivered: phone them"
+            status, reason = MessageStatus.FAILED, outbox.NOT_DELIVERED
         else:
             status, reason = MessageStatus.DELIVERED, None
         db.session.add(

@@ -23,7 +23,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, disable_cre
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
 
-from ..errors import BookingError, SlotTaken
+from ..errors import InvalidField, SlotTaken
 from ..extensions import db
 
 log = logging.getLogger(__name__)
@@ -125,7 +125,7 @@ def counts_booking_attempts(book: Callable) -> Callable:
         except SlotTaken:
             _count(BOOKINGS, SLOT_TAKEN)
             raise
-        except BookingError:
+        except InvalidField:
             _count(BOOKINGS, REFUSED)
             raise
         after_commit(lambda: _count(BOOKINGS, CREATED))

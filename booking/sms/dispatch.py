@@ -6,8 +6,8 @@ PostgreSQL; on SQLite every transaction holds the write lock from its BEGIN. A d
 mid-batch leaves its claims, which others take over once the lease has run out.
 
 Each batch is checked against its bookings in one read (moved, cancelled, concluded, no consent,
-opted out, quiet hours). With the Twilio backend a few sender threads then send it, each
-message by one thread: the time goes in waiting for Twilio's answers, and they can overlap.
+opted out, quiet hours). With Twilio or Notify a few sender threads then send it, each
+message by one thread: the time goes in waiting for the provider's answers, and they can overlap.
 Texts to the same booking still go one after the other, in the order they fell due.
 The next batch is claimed while the end of this one is still being sent.
 
@@ -20,12 +20,12 @@ dispatcher's claim (the lease value is the claim's token); if not, the message i
 So two dispatchers are never sending the same message.
 
 The provider's id is stored the moment it answers, and a message holding one is never sent
-again. The dispatcher's own thread stores the answers while its senders wait on Twilio; answers
-that arrived together share one commit, so an answer waits at most for the commit in progress
-and its own. A dispatcher stopped half-way (Ctrl-C, an error) sends nothing more and stores what
-Twilio has already answered.
+again. The dispatcher's own thread stores the answers while its senders wait on the provider;
+answers that arrived together share one commit, so an answer waits at most for the commit in
+progress and its own. A dispatcher stopped half-way (Ctrl-C, an error) sends nothing more and
+stores what the provider has already answered.
 
-The one window that no design closes: a dispatcher killed after Twilio accepted a message but
+The one window that no design closes: a dispatcher killed after the provider accepted a message but
 before its id was committed. After the lease that message is sent a second time. The window is
 one HTTP answer and a commit or two long, per message, as with one message at a time; only now
 up to SENDERS messages can be in it at once. Notify narrows it: each message goes with its own
@@ -293,7 +293,7 @@ def _check_batch(
             continue
         if stopped:
             report.count(stopped)
-    db.session.commit()  # hold no transaction (nor SQLite's write lock) while Twilio answers
+    db.session.commit()  # hold no transaction (nor SQLite's write lock) while the provider answers
     return outgoing
 
 
@@ -309,14 +309,16 @@ def _call(backend, item: Outgoing, now: dt.datetime, callback: str) -> Answer:
         return Answer(now, failure=failure)
 
 
-def _set(message_id: int, **values) -> None:
-    db.session.execute(
+def _set(message_id: int, **values) -> bool:
+    """Store a message's new state, unless a delivery receipt came first and stored the
+    provider's id (see receipts.py): whether it was stored."""
+    stored = db.session.execute(
         update(Message)
-        # A delivery receipt may have stored the provider's id first (see receipts.py).
         .where(Message.id == message_id, Message.provider_id.is_(None))
         .values(**values)
         .execution_options(synchronize_session=False)
     )
+    return stored.rowcount == 1
 
 
 # Core, not the ORM's bulk update: the same statement with less work per row. A message that
@@ -339,7 +341,7 @@ RECORD_SENT = (
 
 
 def _store(answered: list[tuple[Outgoing, Answer]]) -> list[str]:
-    """Stage what Twilio answered (the caller commits); each message's new status."""
+    """Stage what the provider answered (the caller commits); each message's new status."""
     sent = [
         {"message_id": item.message_id, "sid": answer.provider_id, "at": answer.at}
         for item, answer in answered
@@ -356,9 +358,11 @@ def _store(answered: list[tuple[Outgoing, Answer]]) -> list[str]:
 
 def _store_failure(item: Outgoing, answer: Answer) -> str:
     now, failure, config = answer.at, answer.failure, current_app.config
+    # A failure answer for a text a receipt has shown was accepted after all (an answer lost
+    # on an earlier attempt) changes nothing: the receipt's word stands, and nothing is counted.
     if failure.opted_out:
         outbox.set_opt_out(item.to, True, now)
-        _set(
+        skipped = _set(
             item.message_id,
             status=MessageStatus.SKIPPED,
             skip_reason=outbox.OPTED_OUT,
@@ -366,28 +370,30 @@ def _store_failure(item: Outgoing, answer: Answer) -> str:
             lease_until=None,
             status_at=now,
         )
-        return MessageStatus.SKIPPED
+        return MessageStatus.SKIPPED if skipped else GONE
 
     if failure.transient and item.attempts < config["SMS_MAX_ATTEMPTS"]:
         delay = dt.timedelta(seconds=config["SMS_RETRY_BASE_SECONDS"] * 2 ** (item.attempts - 1))
-        _set(
+        if not _set(
             item.message_id,
             status=MessageStatus.PENDING,
             due_at=now + delay,
             lease_until=None,
             error_code=failure.code,
-        )
+        ):
+            return GONE
         log.warning("sms.retry", extra={"message_id": item.message_id, "attempts": item.attempts})
         return RETRYING
 
-    _set(
+    if not _set(
         item.message_id,
         status=MessageStatus.FAILED,
         skip_reason=outbox.NOT_DELIVERED,
         error_code=failure.code,
         lease_until=None,
         status_at=now,
-    )
+    ):
+        return GONE
     log.warning("sms.failed", extra={"message_id": item.message_id, "code": failure.code})
     return MessageStatus.FAILED
 
@@ -414,7 +420,7 @@ def send_one(
         return stopped
 
     item = _outgoing(message, now)
-    # Renew the lease for the time Twilio takes, if it is still ours: a batch may outlast the
+    # Renew the lease for the time the provider takes, if it is still ours: a batch may outlast the
     # lease it was claimed with, and another dispatcher may then have claimed this message.
     renewed = db.session.execute(
         update(Message)
@@ -427,7 +433,7 @@ def send_one(
         .values(lease_until=now + LEASE)
         .execution_options(synchronize_session=False)
     )
-    db.session.commit()  # hold no transaction (nor SQLite's write lock) while Twilio answers
+    db.session.commit()  # hold no transaction (nor SQLite's write lock) while the provider answers
     if renewed.rowcount != 1:
         return GONE
 
@@ -528,7 +534,7 @@ def dispatch(
                     del in_flight[future]
         finally:
             # Stopped half-way (Ctrl-C, an error): what has not gone is left to its lease, and
-            # what Twilio has answered is stored, so that it never goes twice.
+            # what the provider has answered is stored, so that it never goes twice.
             for future in in_flight:
                 future.cancel()
             wait(in_flight)

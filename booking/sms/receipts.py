@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 
 from ..extensions import db
 from ..models import Message, MessageStatus
+from ..monitoring import metrics
 from . import outbox
 
 # How far along a message is; delivered and failed are both final.
@@ -29,15 +30,22 @@ LONGEST_REFERENCE = 18  # digits: a message id, and no number the database would
 def record(
     message: Message, status: MessageStatus, now: dt.datetime, error_code: str | None = None
 ) -> bool:
-    """Move the message on to `status` if that is forward; whether it moved."""
-    if PROGRESS[status] <= PROGRESS[MessageStatus(message.status)]:
-        return False
-    message.status = status
-    message.status_at = now
+    """Move the message on to `status` if that is forward; whether it moved.
+
+    One conditional UPDATE, not a change to the loaded row: two receipts for one message at
+    once (delivered and failed, say) cannot both move it, nor the later undo the earlier."""
+    behind = [earlier for earlier, step in PROGRESS.items() if step < PROGRESS[status]]
+    values = {"status": status, "status_at": now}
     if status == MessageStatus.FAILED:
-        message.error_code = error_code
-        message.skip_reason = outbox.NOT_DELIVERED
-    return True
+        values |= {"error_code": error_code, "skip_reason": outbox.NOT_DELIVERED}
+    moved = db.session.execute(
+        update(Message)
+        .where(Message.id == message.id, Message.status.in_(behind))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.refresh(message)
+    return moved.rowcount == 1
 
 
 def message_for(provider_id: str, reference: str | None, now: dt.datetime) -> Message | None:
@@ -71,6 +79,8 @@ def message_for(provider_id: str, reference: str | None, now: dt.datetime) -> Me
     )
     if adopted.rowcount != 1:
         return None
+    # The dispatcher will count nothing for it (its own answer was lost, or finds the id held).
+    metrics.sms_message(MessageStatus.SENT)
     return db.session.get(Message, int(reference), populate_existing=True)
 
 

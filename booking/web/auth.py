@@ -73,7 +73,7 @@ class PageSessionInterface(SecureCookieSessionInterface):
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
     user = db.session.get(User, int(user_id))
-    if user is None or not user.active or user.role is None:
+    if user is None or not user.active or waiting_for_role(user):
         return None
     if session.get("session_version") != user.session_version:
         return None  # signed out elsewhere, or the password was reset: this cookie is spent
@@ -137,8 +137,9 @@ def _account_key() -> str:
 
 def _refused(response) -> bool:
     """Only refused sign-ins count towards the limits: a person who signs in, out and in again
-    during a busy shift is never locked out."""
-    return response.status_code != 302
+    during a busy shift is never locked out, nor is a custody suite behind one address when
+    the provider cannot be reached (503)."""
+    return response.status_code not in (302, 503)
 
 
 def start_session(user: User, *, with_provider: bool = False) -> None:
@@ -229,12 +230,15 @@ def provider_callback():
     except oidc.ProviderUnavailable:
         return render_template("auth/provider_answer.html", reason="unavailable"), 503
     except oidc.SignInNotCompleted as refusal:
+        session.pop(NEXT_AFTER_PROVIDER, None)
         log.info("sign-in with the provider refused: %s", refusal.reason)
         return render_template("auth/provider_answer.html", reason="refused"), 400
     user = single_sign_on.user_for(
         identity, role_claim=current_app.config["OIDC_ROLE_CLAIM"], now=now()
     )
     db.session.commit()
+    # Whatever comes of it, this sign-in is over: a later one goes where it is asked to.
+    next_url = session.pop(NEXT_AFTER_PROVIDER, None)
     if not user.active:
         log.info("sign-in with the provider refused: user %s is disabled", user.id)
         return render_template("auth/provider_answer.html", reason="disabled"), 403
@@ -246,7 +250,6 @@ def provider_callback():
             role_from_claim=bool(current_app.config["OIDC_ROLE_CLAIM"]),
             needs_block=user.role is not None,
         ), 403
-    next_url = session.pop(NEXT_AFTER_PROVIDER, None)
     start_session(user, with_provider=True)
     return redirect(next_url or landing_page(user))
 

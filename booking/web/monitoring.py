@@ -9,8 +9,6 @@ request that came through one is never taken as local, whatever PROXY_FIX_HOPS s
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import ipaddress
 import time
 
@@ -20,6 +18,7 @@ from sqlalchemy import text
 from ..extensions import db, limiter
 from ..monitoring import exposition, metrics
 from ..monitoring.readiness import READY, readiness
+from .bearer import bearer_matches
 
 bp = Blueprint("monitoring", __name__)
 # A load balancer and Prometheus ask often, each from one address.
@@ -52,7 +51,7 @@ def readyz():
 def metrics_page():
     token = current_app.config.get("METRICS_TOKEN")
     if token:
-        if not _bearer_matches(token):
+        if not bearer_matches(token):
             return Response(
                 "Send Authorization: Bearer METRICS_TOKEN.\n",
                 401,
@@ -67,16 +66,6 @@ def metrics_page():
         )
     body, content_type = exposition.scrape(request.headers.get("Accept"))
     return Response(body, 200, {"Content-Type": content_type})
-
-
-def _bearer_matches(token: str) -> bool:
-    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer":
-        return False
-    # Digests of equal length, compared in constant time: the answer's timing tells nothing.
-    return hmac.compare_digest(
-        hashlib.sha256(given.strip().encode()).digest(), hashlib.sha256(token.encode()).digest()
-    )
 
 
 def _from_this_machine() -> bool:

@@ -83,6 +83,35 @@ def _client():
     return current_app.extensions[EXTENSION]
 
 
+# The error codes of an authorization or token answer (RFC 6749, 4.1.2.1 and 5.2), Authlib's
+# own for a state it does not know, and OpenID Connect's (Core 1.0, 3.1.2.6).
+OAUTH_ERROR_CODES = frozenset(
+    {
+        "invalid_request",
+        "unauthorized_client",
+        "access_denied",
+        "unsupported_response_type",
+        "invalid_scope",
+        "server_error",
+        "temporarily_unavailable",
+        "invalid_client",
+        "invalid_grant",
+        "unsupported_grant_type",
+        "mismatching_state",
+        "missing_token",
+        "interaction_required",
+        "login_required",
+        "account_selection_required",
+        "consent_required",
+        "invalid_request_uri",
+        "invalid_request_object",
+        "request_not_supported",
+        "request_uri_not_supported",
+        "registration_not_supported",
+    }
+)
+
+
 def _issuer() -> str:
     return current_app.config["OIDC_ISSUER"]
 
@@ -110,7 +139,9 @@ def identity_from_callback() -> Identity:
             leeway=LEEWAY_SECONDS,
         )
     except OAuthError as error:  # a state not this session's, or the provider's own refusal
-        raise SignInNotCompleted(f"{type(error).__name__} {error.error}") from error
+        # The error code may come from the query string: only a code of the standard's is logged.
+        code = error.error if error.error in OAUTH_ERROR_CODES else "other"
+        raise SignInNotCompleted(f"{type(error).__name__} {code}") from error
     except JoseError as error:  # the ID token fails a check (named, never its values)
         raise SignInNotCompleted(f"ID token: {type(error).__name__} {error}") from error
     except (RequestException, ValueError) as error:

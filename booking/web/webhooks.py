@@ -9,8 +9,6 @@ status only ever moves forward (receipts.py, for both).
 
 from __future__ import annotations
 
-import hmac
-
 from flask import Blueprint, Response, abort, current_app, jsonify, request
 from sqlalchemy import select
 from twilio.request_validator import RequestValidator
@@ -23,6 +21,7 @@ from ..monitoring import metrics
 from ..phones import InvalidMobile, normalise_mobile
 from ..sms import outbox, receipts
 from ..sms.backends import NOTIFY_ID, OPTED_OUT_CODE
+from .bearer import bearer_matches
 
 bp = Blueprint("sms", __name__, url_prefix="/sms")
 csrf.exempt(bp)
@@ -84,14 +83,7 @@ def status_callback():
 
 
 def _require_notify_token() -> None:
-    expected = current_app.config.get("NOTIFY_CALLBACK_TOKEN") or ""
-    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-    # Compared in constant time, so that the answer's timing gives nothing of the token away.
-    if not (
-        expected
-        and scheme.lower() == "bearer"
-        and hmac.compare_digest(given.encode(), expected.encode())
-    ):
+    if not bearer_matches(current_app.config.get("NOTIFY_CALLBACK_TOKEN")):
         abort(Response("", 401, {"WWW-Authenticate": "Bearer"}))
 
 

@@ -31,8 +31,16 @@ def upgrade():
 
 
 def downgrade():
-    # Users of the provider have no password nor, perhaps, a role or an email address: they go.
-    op.execute("DELETE FROM users WHERE oidc_subject IS NOT NULL")
+    # Users of the provider have no password nor, perhaps, a role or an email address, and the
+    # audit trail names them: going back would lose who did what, so it is refused while any
+    # is left (disable and remove them by hand first, if that is really wanted).
+    provider_users = op.get_bind().scalar(
+        sa.text("SELECT count(*) FROM users WHERE oidc_subject IS NOT NULL")
+    )
+    if provider_users:
+        raise RuntimeError(
+            f"{provider_users} users sign in with the force's provider: 0006 cannot be undone"
+        )
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.drop_constraint("uq_users_oidc_identity", type_="unique")
         batch_op.alter_column("password_hash", existing_type=sa.String(length=255), nullable=False)

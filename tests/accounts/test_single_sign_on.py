@@ -380,6 +380,49 @@ def test_signing_in_cancelled_at_the_provider_signs_no_one_in(browser, openid_pr
     assert list(refusals) == ["OAuthError access_denied"]
 
 
+def test_an_error_code_made_up_in_the_answer_is_not_logged(browser, openid_provider, refusals):
+    """The answer's `error` comes from the address bar: only the standard's codes are logged."""
+    start(browser)
+    made_up = browser.get("/login/oidc/callback?error=Jamie+Testperson+07700900123&state=x")
+    assert made_up.status_code == 400
+    assert list(refusals) == ["OAuthError other"]
+
+
+def test_a_role_the_claim_takes_away_ends_other_sessions_and_the_place_in_the_rota(
+    openid_provider, make_app, users
+):
+    sub = openid_provider.add_person(name="Robin Moved", roles="worker")
+    first = make_app(role_claim=True).test_client()
+    sign_in(first, openid_provider, sub)
+    coordinator = signed_in(make_app(role_claim=True).test_client(), Role.COORDINATOR)
+    coordinator.post(
+        f"/users/{the_user(sub).id}/role", data={"role": "worker", "block": "bloxwich"}
+    )
+    assert sign_in(first, openid_provider, sub).headers["Location"] == "/day"
+    assert the_user(sub).worker.active
+
+    # Made a coordinator at the force: the next sign-in, in another browser, says so.
+    openid_provider.add_person(sub, name="Robin Moved", roles="coordinator")
+    second = make_app(role_claim=True).test_client()
+    assert sign_in(second, openid_provider, sub).status_code == 302
+    moved = the_user(sub)
+    assert moved.role == Role.COORDINATOR
+    assert not moved.worker.active, "no longer offered in the rota"
+    assert not is_signed_in(first), "the session as a worker ended"
+    assert is_signed_in(second)
+
+
+def test_a_disabled_user_cannot_be_given_a_role(openid_provider, make_app, users):
+    sub = openid_provider.add_person(name="Morgan Waiting")
+    sign_in(make_app().test_client(), openid_provider, sub)
+    coordinator = signed_in(make_app().test_client(), Role.COORDINATOR)
+    waiting = the_user(sub)
+    coordinator.post(f"/users/{waiting.id}/active", data={"active": "no"})
+    refused = coordinator.post(f"/users/{waiting.id}/role", data={"role": "sergeant"})
+    assert refused.status_code == 400  # the page has no role form for a disabled user
+    assert the_user(sub).role is None
+
+
 def test_a_disabled_user_is_refused(openid_provider, make_app, users):
     browser = make_app(role_claim=True).test_client()
     sub = openid_provider.add_person(name="Casey Leaver", roles=["sergeant"])
