@@ -95,7 +95,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from . import assets, cli, logs
     from .api import api
-    from .web import auth, monitoring, oidc, presentation, refused_forms, web, webhooks
+    from .web import auth, components, monitoring, oidc, presentation, refused_forms, web, webhooks
     from .web import calendar_feed as feeds
 
     assets.init_app(app)
@@ -111,6 +111,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     cli.register(app)
     logs.init_app(app)
     presentation.register(app)
+    components.register(app)
 
     def open_request():
         """Everything a request needs before any other hook may answer it, in this order."""

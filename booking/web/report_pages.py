@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from flask import Response, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from govuk_frontend_wtf.wtforms_widgets import GovSelect
 from wtforms import RadioField, SelectField
 from wtforms.validators import ValidationError
 
@@ -31,6 +30,7 @@ from ..reports import year as year_summary
 from ..reports.figures import BY_APPOINTMENT_BLOCK, BY_ARREST_BLOCK, Figures, Report
 from . import web
 from .auth import roles_required
+from .components import KeptSelect
 from .forms.fields import DayMonthYearField, GovRadios
 from .presentation import NON_CONVERSION_NAMES
 
@@ -75,7 +75,7 @@ class ReportForm(FlaskForm):
         noun="end date",
         description="Appointments on this day are included. For example, 31 5 2027",
     )
-    block = SelectField("Block or court", widget=GovSelect(), validate_choice=False, default="")
+    block = SelectField("Block or court", widget=KeptSelect(), validate_choice=False, default="")
     block_by = RadioField(
         "Count appointments by",
         description="Hours of cover are always those of the block itself",
@@ -459,7 +459,7 @@ class YearForm(FlaskForm):
     class Meta:
         csrf = False  # a GET that changes nothing
 
-    year = SelectField("Financial year", widget=GovSelect(), validate_choice=False)
+    year = SelectField("Financial year", widget=KeptSelect(), validate_choice=False)
 
     def validate_year(self, field):
         if field.data not in {value for value, _ in field.choices}:

@@ -10,7 +10,6 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import (
     GovPasswordInput,
-    GovSelect,
     GovSubmitInput,
     GovTextInput,
 )
@@ -27,6 +26,7 @@ from ..extensions import db
 from ..models import ApiToken, AuditEvent, Role, User
 from . import web
 from .auth import roles_required
+from .components import KeptSelect
 
 ROLE_NAMES = {
     Role.SERGEANT: "Custody sergeant",
@@ -47,12 +47,12 @@ class NewUserForm(FlaskForm):
         "Full name", widget=GovTextInput(), validators=[InputRequired(message="Enter a name")]
     )
     role = SelectField(
-        "Role", choices=[(r.value, n) for r, n in ROLE_NAMES.items()], widget=GovSelect()
+        "Role", choices=[(r.value, n) for r, n in ROLE_NAMES.items()], widget=KeptSelect()
     )
     block = SelectField(
         "Home block",
         description="A worker's home block; a sergeant's custody block",
-        widget=GovSelect(),
+        widget=KeptSelect(),
     )
     password = PasswordField(
         "First password",
@@ -77,12 +77,12 @@ class RoleForm(FlaskForm):
     """A role for someone waiting for one since they first signed in with the force's provider."""
 
     role = SelectField(
-        "Role", choices=[(r.value, n) for r, n in ROLE_NAMES.items()], widget=GovSelect()
+        "Role", choices=[(r.value, n) for r, n in ROLE_NAMES.items()], widget=KeptSelect()
     )
     block = SelectField(
         "Block",
         description="A worker's home block (needed); a sergeant's custody block",
-        widget=GovSelect(),
+        widget=KeptSelect(),
     )
     submit = SubmitField("Give this role", widget=GovSubmitInput())
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 from flask_wtf import FlaskForm
-from govuk_frontend_wtf.wtforms_widgets import GovSelect, GovSubmitInput, GovTextInput
+from govuk_frontend_wtf.wtforms_widgets import GovSubmitInput, GovTextInput
 from wtforms import RadioField, SelectField, StringField, SubmitField
 from wtforms.validators import InputRequired, ValidationError
 
@@ -25,6 +25,7 @@ from ...models import (
     Session,
     Setting,
 )
+from ..components import KeptSelect
 from ..presentation import (
     FINDING_NAMES,
     NOT_COMPLETED_NAMES,
@@ -64,7 +65,7 @@ class CourtDayForm(FlaskForm):
     class Meta:
         csrf = False  # a GET that changes nothing
 
-    court = SelectField("Court", widget=GovSelect(), validate_choice=False)
+    court = SelectField("Court", widget=KeptSelect(), validate_choice=False)
     date = DayMonthYearField(
         "Date of the list",
         id="date-day",
@@ -93,7 +94,7 @@ class RequestForm(FlaskForm):
 
     court = SelectField(
         "Magistrates' court",
-        widget=GovSelect(),
+        widget=KeptSelect(),
         validate_choice=False,
         validators=[InputRequired(message="Choose the magistrates' court")],
     )
@@ -127,7 +128,7 @@ class RequestForm(FlaskForm):
     arrest_block = SelectField(
         "Custody block",
         description="Where the person is held, when they are assessed in custody",
-        widget=GovSelect(),
+        widget=KeptSelect(),
         validate_choice=False,
     )
     custody_record = StringField(

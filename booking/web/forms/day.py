@@ -7,12 +7,13 @@ these fields.
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from govuk_frontend_wtf.wtforms_widgets import GovSelect, GovSubmitInput
+from govuk_frontend_wtf.wtforms_widgets import GovSubmitInput
 from wtforms import HiddenField, RadioField, SelectField, SubmitField
 from wtforms.validators import InputRequired
 
 from ...appointments.outcomes import FOLLOW_UP_BOOKED, FOLLOW_UP_NOT_NEEDED, OUTCOMES
 from ...models import BookingStatus, Worker
+from ..components import KeptSelect
 from ..presentation import STATUS_NAMES
 from .fields import GovRadios, add_errors
 
@@ -38,7 +39,7 @@ class WorkerChoiceForm(FlaskForm):
     class Meta:
         csrf = False  # a GET that changes nothing
 
-    worker = SelectField("Worker", widget=GovSelect(), validate_choice=False)
+    worker = SelectField("Worker", widget=KeptSelect(), validate_choice=False)
     date = HiddenField()
 
     @classmethod

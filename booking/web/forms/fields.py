@@ -11,7 +11,6 @@ from govuk_frontend_wtf.wtforms_widgets import (
     GovCheckboxInput,
     GovDateInput,
     GovRadioInput,
-    GovSelect,
     GovSubmitInput,
     GovTextArea,
     GovTextInput,
@@ -31,6 +30,7 @@ from ... import permissions, places
 from ...appointments.bookings import BookingDetails
 from ...clock import LONDON, local_instant, parse_iso_instant
 from ...models import Block, Requirement, TestResult, User
+from ..components import KeptSelect
 from ..presentation import REQUIREMENT_NAMES, TEST_RESULT_NAMES
 
 YES_NO = [("yes", "Yes"), ("no", "No")]
@@ -162,7 +162,7 @@ class DetailsForm(FlaskForm):
     arrest_block = SelectField(
         "Custody block",
         description="Where the person was arrested and is held now",
-        widget=GovSelect(),
+        widget=KeptSelect(),
         validate_choice=False,
         validators=[InputRequired(message="Choose the block where the person was arrested")],
     )
@@ -458,7 +458,7 @@ class AppointmentsFilterForm(FlaskForm):
     block = SelectField(
         "Block",
         description="Appointments there, and of people arrested there",
-        widget=GovSelect(),
+        widget=KeptSelect(),
         validate_choice=False,
     )
     day = OptionalDayMonthYearField(

@@ -9,12 +9,13 @@ from __future__ import annotations
 import datetime as dt
 
 from flask_wtf import FlaskForm
-from govuk_frontend_wtf.wtforms_widgets import GovSelect, GovSubmitInput
+from govuk_frontend_wtf.wtforms_widgets import GovSubmitInput
 from wtforms import RadioField, SelectField, SubmitField
 from wtforms.validators import InputRequired, ValidationError
 
 from ...clock import LONDON, local_instant
 from ...models import Block, PlaceKind
+from ..components import KeptSelect
 from ..presentation import (
     CLOSURE_NAMES,
     ENTRY_NAMES,
@@ -47,7 +48,7 @@ class OnSiteForm(FlaskForm):
     """Where, when and what kind: the defaults (where the worker is rostered now, and now)
     leave one choice to make."""
 
-    place = SelectField("Where", widget=GovSelect(), validate_choice=False)
+    place = SelectField("Where", widget=KeptSelect(), validate_choice=False)
     kind = RadioField(
         "What was it?",
         choices=_choices(ON_SITE_KIND_NAMES),
@@ -110,7 +111,7 @@ def _optional_radios(label: str, names: dict[str, str], **kwargs) -> RadioField:
 
 def _optional_select(label: str, names: dict[str, str], empty: str) -> SelectField:
     return SelectField(
-        label, choices=[("", empty), *_choices(names)], widget=GovSelect(), validate_choice=False
+        label, choices=[("", empty), *_choices(names)], widget=KeptSelect(), validate_choice=False
     )
 
 

@@ -10,12 +10,13 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 from flask_wtf import FlaskForm
-from govuk_frontend_wtf.wtforms_widgets import GovSelect, GovSubmitInput
+from govuk_frontend_wtf.wtforms_widgets import GovSubmitInput
 from wtforms import RadioField, SelectField, SubmitField
 from wtforms.validators import InputRequired, Optional, StopValidation, ValidationError
 
 from ...clock import LONDON, local_day_span, local_instant, local_midnight
 from ...models import AbsenceKind, Block, Worker
+from ..components import KeptSelect
 from ..presentation import long_date
 from .fields import ClockTimeField, DayMonthYearField, GovRadios, add_errors
 
@@ -71,13 +72,13 @@ class ShiftForm(FlaskForm):
 
     worker = SelectField(
         "Worker",
-        widget=GovSelect(),
+        widget=KeptSelect(),
         validate_choice=False,
         validators=[InputRequired(message="Choose the worker")],
     )
     block = SelectField(
         "Custody block or court",
-        widget=GovSelect(),
+        widget=KeptSelect(),
         validate_choice=False,
         validators=[InputRequired(message="Choose the custody block or court")],
     )
@@ -128,7 +129,7 @@ class AbsenceForm(FlaskForm):
 
     worker = SelectField(
         "Worker",
-        widget=GovSelect(),
+        widget=KeptSelect(),
         validate_choice=False,
         validators=[InputRequired(message="Choose the worker who is away")],
     )
