@@ -43,11 +43,17 @@ def _holds_markup(value) -> bool:
     return False
 
 
-class KeptSelect(GovSelect):
-    """GovSelect, drawn once for each set of choices, choice and error."""
+class Kept:
+    """For a govuk_frontend_wtf widget: its HTML kept for each set of parameters."""
+
+    template: str
 
     def render(self, params):
         return render_component(self.template, params)
+
+
+class KeptSelect(Kept, GovSelect):
+    """GovSelect, drawn once for each set of choices, choice and error."""
 
 
 def register(app) -> None:

@@ -30,7 +30,7 @@ from ... import permissions, places
 from ...appointments.bookings import BookingDetails
 from ...clock import LONDON, local_instant, parse_iso_instant
 from ...models import Block, Requirement, TestResult, User
-from ..components import KeptSelect
+from ..components import Kept, KeptSelect
 from ..presentation import REQUIREMENT_NAMES, TEST_RESULT_NAMES
 
 YES_NO = [("yes", "Yes"), ("no", "No")]
@@ -43,8 +43,9 @@ REQUIREMENT_HINTS = {
 CLOCK_TIME = re.compile(r"^(?P<hour>\d{1,2})[:.]?(?P<minute>\d{2})$")
 
 
-class GovRadios(GovRadioInput):
-    """GOV.UK radios without an empty hint when the field has no description."""
+class GovRadios(Kept, GovRadioInput):
+    """GOV.UK radios without an empty hint when the field has no description; kept once drawn
+    (the slot page draws the same earliest slots for every sergeant in turn)."""
 
     def map_gov_params(self, field, **kwargs):
         params = super().map_gov_params(field, **kwargs)
@@ -59,7 +60,7 @@ class GovTelInput(GovTextInput):
     input_type = "tel"
 
 
-class DayMonthYearInput(GovDateInput):
+class DayMonthYearInput(Kept, GovDateInput):
     """GOV.UK's date input whose boxes are NAME-day, NAME-month and NAME-year.
 
     The field's own id is its day box, so the error summary links to the box to correct;
