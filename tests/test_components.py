@@ -48,3 +48,14 @@ def test_the_block_select_is_kept_too(app):
         first, again = str(form.arrest_block()), str(form.arrest_block())
         assert first == again and 'value="oldbury"' in first
         assert components._rendered.cache_info().hits == 1
+
+
+def test_parameters_json_cannot_hold_are_drawn_afresh(app):
+    import datetime as dt
+
+    dated = BLOCKS | {"attributes": {"data-day": dt.date(2027, 1, 15)}}
+    with app.test_request_context():
+        components._rendered.cache_clear()
+        drawn = components.render_component(components.CHECKBOXES, dated)
+        assert 'data-day="2027-01-15"' in drawn
+        assert components._rendered.cache_info().currsize == 0

@@ -4,8 +4,8 @@ A component's HTML depends on its parameters alone, but the Jinja macros build i
 select or a set of checkboxes listing every custody block took most of a page's time at
 national scale (about 25 ms for 200 blocks). The same list is drawn again and again, so each
 rendering is kept, keyed by its parameters. Parameters holding Markup (HTML the caller has
-marked safe) are rendered afresh every time: a key made of plain strings could not tell it
-from text to escape.
+marked safe), or anything JSON cannot hold, are rendered afresh every time: a key made of
+plain strings could not tell Markup from text to escape.
 """
 
 from __future__ import annotations
@@ -25,7 +25,11 @@ def render_component(template: str, params: dict) -> Markup:
     """The component's HTML, from this process's store when it has been drawn before."""
     if _holds_markup(params):
         return Markup(render_template(template, params=params))
-    return _rendered(template, json.dumps(params, sort_keys=True))
+    try:
+        key = json.dumps(params, sort_keys=True)
+    except TypeError:  # a value JSON cannot hold (a date, say): no key, so drawn afresh
+        return Markup(render_template(template, params=params))
+    return _rendered(template, key)
 
 
 @lru_cache(maxsize=256)
