@@ -47,9 +47,6 @@ from tests.sms.notify_standin import (
 )
 from tests.sms.test_dispatch import (  # the same bookings, the same passes, as with Twilio
     MOBILE,
-    PHONE,
-    PLACE,
-    STOP,
     book_at_stechford,  # noqa: F401  (the `book` fixture: Friday 10:00, the week's rota)
     book_many,
     only,
@@ -100,35 +97,6 @@ def test_the_confirmation_goes_through_notify_as_the_templates_body_with_its_out
     assert UUID.fullmatch(confirmation.provider_id)
     assert (confirmation.sent_at, confirmation.attempts) == (clock(), 1)
     assert confirmation.lease_until is None
-
-
-def test_reminders_go_through_notify_only_when_due_and_each_exactly_once(notify, book, clock):
-    booking = book()  # Friday 10:00, booked on Wednesday at 21:00
-    ref = booking.reference
-
-    assert run(clock).sent == 1  # the confirmation
-    assert run(clock).sent == 0
-    clock.set_local(2027, 1, 14, 17, 59)
-    assert run(clock).claimed == []
-    clock.set_local(2027, 1, 14, 18, 0)
-    assert run(clock).sent == 1
-    clock.set_local(2027, 1, 15, 7, 59)
-    assert run(clock).claimed == []
-    clock.set_local(2027, 1, 15, 8, 0)
-    assert run(clock).sent == 1
-    clock.set_local(2027, 1, 15, 9, 0)
-    assert run(clock).sent == 0
-
-    assert notify.bodies() == [
-        f"Appointment booked: Fri 15 Jan 10:00, {PLACE}. Ref {ref}. Call {PHONE}. {STOP}",
-        f"Appointment tomorrow: Fri 15 Jan 10:00, {PLACE}. Ref {ref}. Call {PHONE}. {STOP}",
-        f"Appointment today: Fri 15 Jan 10:00, {PLACE}. Ref {ref}. Call {PHONE}. {STOP}",
-    ]
-    assert len(notify.requests) == 3
-    assert {(m.status, m.attempts) for m in booking.messages} == {(MessageStatus.SENT, 1)}
-    assert {str(m.id): m.provider_id for m in booking.messages} == {
-        r.reference: r.notification_id for r in notify.requests
-    }
 
 
 def test_a_reminder_that_fell_due_before_the_quiet_hours_is_not_sent_in_them(notify, book, clock):
