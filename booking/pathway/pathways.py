@@ -35,7 +35,6 @@ from ..models import (
     OnSiteAssessment,
     Pathway,
     ReferralArea,
-    Role,
     SuitabilityAssessment,
     SuitabilityStatus,
     User,
@@ -153,7 +152,7 @@ def record(
     after = before | changes
     today = now.astimezone(LONDON).date()
     errors = problems(after, assessed_on=found.assessed_on, today=today)
-    if by.role != Role.COORDINATOR:
+    if not permissions.may(by, permissions.COORDINATION):  # only they may undo a step
         errors = going_back(before, after) | errors
     if errors:
         raise InvalidField("There is a problem with what followed the assessment.", errors)

@@ -147,8 +147,7 @@ def request_suitability():
             )
         except InvalidField as refusal:
             db.session.rollback()
-            unplaced = form.add_domain_errors(refusal.errors)
-            form.court.errors = [*form.court.errors, *unplaced.values()]
+            form.add_domain_errors(refusal.errors)
         else:
             db.session.commit()
             flash(
@@ -220,8 +219,7 @@ def suitability_result(assessment: str):
             )
         except InvalidField as refusal:
             db.session.rollback()
-            unplaced = form.add_domain_errors(refusal.errors)
-            form.drr.errors = [*form.drr.errors, *unplaced.values()]
+            form.add_domain_errors(refusal.errors)
         else:
             db.session.commit()
             findings = (
@@ -252,8 +250,7 @@ def suitability_not_completed(assessment: str):
             )
         except InvalidField as refusal:
             db.session.rollback()
-            unplaced = form.add_domain_errors(refusal.errors)
-            form.reason.errors = [*form.reason.errors, *unplaced.values()]
+            form.add_domain_errors(refusal.errors)
         else:
             db.session.commit()
             flash(
@@ -406,8 +403,7 @@ def suitability_sentence(assessment: str):
             )
         except InvalidField as refusal:
             db.session.rollback()
-            unplaced = form.add_domain_errors(refusal.errors)
-            form.outcome.errors = [*form.outcome.errors, *unplaced.values()]
+            form.add_domain_errors(refusal.errors)
         else:
             db.session.commit()
             flash(

@@ -51,8 +51,7 @@ def record_on_site():
             )
         except InvalidField as refusal:
             db.session.rollback()
-            unplaced = form.add_domain_errors(refusal.errors)
-            form.kind.errors = [*form.kind.errors, *unplaced.values()]
+            form.add_domain_errors(refusal.errors)
         else:
             db.session.commit()
             flash(
@@ -105,8 +104,7 @@ def pathway(reference: str):
                 record, changed = pathways.record(found, form.changes(), by=current_user, now=now)
             except InvalidField as refusal:
                 db.session.rollback()
-                unplaced = form.add_domain_errors(refusal.errors)
-                form.naloxone.errors = [*form.naloxone.errors, *unplaced.values()]
+                form.add_domain_errors(refusal.errors)
             else:
                 db.session.commit()
                 flash(

@@ -187,8 +187,9 @@ class RequestForm(FlaskForm):
             sms_consent=self.sms_consent.data == "yes",
         )
 
-    def add_domain_errors(self, errors: dict[str, str]) -> dict[str, str]:
-        return add_errors(self, errors, {})
+    def add_domain_errors(self, errors: dict[str, str]) -> None:
+        """The domain's messages on their fields; any other on the court."""
+        add_errors(self, errors, {}, fallback="court")
 
 
 class ResultForm(FlaskForm):
@@ -250,8 +251,9 @@ class ResultForm(FlaskForm):
             return None
         return local_instant(self.completed_on.data, self.completed_time.time, LONDON)
 
-    def add_domain_errors(self, errors: dict[str, str]) -> dict[str, str]:
-        return add_errors(self, errors, self.DOMAIN_FIELDS)
+    def add_domain_errors(self, errors: dict[str, str]) -> None:
+        """The domain's messages on their fields; any other on the drr."""
+        add_errors(self, errors, self.DOMAIN_FIELDS, fallback="drr")
 
 
 class NotCompletedForm(FlaskForm):
@@ -264,8 +266,9 @@ class NotCompletedForm(FlaskForm):
     )
     submit = SubmitField("Save the reason", widget=GovSubmitInput())
 
-    def add_domain_errors(self, errors: dict[str, str]) -> dict[str, str]:
-        return add_errors(self, errors, {"reference": "reason"})
+    def add_domain_errors(self, errors: dict[str, str]) -> None:
+        """The domain's messages on their fields; any other on the reason."""
+        add_errors(self, errors, {"reference": "reason"}, fallback="reason")
 
 
 class AdjournForm(FlaskForm):
@@ -316,9 +319,7 @@ class AdjournForm(FlaskForm):
             raise ValidationError("Choose an appointment from the list")
 
     def add_domain_errors(self, errors: dict[str, str]) -> None:
-        unplaced = add_errors(self, errors, self.DOMAIN_FIELDS)
-        if unplaced:
-            self.appointment.errors = [*self.appointment.errors, *unplaced.values()]
+        add_errors(self, errors, self.DOMAIN_FIELDS, fallback="appointment")
 
 
 class SentenceForm(FlaskForm):
@@ -337,5 +338,6 @@ class SentenceForm(FlaskForm):
     )
     submit = SubmitField("Save the sentence", widget=GovSubmitInput())
 
-    def add_domain_errors(self, errors: dict[str, str]) -> dict[str, str]:
-        return add_errors(self, errors, {})
+    def add_domain_errors(self, errors: dict[str, str]) -> None:
+        """The domain's messages on their fields; any other on the outcome."""
+        add_errors(self, errors, {}, fallback="outcome")

@@ -66,9 +66,7 @@ class OutcomeForm(FlaskForm):
         return [{"hint": {"text": OUTCOME_HINTS[value]}} for value, _ in self.outcome.choices]
 
     def add_domain_errors(self, errors: dict[str, str]) -> None:
-        unplaced = add_errors(self, errors, self.DOMAIN_FIELDS)
-        if unplaced:
-            self.outcome.errors = [*self.outcome.errors, *unplaced.values()]
+        add_errors(self, errors, self.DOMAIN_FIELDS, fallback="outcome")
 
 
 class FollowUpForm(FlaskForm):
@@ -87,9 +85,7 @@ class FollowUpForm(FlaskForm):
         return [{"hint": {"text": FOLLOW_UP_HINTS[value]}} for value, _ in self.decision.choices]
 
     def add_domain_errors(self, errors: dict[str, str]) -> None:
-        unplaced = add_errors(self, errors, {"reference": "decision"})
-        if unplaced:
-            self.decision.errors = [*self.decision.errors, *unplaced.values()]
+        add_errors(self, errors, {"reference": "decision"}, fallback="decision")
 
 
 class PoliceInformedForm(FlaskForm):

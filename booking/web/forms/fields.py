@@ -493,8 +493,11 @@ class AppointmentsFilterForm(FlaskForm):
         return None if self.block.data == ALL_BLOCKS else self.block.data
 
 
-def add_errors(form: FlaskForm, errors: dict[str, str], renames: dict[str, str]) -> dict[str, str]:
-    """Append each message to its field's errors; returns the messages with no field here."""
+def add_errors(
+    form: FlaskForm, errors: dict[str, str], renames: dict[str, str], fallback: str | None = None
+) -> dict[str, str]:
+    """Append each message to its field's errors; returns the messages with no field here,
+    or, given a `fallback` field, shows them there and returns none."""
     unplaced = {}
     for name, message in errors.items():
         target = renames.get(name, name)
@@ -502,4 +505,7 @@ def add_errors(form: FlaskForm, errors: dict[str, str], renames: dict[str, str])
             unplaced[name] = message
             continue
         form[target].errors = [*form[target].errors, message]
+    if fallback is not None and unplaced:
+        form[fallback].errors = [*form[fallback].errors, *unplaced.values()]
+        return {}
     return unplaced

@@ -99,8 +99,9 @@ class OnSiteForm(FlaskForm):
             return None
         return local_instant(self.assessed_on.data, self.assessed_time.time, LONDON)
 
-    def add_domain_errors(self, errors: dict[str, str]) -> dict[str, str]:
-        return add_errors(self, errors, self.DOMAIN_FIELDS)
+    def add_domain_errors(self, errors: dict[str, str]) -> None:
+        """The domain's messages on their fields; any other on the kind."""
+        add_errors(self, errors, self.DOMAIN_FIELDS, fallback="kind")
 
 
 def _optional_radios(label: str, names: dict[str, str], **kwargs) -> RadioField:
@@ -192,5 +193,6 @@ class PathwayForm(FlaskForm):
                 self[name].errors = []
                 self[name].data = None
 
-    def add_domain_errors(self, errors: dict[str, str]) -> dict[str, str]:
-        return add_errors(self, errors, {})
+    def add_domain_errors(self, errors: dict[str, str]) -> None:
+        """The domain's messages on their fields; any other on the first question."""
+        add_errors(self, errors, {}, fallback="naloxone")
