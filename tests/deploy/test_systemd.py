@@ -101,6 +101,7 @@ def test_the_services_run_alike_as_the_service_user():
             for key, values in settings.items()
             if key.startswith(("Service.Protect", "Service.Restrict", "Service.SystemCall"))
         }
+        assert protections, f"{service} has no Protect, Restrict or SystemCall settings"
         assert hardening in (None, protections), f"{service} is hardened differently"
         hardening = protections
 

@@ -115,7 +115,10 @@ def test_a_wrong_on_site_answer_is_named_and_nothing_is_written(
     assert response.status_code == 400
     page = page_of(response)
     assert page.title.startswith("Error: ")
-    assert any(message in text for _, text in page.error_links), page.error_links
+    # The summary's link leads to the field the message is about (a date's first box).
+    assert any(
+        message in text and href.startswith(f"#{field}") for href, text in page.error_links
+    ), page.error_links
     assert count(OnSiteAssessment) == 0
     assert len(trail()) == before
 
