@@ -190,7 +190,7 @@ def sign_in(page, role: Role) -> None:
     page.goto("/login")
     page.get_by_label("Email address").fill(email_of(role))
     page.get_by_role("textbox", name="Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     # A worker lands on their day; everyone else on the home page.
     page.wait_for_url(re.compile(r"/(day)?$"))
 
