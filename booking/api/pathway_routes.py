@@ -102,14 +102,7 @@ def get_pathway(reference: str):
     pathways.may_act_on(user)
     found = pathways.assessment(reference)
     answer = responses.Pathway.of(found, pathways.pathway_of(found))
-    audit.record(
-        audit.Action.VIEWED,
-        clock.now(),
-        user,
-        booking=found.record if found.source == pathways.Source.BOOKING else None,
-        reference=found.reference,
-        detail="pathway",
-    )
+    pathways.record_view(found, by=user, now=clock.now(), where="pathway")
     db.session.commit()
     return answer
 

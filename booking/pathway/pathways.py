@@ -86,6 +86,11 @@ class Assessment:
     def assessed_on(self) -> dt.date:
         return self.assessed_at.astimezone(LONDON).date()
 
+    @property
+    def booking(self) -> Booking | None:
+        """The appointment it was, if it was one (the audit trail links a booking's events)."""
+        return self.record if self.source == Source.BOOKING else None
+
 
 def may_act_on(user: User) -> None:
     if not permissions.may(user, permissions.PATHWAY):
@@ -180,12 +185,19 @@ def record(
         audit.Action.PATHWAY,
         now,
         by,
-        booking=found.record if found.source == Source.BOOKING else None,
+        booking=found.booking,
         reference=found.reference,
         detail=", ".join(changed) or "nothing changed",
     )
     db.session.flush()
     return pathway, changed
+
+
+def record_view(found: Assessment, *, by: User, now: dt.datetime, where: str) -> None:
+    """Audit a look at what followed the assessment (a page or an API answer)."""
+    audit.record(
+        audit.Action.VIEWED, now, by, booking=found.booking, reference=found.reference, detail=where
+    )
 
 
 def going_back(before: dict, after: dict) -> dict[str, str]:

@@ -360,9 +360,9 @@ def build(
         if not summary_only:
             _add_messages(row, appointments, (end - start).days + 1)
             _add_cover(row, included, months)
-        _add_court_work(row, courts, months, results_only=summary_only)
+        _add_court_work(row, courts, months, summary_only=summary_only)
         _add_on_site(row, places_included, months)
-        _add_pathways(row, places_included, months, referrals_only=summary_only)
+        _add_pathways(row, places_included, months, summary_only=summary_only)
         for (code, month), figures in rows.items():
             for group in (total, by_block[code], by_month[month]):
                 group.add(figures)
@@ -493,11 +493,11 @@ def _month_number_of_day(day, months: list[Month], first: int = 0, after: int | 
 
 
 def _add_court_work(
-    row, courts: list[int], months: list[Month], results_only: bool = False
+    row, courts: list[int], months: list[Month], summary_only: bool = False
 ) -> None:
     """The suitability assessments' figures at each court: each counts in the month of its own
     event (the request, the result, the adjournment's recording, the sentence). With
-    `results_only`, the results alone."""
+    `summary_only`, the results alone (all the year summary reads)."""
     if not courts:
         return
     first, after = months[0].starts_at, months[-1].ends_at
@@ -535,7 +535,7 @@ def _add_court_work(
         drr_granted=_count(and_(suitable_drr, drr_made)),
         atr_granted=_count(and_(suitable_atr, atr_made)),
     )
-    if results_only:
+    if summary_only:
         return
     counted(
         _month_number(s.requested_at, months),
@@ -588,11 +588,11 @@ def _add_on_site(row, place_ids: list[int], months: list[Month]) -> None:
 
 
 def _add_pathways(
-    row, place_ids: list[int], months: list[Month], referrals_only: bool = False
+    row, place_ids: list[int], months: list[Month], summary_only: bool = False
 ) -> None:
     """What followed the assessments, at the assessment's place, each event by its own local
     date: the referral, the entry, the non-conversion's becoming known, the closure; naloxone
-    and other harm reduction by the assessment's date. With `referrals_only`, the referrals
+    and other harm reduction by the assessment's date. With `summary_only`, the referrals
     alone."""
     if not place_ids:
         return
@@ -611,7 +611,7 @@ def _add_pathways(
                 setattr(row(place_id, number), name, count)
 
     counted(p.referred_on, p.referred.is_(True), referrals=func.count())
-    if referrals_only:
+    if summary_only:
         return
     counted(
         p.assessed_on,

@@ -18,7 +18,7 @@ from .. import audit, clock, permissions, places, settings
 from ..clock import LONDON
 from ..errors import InvalidField, NotFound
 from ..extensions import db
-from ..models import Block, Pathway, Role
+from ..models import Block, Pathway
 from ..pathway import on_site, pathways
 from ..pathway import queries as pathway_queries
 from ..rota.queries import shifts_on
@@ -115,7 +115,7 @@ def pathway(reference: str):
                 )
                 return redirect(_after_pathway(found))
     _record_view(found, now, "pathway page")
-    errors = any(field.errors for field in form)
+    errors = any(field.errors for field in form)  # the domain's refusals too
     return render_template(
         "pathway/pathway.html",
         form=form,
@@ -148,25 +148,14 @@ def _after_pathway(found: pathways.Assessment) -> str:
     if found.source == pathways.Source.SUITABILITY:
         return list_url(found.place, found.record.listed_for)
     local_date = found.assessed_on.isoformat()
-    if found.source == pathways.Source.BOOKING and current_user.role == Role.COORDINATOR:
-        return url_for("web.my_day", date=local_date, worker=found.record.worker_id)
+    if found.booking and permissions.may(current_user, permissions.COORDINATION):
+        return url_for("web.my_day", date=local_date, worker=found.booking.worker_id)
     return url_for("web.my_day", date=local_date)
 
 
 def _record_view(found: pathways.Assessment, now: dt.datetime, where: str) -> None:
-    _viewed(
-        found.reference,
-        found.record if found.source == pathways.Source.BOOKING else None,
-        now,
-        where,
-    )
+    pathways.record_view(found, by=current_user, now=now, where=where)
     db.session.commit()
-
-
-def _viewed(reference: str, booking, now: dt.datetime, where: str) -> None:
-    audit.record(
-        audit.Action.VIEWED, now, current_user, booking=booking, reference=reference, detail=where
-    )
 
 
 # The follow-through list ---------------------------------------------------------------------
@@ -181,6 +170,13 @@ def follow_through():
     listed = pathway_queries.follow_through(now, settings.entry_check_days())
     shown: list[Pathway] = [*listed.awaiting_entry, *listed.quiet]
     for row in shown:
-        _viewed(row.reference, row.booking, now, "follow-through list")
+        audit.record(
+            audit.Action.VIEWED,
+            now,
+            current_user,
+            booking=row.booking,
+            reference=row.reference,
+            detail="follow-through list",
+        )
     db.session.commit()
     return render_template("pathway/follow_through.html", title="Follow-through", listed=listed)
