@@ -150,6 +150,21 @@ class Figures:
         return _share(self.atr_granted, self.suitable_atr)
 
     @property
+    def not_attended(self) -> int:
+        """Non-attendance: did not attend, or left before the assessment was done."""
+        return self.did_not_attend + self.left_early
+
+    @property
+    def on_site_assessments(self) -> int:
+        """Assessments made on site, required or voluntary (contacts apart)."""
+        return self.on_site_required + self.on_site_voluntary
+
+    @property
+    def not_converted(self) -> int:
+        """Referrals that did not lead into treatment, whatever the reason."""
+        return sum(self.non_conversion.values())
+
+    @property
     def engaged(self) -> int:
         """Every contact: attended or left-early appointments, assessments and contacts on
         site, and completed suitability assessments."""

@@ -12,7 +12,6 @@ import csv
 import datetime as dt
 import io
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import Response, render_template, request, url_for
@@ -199,46 +198,28 @@ def _month_name(key: str, pattern: str = "%B %Y") -> str:
     return dt.date(int(year), int(month), 1).strftime(pattern)
 
 
-def not_attended(figures: Figures) -> int:
-    """Non-attendance: did not attend, or left before the assessment was done."""
-    return figures.did_not_attend + figures.left_early
-
-
-def not_converted(figures: Figures) -> int:
-    """Referrals that did not lead into treatment, whatever the reason."""
-    return sum(figures.non_conversion.values())
-
-
-def on_site_assessments(figures: Figures) -> int:
-    return figures.on_site_required + figures.on_site_voluntary
-
-
 @dataclass(frozen=True)
 class Column:
     """A figure of the tables of assessments and what followed, by place and by month."""
 
     label: str
-    value: Callable[[Figures], int]
-
-
-def _field(name: str) -> Callable[[Figures], int]:
-    return lambda figures: getattr(figures, name)
+    name: str  # of the figure, a field or property of Figures
 
 
 # One list for both tables, so that they keep the same columns in the same order.
 OUTCOME_COLUMNS = (
-    Column("Engaged", _field("engaged")),
-    Column("Required assessments requested", _field("required_requested")),
-    Column("Required assessments completed", _field("required_completed")),
-    Column("Voluntary assessments", _field("voluntary_assessments")),
-    Column("Assessments on site", on_site_assessments),
-    Column("Contacts on site", _field("contacts")),
-    Column("Referrals into treatment", _field("referrals")),
-    Column("Entries into treatment", _field("entries")),
-    Column("Did not enter treatment", not_converted),
-    Column("Cases closed", _field("cases_closed")),
-    Column("Naloxone issued", _field("naloxone_issued")),
-    Column("Other harm reduction given", _field("harm_reduction_given")),
+    Column("Engaged", "engaged"),
+    Column("Required assessments requested", "required_requested"),
+    Column("Required assessments completed", "required_completed"),
+    Column("Voluntary assessments", "voluntary_assessments"),
+    Column("Assessments on site", "on_site_assessments"),
+    Column("Contacts on site", "contacts"),
+    Column("Referrals into treatment", "referrals"),
+    Column("Entries into treatment", "entries"),
+    Column("Did not enter treatment", "not_converted"),
+    Column("Cases closed", "cases_closed"),
+    Column("Naloxone issued", "naloxone_issued"),
+    Column("Other harm reduction given", "harm_reduction_given"),
 )
 
 
@@ -299,7 +280,7 @@ def _month_chart(months: list[Month]) -> charts.Chart:
         [
             charts.Category(
                 _month_name(month.key, "%b %Y"),
-                (month.figures.attended, not_attended(month.figures)),
+                (month.figures.attended, month.figures.not_attended),
                 month.name,
             )
             for month in months
@@ -364,7 +345,7 @@ def _block_chart(rows: list[BlockFigures], block_by: str) -> charts.Chart:
         [BOOKED, ATTENDED, NOT_ATTENDED],
         [
             charts.Category(
-                row.name, (row.figures.bookings, row.figures.attended, not_attended(row.figures))
+                row.name, (row.figures.bookings, row.figures.attended, row.figures.not_attended)
             )
             for row in rows
         ],
