@@ -158,37 +158,48 @@ class PathwayForm(FlaskForm):
         data.setdefault("closed_on", today)
         return data
 
+    def _shown(self) -> dict[str, bool]:
+        """Which conditional parts the answers reveal: the referral's details, an entry's
+        date, a non-conversion's reason, the closure's details."""
+        referral = self.referred.data == "yes"
+        return {
+            "referral": referral,
+            "entered": referral and self.entry.data == "entered",
+            "not_converted": referral and self.entry.data == "not_converted",
+            "closed": self.closed.data == "yes",
+        }
+
     def changes(self) -> dict:
         """Every field of the pathway, as this form says it is now."""
+        shown = self._shown()
         referred = self.referred.data or None
-        entry = (self.entry.data or None) if referred == "yes" else None
-        closed = self.closed.data == "yes"
         return {
             "naloxone": self.naloxone.data or None,
             "harm_reduction": None
             if not self.harm_reduction.data
             else self.harm_reduction.data == "yes",
-            "referred": None if referred is None else referred == "yes",
-            "referral_area": (self.referral_area.data or None) if referred == "yes" else None,
-            "referred_on": self.referred_on.data if referred == "yes" else None,
-            "entry": entry,
-            "entered_on": self.entered_on.data if entry == "entered" else None,
+            "referred": None if referred is None else shown["referral"],
+            "referral_area": (self.referral_area.data or None) if shown["referral"] else None,
+            "referred_on": self.referred_on.data if shown["referral"] else None,
+            "entry": (self.entry.data or None) if shown["referral"] else None,
+            "entered_on": self.entered_on.data if shown["entered"] else None,
             "non_conversion_reason": (self.non_conversion_reason.data or None)
-            if entry == "not_converted"
+            if shown["not_converted"]
             else None,
-            "closed_on": self.closed_on.data if closed else None,
-            "closure_reason": (self.closure_reason.data or None) if closed else None,
+            "closed_on": self.closed_on.data if shown["closed"] else None,
+            "closure_reason": (self.closure_reason.data or None) if shown["closed"] else None,
         }
 
     def without_hidden_date_errors(self) -> None:
         """A date box hidden by an answer (a referral's date when there was none) is not read,
         so its errors are dropped."""
-        shown = {
-            "referred_on": self.referred.data == "yes",
-            "entered_on": self.referred.data == "yes" and self.entry.data == "entered",
-            "closed_on": self.closed.data == "yes",
+        shown = self._shown()
+        dates = {
+            "referred_on": shown["referral"],
+            "entered_on": shown["entered"],
+            "closed_on": shown["closed"],
         }
-        for name, showing in shown.items():
+        for name, showing in dates.items():
             if not showing:
                 self[name].errors = []
                 self[name].data = None
